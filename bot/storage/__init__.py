@@ -1,0 +1,111 @@
+"""The SQLite store: opening the database (WAL), and running each area's schema migrations.
+
+Every SQL statement of the project lives in this package, one module per area:
+`core` (users, inbound events, conversations, outbox rows, tokens, locks), `outbox` (delivery),
+`outreach` (broadcasts, dossiers, news), `admin` (accounts, audit log). Each area module has a
+`MIGRATIONS` list; the version reached per area is kept in the `schema_migrations` table.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sqlite3
+import threading
+from pathlib import Path
+
+import sqlite_utils
+
+logger = logging.getLogger(__name__)
+
+AREAS = ("core", "outbox", "outreach", "admin")
+"""Areas whose migrations run, in this order."""
+
+_migrated: set[str] = set()
+_migrate_lock = threading.Lock()
+
+
+def connect(path: str | Path, migrate: bool = True) -> sqlite_utils.Database:
+    """Open the database at `path` in WAL mode, creating it and running migrations as needed."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA busy_timeout = 30000")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    db = sqlite_utils.Database(conn)
+    if migrate:
+        key = str(Path(path).resolve()) if str(path) != ":memory:" else f":memory:{id(conn)}"
+        with _migrate_lock:
+            if key not in _migrated:
+                run_migrations(db)
+                _migrated.add(key)
+    return db
+
+
+def run_migrations(db: sqlite_utils.Database) -> None:
+    """Bring every area's schema up to date; safe to call from several processes at once."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations "
+        "(area TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+    )
+    for area in AREAS:
+        try:
+            module = importlib.import_module(f"{__name__}.{area}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"{__name__}.{area}":
+                continue
+            raise
+        steps = getattr(module, "MIGRATIONS", [])
+        with transaction(db):
+            row = db.execute(
+                "SELECT version FROM schema_migrations WHERE area = ?", [area]
+            ).fetchone()
+            done = row[0] if row else 0
+            for number, step in enumerate(steps[done:], start=done + 1):
+                if callable(step):
+                    step(db)
+                else:
+                    for statement in _statements(step):
+                        db.execute(statement)
+                logger.info("migrated %s to version %d", area, number)
+            if len(steps) > done:
+                db.execute(
+                    "INSERT INTO schema_migrations (area, version) VALUES (?, ?) "
+                    "ON CONFLICT(area) DO UPDATE SET version = excluded.version",
+                    [area, len(steps)],
+                )
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration script into statements (our scripts have no semicolons in strings)."""
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+class transaction:
+    """`with transaction(db):` runs the block in one IMMEDIATE transaction (nested: savepoint)."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.conn = db.conn
+        self.nested = False
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.nested = self.conn.in_transaction
+        if self.nested:
+            self.conn.execute("SAVEPOINT nested")
+        else:
+            self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, kind: object, exc: object, tb: object) -> None:
+        if self.nested:
+            if kind is None:
+                self.conn.execute("RELEASE nested")
+            else:
+                self.conn.execute("ROLLBACK TO nested")
+                self.conn.execute("RELEASE nested")
+        elif kind is None:
+            self.conn.execute("COMMIT")
+        else:
+            self.conn.execute("ROLLBACK")
