@@ -198,8 +198,11 @@ def _apply_env(config: Config, environ: typing.Mapping[str, str]) -> Config:
     return config
 
 
-def load(path: str | os.PathLike | None = None, environ: typing.Mapping[str, str] | None = None,
-         required: bool = False) -> Config:
+def load(
+    path: str | os.PathLike | None = None,
+    environ: typing.Mapping[str, str] | None = None,
+    required: bool = False,
+) -> Config:
     """Read the configuration from `path`, `$BOT_CONFIG` or `config.toml`.
 
     With no file and `required` false, defaults are used, so commands that need no Zalo account
@@ -227,5 +230,3 @@ def require(config: Config, *keys: str) -> None:
     if missing:
         where = config.source or DEFAULT_CONFIG_PATH
         raise ConfigError(f"{where}: missing required key(s): {', '.join(missing)}")
-
-

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +30,7 @@ class Reply:
         return data
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "Reply":
+    def from_json(cls, data: Mapping[str, Any]) -> Reply:
         """Rebuild a reply from its outbox payload."""
         buttons = tuple(Button(b["title"], b["payload"]) for b in data.get("buttons", ()))
         return cls(text=data["text"], buttons=buttons)
@@ -41,12 +42,13 @@ class Turn:
 
     `kind` is one of answer, choices, fallback, smalltalk, handover, feedback, dossier, privacy,
     welcome, unsupported, silent. `topic` is set only when the bot commits to an answer.
-    `state` is the new JSON-serialisable conversation state. `unanswered` asks the pipeline to
-    store the question for staff; `rating` is (topic, helpful); `handover` flags the conversation.
+    `state` is the new JSON-serialisable conversation state (None: unchanged). `unanswered`
+    asks the pipeline to store the question for staff; `rating` is (topic, helpful);
+    `handover` flags the conversation.
     """
 
     replies: tuple[Reply, ...]
-    state: Mapping[str, Any] = field(default_factory=dict)
+    state: Mapping[str, Any] | None = None
     kind: str = "answer"
     topic: str | None = None
     section: str | None = None

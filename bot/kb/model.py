@@ -38,9 +38,9 @@ Topic file, with the section names the dialogue answers:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Mapping
 
 ANSWER_SECTIONS = ("documents", "duration", "fee", "where", "online")
 """The sections a citizen can ask about, in menu order."""

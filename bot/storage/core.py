@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import sqlite_utils
 
@@ -113,8 +114,15 @@ MIGRATIONS = [
 
 
 def record_inbound(
-    db: sqlite_utils.Database, dedup_key: str, event_name: str, user_id: str, msg_id: str,
-    text: str, zalo_timestamp: str, num_retry: int, now: float,
+    db: sqlite_utils.Database,
+    dedup_key: str,
+    event_name: str,
+    user_id: str,
+    msg_id: str,
+    text: str,
+    zalo_timestamp: str,
+    num_retry: int,
+    now: float,
 ) -> int | None:
     """Store an inbound event; return its row id, or None when it was seen before."""
     cursor = db.execute(
@@ -127,7 +135,10 @@ def record_inbound(
 
 
 def touch_user(
-    db: sqlite_utils.Database, user_id: str, now: float, follow_state: str | None = None,
+    db: sqlite_utils.Database,
+    user_id: str,
+    now: float,
+    follow_state: str | None = None,
     interaction: bool = True,
 ) -> None:
     """Create the user if new; record an interaction and/or a follow-state change."""
@@ -176,7 +187,8 @@ def save_state(
     """Store the dialogue state of a conversation."""
     db.execute(
         "INSERT INTO conversations (user_id, state, updated_at) VALUES (?, ?, ?) "
-        "ON CONFLICT(user_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+        "ON CONFLICT(user_id) DO UPDATE SET state = excluded.state, "
+        "updated_at = excluded.updated_at",
         [user_id, json.dumps(state, ensure_ascii=False), now],
     )
 
@@ -214,8 +226,14 @@ def mark_staff_active(db: sqlite_utils.Database, user_id: str, until: float, now
 
 
 def record_turn(
-    db: sqlite_utils.Database, inbound_id: int | None, user_id: str, now: float, kind: str,
-    topic: str | None, section: str | None, score: float,
+    db: sqlite_utils.Database,
+    inbound_id: int | None,
+    user_id: str,
+    now: float,
+    kind: str,
+    topic: str | None,
+    section: str | None,
+    score: float,
 ) -> None:
     """Keep the outcome of a turn for the dashboard (no message text)."""
     db.execute(
@@ -226,7 +244,11 @@ def record_turn(
 
 
 def add_unanswered(
-    db: sqlite_utils.Database, user_id: str, text: str, best_guess: str | None, score: float,
+    db: sqlite_utils.Database,
+    user_id: str,
+    text: str,
+    best_guess: str | None,
+    score: float,
     now: float,
 ) -> None:
     """Store a question the bot could not answer, for staff."""
@@ -257,8 +279,14 @@ def record_other_event(
 
 
 def enqueue(
-    db: sqlite_utils.Database, key: str, user_id: str, payload: Mapping[str, Any], now: float,
-    source: str = "reply", source_id: str | None = None, channel: str = "cs",
+    db: sqlite_utils.Database,
+    key: str,
+    user_id: str,
+    payload: Mapping[str, Any],
+    now: float,
+    source: str = "reply",
+    source_id: str | None = None,
+    channel: str = "cs",
     not_before: float | None = None,
 ) -> int | None:
     """Queue one message for delivery; `key` makes it idempotent (None if already queued)."""
@@ -266,15 +294,21 @@ def enqueue(
         "INSERT INTO outbox (key, user_id, channel, payload, source, source_id, "
         "next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT(key) DO NOTHING",
-        [key, user_id, channel, json.dumps(payload, ensure_ascii=False), source, source_id,
-         not_before if not_before is not None else now, now],
+        [
+            key,
+            user_id,
+            channel,
+            json.dumps(payload, ensure_ascii=False),
+            source,
+            source_id,
+            not_before if not_before is not None else now,
+            now,
+        ],
     )
     return cursor.lastrowid if cursor.rowcount == 1 else None
 
 
-def acquire_lock(
-    db: sqlite_utils.Database, name: str, owner: str, ttl: float, now: float
-) -> bool:
+def acquire_lock(db: sqlite_utils.Database, name: str, owner: str, ttl: float, now: float) -> bool:
     """Take (or extend) the named lock for `ttl` seconds; False if another owner holds it."""
     cursor = db.execute(
         "INSERT INTO locks (name, owner, expires_at) VALUES (?, ?, ?) "

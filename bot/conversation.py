@@ -1,0 +1,193 @@
+"""One webhook event in, one transaction out: dedupe, decide what to say, remember, enqueue.
+
+This is the only place that ties the pure dialogue to storage. Everything for one event happens
+in a single SQLite transaction, so an accepted event always has its replies in the outbox, and a
+redelivered event (same dedup key) changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlite_utils
+
+from bot.config import Config
+from bot.events import STATUS_EVENTS, Event
+from bot.messages import Turn
+from bot.storage import core, transaction
+
+logger = logging.getLogger(__name__)
+
+GREETING_EVENTS = frozenset({"follow", "user_click_chatnow"})
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened to an event: its status and, for a turn, its kind and replies queued."""
+
+    status: str  # turn, duplicate, echo, staff_echo, ignored, recorded, silenced, unfollow
+    kind: str = ""
+    replies: int = 0
+    inbound_id: int | None = None
+
+
+def _local(now: float, config: Config) -> dt.datetime:
+    return dt.datetime.fromtimestamp(now, ZoneInfo(config.outreach.timezone))
+
+
+def _outreach() -> Any | None:
+    """The outreach package (dossiers, privacy) when it is installed in this build."""
+    try:
+        return importlib.import_module("bot.outreach")
+    except ModuleNotFoundError as exc:
+        if exc.name in ("bot.outreach",):
+            return None
+        raise
+
+
+def _is_staff_echo(db: sqlite_utils.Database, event: Event) -> bool:
+    """An OA send made by a person: it carries an admin id, or it is not a message we sent."""
+    if event.admin_id:
+        return True
+    if not event.msg_id:
+        return False
+    sent = db.execute(
+        "SELECT 1 FROM outbox WHERE zalo_message_id = ? LIMIT 1", [event.msg_id]
+    ).fetchone()
+    if sent:
+        return False
+    # Our own echo can arrive before the sender has recorded the message id: compare texts.
+    if event.text:
+        pending = db.execute(
+            "SELECT payload FROM outbox WHERE user_id = ? AND status IN ('sending', 'sent') "
+            "ORDER BY id DESC LIMIT 20",
+            [event.user_id],
+        ).fetchall()
+        if any(event.text[:200] in row[0] for row in pending):
+            return False
+    return True
+
+
+def handle_event(
+    db: sqlite_utils.Database,
+    event: Event,
+    index: Any,
+    config: Config,
+    now: float,
+    num_retry: int = 0,
+) -> Outcome:
+    """Process one verified event in one transaction; see the module docstring."""
+    with transaction(db):
+        inbound_id = core.record_inbound(
+            db,
+            event.dedup_key,
+            event.name,
+            event.user_id,
+            event.msg_id,
+            event.text,
+            event.timestamp,
+            num_retry,
+            now,
+        )
+        if inbound_id is None:
+            return Outcome("duplicate")
+        turn = _decide(db, event, index, config, now)
+        if isinstance(turn, Outcome):
+            return turn
+        queued = _apply(db, event, turn, inbound_id, config, now)
+        return Outcome("turn", turn.kind, queued, inbound_id)
+
+
+def _decide(
+    db: sqlite_utils.Database, event: Event, index: Any, config: Config, now: float
+) -> Turn | Outcome:
+    """Pick the turn for an event, or an Outcome when nothing is to be said."""
+    from bot import dialogue
+
+    buttons = config.zalo.buttons
+    name = event.name
+    if event.is_echo:
+        if event.user_id and _is_staff_echo(db, event):
+            until = now + config.bot.handover_quiet_minutes * 60
+            core.mark_staff_active(db, event.user_id, until, now)
+            return Outcome("staff_echo")
+        return Outcome("echo")
+    if name in STATUS_EVENTS:
+        return Outcome("ignored")
+    if name in GREETING_EVENTS and event.user_id:
+        core.touch_user(
+            db, event.user_id, now, follow_state="follower" if name == "follow" else None
+        )
+        return dialogue.welcome(index, config.bot, buttons=buttons)
+    if name == "unfollow" and event.user_id:
+        core.touch_user(db, event.user_id, now, follow_state="unfollowed", interaction=False)
+        return Outcome("unfollow")
+    if name == "user_withdraw" and event.user_id:
+        outreach = _outreach()
+        if outreach is not None:
+            outreach.forget(db, event.user_id, _local(now, config))
+        else:
+            core.delete_user_data(db, event.user_id)
+        return Outcome("withdrawn")
+    if not event.is_user_message:
+        core.record_other_event(db, name, event.user_id, now)
+        return Outcome("recorded")
+
+    core.touch_user(db, event.user_id, now)
+    conversation = core.load_conversation(db, event.user_id)
+    staff_until = conversation.get("staff_active_until")
+    if staff_until and staff_until > now:
+        core.record_turn(db, None, event.user_id, now, "silenced", None, None, 0.0)
+        return Outcome("silenced")
+    if name != "user_send_text" or not event.text.strip():
+        kind = event.attachments[0].type if event.attachments else name.removeprefix("user_send_")
+        return dialogue.unsupported(kind, index, config.bot, buttons=buttons)
+    outreach = _outreach()
+    if outreach is not None:
+        turn = outreach.intercept(
+            db, event.user_id, event.text, _local(now, config), index.kb, config
+        )
+        if turn is not None:
+            return turn
+    return dialogue.respond(
+        event.text, conversation["state"], index, _local(now, config), config.bot, buttons=buttons
+    )
+
+
+def _apply(
+    db: sqlite_utils.Database,
+    event: Event,
+    turn: Turn,
+    inbound_id: int,
+    config: Config,
+    now: float,
+) -> int:
+    """Store what the turn decided and queue its replies; return how many were queued."""
+    user = event.user_id
+    if turn.state is not None and event.user_id:
+        core.save_state(db, user, turn.state, now)
+        ward = turn.state.get("ward") if isinstance(turn.state, dict) else None
+        if ward:
+            core.set_ward(db, user, ward)
+    if turn.unanswered:
+        core.add_unanswered(
+            db, user, event.text, turn.candidates[0] if turn.candidates else None, turn.score, now
+        )
+    if turn.rating is not None:
+        core.add_rating(db, user, turn.rating[0], turn.rating[1], now)
+    if turn.handover:
+        core.set_handover(db, user, True, now, reason=turn.kind)
+    core.record_turn(db, inbound_id, user, now, turn.kind, turn.topic, turn.section, turn.score)
+    queued = 0
+    for number, reply in enumerate(turn.replies):
+        key = f"reply:{inbound_id}:{number}"
+        if core.enqueue(
+            db, key, user, reply.to_json(), now, source="reply", source_id=str(inbound_id)
+        ):
+            queued += 1
+    return queued

@@ -1,0 +1,85 @@
+"""The Flask application: the Zalo webhook, health check, domain verification, staff console."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+from bot import storage
+from bot.config import Config
+from bot.webhook import create_webhook_blueprint, error_response
+
+logger = logging.getLogger(__name__)
+
+
+def _live_kb(config: Config) -> Any:
+    from bot.kb.live import LiveKB
+    from bot.matcher import build_index
+
+    return LiveKB(config.bot.knowledge_base, build_index, config.bot.reload_seconds)
+
+
+def create_app(
+    config: Config, *, clock: Callable[[], float] = time.time, live_kb: Any = None
+) -> Flask:
+    """Build the app for `config`; `clock` gives the current epoch seconds (tests pass one)."""
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = config.webhook.max_body_bytes
+    app.config["SECRET_KEY"] = config.admin.secret_key or None
+    storage.connect(config.storage.database)  # create and migrate once, before serving
+    app.extensions["bot.config"] = config
+    app.extensions["bot.db_path"] = config.storage.database
+    app.extensions["bot.clock"] = clock
+    app.extensions["bot.live_kb"] = live_kb if live_kb is not None else _live_kb(config)
+    app.register_blueprint(create_webhook_blueprint(config))
+    _register_admin(app, config)
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        live = app.extensions["bot.live_kb"]
+        status = live.status() if hasattr(live, "status") else {}
+        return {"status": "ok", "knowledge_base": status}
+
+    code = config.zalo.domain_verification_code
+    if code:
+        meta = f'<meta name="zalo-platform-site-verification" content="{code}" />'
+
+        @app.get(f"/zalo_verifier{code}.html")
+        def zalo_verifier() -> Response:
+            return Response(f"<html><head>{meta}</head><body></body></html>", mimetype="text/html")
+
+        @app.get("/")
+        def index() -> Response:
+            return Response(
+                f"<html><head>{meta}</head><body>OK</body></html>", mimetype="text/html"
+            )
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Any:
+        if request.path.startswith("/admin") and exc.code not in (413,):
+            return exc
+        code_name = (exc.name or "error").lower().replace(" ", "_")
+        return error_response(exc.code or 500, code_name, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Any:
+        logger.exception("unhandled error on %s", request.path)
+        return error_response(503, "unavailable", "temporarily unavailable, please retry")
+
+    return app
+
+
+def _register_admin(app: Flask, config: Config) -> None:
+    try:
+        admin = importlib.import_module("bot.admin")
+    except ModuleNotFoundError as exc:
+        if exc.name == "bot.admin":
+            return
+        raise
+    app.register_blueprint(admin.create_blueprint(config), url_prefix="/admin")
