@@ -1,0 +1,1 @@
+"""The knowledge base: the files staff edit, loaded, checked and reloaded live."""

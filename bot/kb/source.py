@@ -1,0 +1,108 @@
+"""Line numbers for problems: tomllib gives none for keys, so find them in the file text."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+
+
+def _unquote(name: str) -> str:
+    """A bare or quoted TOML key as plain text."""
+    name = name.strip()
+    if len(name) >= 2 and name[0] == name[-1] and name[0] in "\"'":
+        return name[1:-1]
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class _Block:
+    """A run of lines under one table header (or the root, with header None)."""
+
+    header: str | None
+    array: bool
+    start: int  # 1-based line of the header (1 for the root)
+    end: int  # last line, inclusive
+
+
+class SourceLines:
+    """The text of one TOML file, able to say on which line a key or a value sits."""
+
+    def __init__(self, text: str) -> None:
+        """Split `text` into header blocks."""
+        self.lines = text.splitlines()
+        self.blocks: list[_Block] = []
+        header: str | None = None
+        array = False
+        start = 1
+        for number, line in enumerate(self.lines, start=1):
+            found = _HEADER.match(line)
+            if found and "=" not in line.split("#")[0].split("]")[0]:
+                self.blocks.append(_Block(header, array, start, number - 1))
+                header, array, start = _unquote(found.group(2)), found.group(1) == "[[", number
+        self.blocks.append(_Block(header, array, start, max(len(self.lines), start)))
+
+    def _block(self, table: str | None, index: int | None) -> _Block | None:
+        """The block of `[table]`, or of the `index`-th `[[table]]`; the root when table is None."""
+        matches = [b for b in self.blocks if b.header == table]
+        if not matches:
+            return None
+        if index is None:
+            return matches[0]
+        return matches[index] if index < len(matches) else None
+
+    def _key_in(self, block: _Block, key: str) -> int | None:
+        """The line of `key = ...` inside `block`."""
+        pattern = re.compile(
+            r"^\s*(?:"
+            + re.escape(key)
+            + r'|"'
+            + re.escape(key)
+            + r'"|\''
+            + re.escape(key)
+            + r"')\s*="
+        )
+        for number in range(block.start, block.end + 1):
+            if pattern.match(self.lines[number - 1]):
+                return number
+        return None
+
+    def line(
+        self,
+        key: str | None = None,
+        table: str | None = None,
+        index: int | None = None,
+        value: str | None = None,
+    ) -> int:
+        """Best line for `key` in `[table]` / the `index`-th `[[table]]`, at `value` if given.
+
+        Falls back to the table header, then to line 1, so a problem always has a line.
+        """
+        block = self._block(table, index)
+        if block is None:
+            if table is None:
+                return 1
+            # A key that is itself a table, such as [where_by_ward].
+            block = self._block(None, None)
+            return 1 if block is None else (self._key_in(block, table) or 1)
+        if key is None:
+            return block.start
+        found = self._key_in(block, key)
+        if found is None:
+            sub = self._block(f"{table}.{key}" if table else key, None)
+            return sub.start if sub else block.start
+        if value is not None:
+            for literal in (json.dumps(value, ensure_ascii=False), f"'{value}'"):
+                for number in range(found, block.end + 1):
+                    if literal in self.lines[number - 1]:
+                        return number
+        return found
+
+    def subkey(self, table: str, key: str) -> int:
+        """The line of `key` inside the plain table `[table]`, else the header's line."""
+        block = self._block(table, None)
+        if block is None:
+            return self.line(table)
+        return self._key_in(block, key) or block.start
