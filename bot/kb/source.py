@@ -100,6 +100,11 @@ class SourceLines:
                         return number
         return found
 
+    def has_key(self, key: str) -> bool:
+        """True when `key = ...` is written at the top level of the file."""
+        block = self._block(None, None)
+        return block is not None and self._key_in(block, key) is not None
+
     def subkey(self, table: str, key: str) -> int:
         """The line of `key` inside the plain table `[table]`, else the header's line."""
         block = self._block(table, None)

@@ -1,0 +1,374 @@
+"""`kb check`: everything the loader finds, plus the rules that need the whole knowledge base.
+
+Errors stop an edit from going live; warnings (an old review date, a repeated phrasing inside one
+topic, a missing standard topic) are printed but allowed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import logging
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from bot.kb.loader import Problem, read_kb
+from bot.kb.model import KnowledgeBase, Topic
+from bot.kb.render import ZALO_TEXT_LIMIT, rendered_answers
+from bot.kb.source import SourceLines
+
+logger = logging.getLogger(__name__)
+
+MIN_QUESTIONS = 10
+BUTTON_TITLE_MAX = 35
+MENU_MAX_BUTTONS = 5
+
+REQUIRED_TEXTS = (
+    "welcome",
+    "menu_intro",
+    "fallback",
+    "handover",
+    "smalltalk_greeting",
+    "smalltalk_thanks",
+    "smalltalk_who",
+    "smalltalk_bye",
+    "smalltalk_emoji",
+    "smalltalk_gibberish",
+    "disclaimer",
+)
+"""Keys of texts/general.toml that the bot relies on."""
+
+TEXT_OWNERS = ("bot.dialogue", "bot.outreach")
+"""Modules whose `REQUIRED_TEXTS` must exist in texts/*.toml (skipped when not importable)."""
+
+STANDARD_TOPICS = (
+    "khai-sinh", "khai-tu", "ket-hon", "xac-nhan-tinh-trang-hon-nhan", "nhan-cha-me-con",
+    "trich-luc-ho-tich", "cai-chinh-ho-tich", "giam-ho", "chung-thuc-ban-sao", "chung-thuc-chu-ky",
+    "chung-thuc-hop-dong", "thuong-tru", "tam-tru", "tam-vang", "xac-nhan-cu-tru", "can-cuoc",
+    "vneid", "ho-kinh-doanh", "giay-phep-xay-dung", "so-do-lan-dau", "bien-dong-dat-dai",
+    "bhyt-tre-em", "tro-cap-xa-hoi", "ho-ngheo", "nghia-vu-quan-su", "ly-lich-tu-phap", "ho-chieu",
+    "giay-phep-lai-xe", "dang-ky-xe", "nop-truc-tuyen", "tra-cuu-ho-so", "lien-he",
+    "phan-anh-kien-nghi",
+)  # fmt: skip
+"""The 33 topic ids the bot is expected to cover."""
+
+_INSECURE = re.compile(r"\bhttp://[^\s\"']*", re.IGNORECASE)
+_URLISH = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|www\.)", re.IGNORECASE)
+
+
+def fold(text: str) -> str:
+    """A phrasing compared loosely: lower case, no diacritics, `đ` as `d`, words only."""
+    text = unicodedata.normalize("NFD", text.casefold().replace("đ", "d"))
+    text = "".join(c for c in text if unicodedata.category(c) != "Mn")
+    return " ".join(re.findall(r"[^\W_]+", text))
+
+
+class _Sources:
+    """Line lookups per file, read once."""
+
+    def __init__(self) -> None:
+        """Start with no file read."""
+        self.cache: dict[str, SourceLines] = {}
+
+    def __call__(self, file: str) -> SourceLines:
+        """The lines of `file` (empty when it cannot be read)."""
+        if file not in self.cache:
+            try:
+                self.cache[file] = SourceLines(Path(file).read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError):
+                self.cache[file] = SourceLines("")
+        return self.cache[file]
+
+
+def _topic_rules(topic: Topic, lines: SourceLines, today: dt.date, max_age_days: int) -> list:
+    """Problems inside one topic: question count, repeats, links, length, review date."""
+    found = []
+
+    def add(line: int, message: str, severity: str = "error") -> None:
+        found.append(Problem(topic.path, line, severity, message))
+
+    if len(topic.questions) < MIN_QUESTIONS:
+        add(
+            lines.line("questions"),
+            f"'questions' chỉ có {len(topic.questions)} câu; cần ít "
+            f"nhất {MIN_QUESTIONS} cách hỏi của người dân",
+        )
+    seen: dict[str, str] = {}
+    for question in topic.questions:
+        key = " ".join(question.casefold().split())
+        if key in seen:
+            add(
+                lines.line("questions", value=question),
+                f"câu hỏi '{question}' bị lặp lại",
+                "warning",
+            )
+        seen[key] = question
+    if topic.online_link and not topic.online_link.lower().startswith("https://"):
+        add(
+            lines.line("online_link"),
+            f"'online_link' phải bắt đầu bằng https:// (đang là '{topic.online_link}')",
+        )
+    for source in topic.sources:
+        if _URLISH.match(source) and not source.lower().startswith(("https://", "http://")):
+            add(lines.line("sources", value=source), f"nguồn '{source}' phải là liên kết https://")
+    for name, text in rendered_answers(topic).items():
+        if len(text) > ZALO_TEXT_LIMIT:
+            key = name.split(" ")[0]
+            line = (
+                lines.subkey("where_by_ward", key.split(".")[1])
+                if "." in key
+                else lines.line("summary" if key == "overview" else key)
+            )
+            add(
+                line,
+                f"câu trả lời '{name}' dài {len(text)} ký tự, quá giới hạn "
+                f"{ZALO_TEXT_LIMIT} ký tự của Zalo; hãy rút gọn",
+            )
+    age = (today - topic.reviewed).days
+    if age > max_age_days:
+        add(
+            lines.line("reviewed"),
+            f"'reviewed' là {topic.reviewed:%d/%m/%Y}, đã quá "
+            f"{max_age_days} ngày: hãy rà soát lại nội dung và cập nhật ngày",
+            "warning",
+        )
+    elif age < 0:
+        add(
+            lines.line("reviewed"), f"'reviewed' ({topic.reviewed:%d/%m/%Y}) ở tương lai", "warning"
+        )
+    return found
+
+
+def _insecure_links(files: Iterable[str], lines_of: _Sources) -> list[Problem]:
+    """Every `http://` link written anywhere in the files."""
+    found = []
+    for file in files:
+        for number, line in enumerate(lines_of(file).lines, start=1):
+            link = _INSECURE.search(line)
+            if link and not line.lstrip().startswith("#"):
+                message = f"liên kết '{link.group()}' phải dùng https:// (không dùng http://)"
+                found.append(Problem(file, number, "error", message))
+    return found
+
+
+def _shared_phrasings(kb: KnowledgeBase, lines_of: _Sources) -> list[Problem]:
+    """The same phrasing (ignoring case and diacritics) under two different topics."""
+    owner: dict[str, tuple[Topic, str]] = {}
+    found = []
+    for topic in kb.topics.values():
+        for question in topic.questions:
+            key = fold(question)
+            first = owner.setdefault(key, (topic, question))
+            if first[0].id != topic.id:
+                other, text = first
+                line = lines_of(other.path).line("questions", value=text)
+                found.append(
+                    Problem(
+                        topic.path,
+                        lines_of(topic.path).line("questions", value=question),
+                        "error",
+                        f"câu hỏi '{question}' trùng với câu ở chủ đề '{other.id}' "
+                        f"({other.path}:{line}); mỗi cách hỏi chỉ thuộc một chủ đề",
+                    )
+                )
+    return found
+
+
+def required_texts() -> dict[str, tuple[str, ...]]:
+    """The text keys each importable owner module needs, by module name."""
+    needed = {"bot.kb": REQUIRED_TEXTS}
+    for name in TEXT_OWNERS:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        needed[name] = tuple(getattr(module, "REQUIRED_TEXTS", ()))
+    return needed
+
+
+def _text_rules(kb: KnowledgeBase, root: Path, lines_of: _Sources) -> list[Problem]:
+    """Required texts present, menu buttons short enough, no text over Zalo's limit."""
+    found = []
+    general = str(root / "texts" / "general.toml")
+    for owner, keys in required_texts().items():
+        for key in keys:
+            if key == "menu" or key in kb.texts:
+                continue
+            found.append(
+                Problem(
+                    general,
+                    1,
+                    "error",
+                    f"thiếu câu chữ '{key}' (mã nguồn {owner} "
+                    "cần); hãy thêm vào một tệp trong texts/",
+                )
+            )
+    if not kb.menu:
+        found.append(
+            Problem(general, 1, "error", "thiếu menu: thêm các bảng [[menu]] có title và payload")
+        )
+    menu_file = (
+        next(
+            (
+                f
+                for f in sorted((root / "texts").glob("*.toml"))
+                if "[[menu]]" in lines_of(str(f)).lines
+            ),
+            None,
+        )
+        if kb.menu
+        else None
+    )
+    for index, item in enumerate(kb.menu):
+        if len(item.title) > BUTTON_TITLE_MAX and menu_file:
+            found.append(
+                Problem(
+                    str(menu_file),
+                    lines_of(str(menu_file)).line("title", "menu", index),
+                    "error",
+                    f"tiêu đề nút '{item.title}' dài {len(item.title)} ký "
+                    f"tự; tối đa {BUTTON_TITLE_MAX}",
+                )
+            )
+    if len(kb.menu) > MENU_MAX_BUTTONS and menu_file:
+        found.append(
+            Problem(
+                str(menu_file),
+                lines_of(str(menu_file)).line(None, "menu", MENU_MAX_BUTTONS),
+                "warning",
+                f"menu có {len(kb.menu)} nút; Zalo chỉ hiện tối đa {MENU_MAX_BUTTONS}",
+            )
+        )
+    text_files = (
+        [str(f) for f in sorted((root / "texts").glob("*.toml"))]
+        if (root / "texts").is_dir()
+        else []
+    )
+    for key, value in kb.texts.items():
+        for text in value if isinstance(value, tuple) else (value,):
+            if len(text) > ZALO_TEXT_LIMIT:
+                file = next((f for f in text_files if lines_of(f).has_key(key)), general)
+                found.append(
+                    Problem(
+                        file,
+                        lines_of(file).line(key),
+                        "error",
+                        f"câu chữ '{key}' "
+                        f"dài {len(text)} ký tự, quá giới hạn {ZALO_TEXT_LIMIT} của Zalo",
+                    )
+                )
+    return found
+
+
+def _build_matcher() -> Callable[[KnowledgeBase], Any] | None:
+    """`bot.matcher.build_index` if the matcher is importable."""
+    try:
+        from bot.matcher import build_index  # noqa: PLC0415
+    except ImportError:
+        return None
+    return build_index
+
+
+def self_test_available() -> bool:
+    """True when the matcher exists, so the phrasing self-test can run."""
+    return _build_matcher() is not None
+
+
+def _self_test(kb: KnowledgeBase, index: Any, lines_of: _Sources) -> list[Problem]:
+    """Every topic's own phrasings must find that topic."""
+    found = []
+    for topic in kb.topics.values():
+        for question in topic.questions:
+            match = index.match(question)
+            line = lines_of(topic.path).line("questions", value=question)
+            if match.outcome == "answer" and match.topic == topic.id:
+                continue
+            best = match.candidates[0][0] if match.candidates else None
+            if match.outcome == "choices" and best == topic.id:
+                found.append(
+                    Problem(
+                        topic.path,
+                        line,
+                        "warning",
+                        f"câu hỏi '{question}' chỉ "
+                        "làm trợ lý hỏi lại để chọn (chủ đề này đứng đầu); nên viết rõ hơn",
+                    )
+                )
+                continue
+            got = match.topic or best or "không chủ đề nào"
+            found.append(
+                Problem(
+                    topic.path,
+                    line,
+                    "error",
+                    f"tự kiểm tra: câu hỏi '{question}' "
+                    f"lại dẫn tới '{got}' ({match.outcome}); hãy sửa câu hỏi hoặc thêm cách "
+                    "hỏi rõ hơn cho chủ đề đó",
+                )
+            )
+    return found
+
+
+def audit(
+    kb: KnowledgeBase,
+    root: str | Path,
+    today: dt.date,
+    review_max_age_days: int = 365,
+    index: Any = None,
+    self_test: bool = True,
+) -> list[Problem]:
+    """The rules that need a loaded knowledge base; `index` (a built matcher) is reused if given."""
+    root = Path(root)
+    lines_of = _Sources()
+    found: list[Problem] = []
+    for topic in kb.topics.values():
+        found += _topic_rules(topic, lines_of(topic.path), today, review_max_age_days)
+    found += _shared_phrasings(kb, lines_of)
+    files = [t.path for t in kb.topics.values()] + [str(root / "wards.toml")]
+    files += (
+        [str(p) for p in sorted((root / "texts").glob("*.toml"))]
+        if (root / "texts").is_dir()
+        else []
+    )
+    found += _insecure_links(files, lines_of)
+    found += _text_rules(kb, root, lines_of)
+    missing = [t for t in STANDARD_TOPICS if t not in kb.topics]
+    if missing:
+        message = f"chưa có {len(missing)} chủ đề chuẩn: {', '.join(missing)}"
+        found.append(Problem(str(root / "topics"), 1, "warning", message))
+    if self_test and kb.topics:
+        build = _build_matcher() if index is None else None
+        try:
+            index = index if index is not None else (build(kb) if build else None)
+        except Exception as exc:  # noqa: BLE001 - any failure of the matcher is reported
+            logger.exception("building the matcher index failed")
+            found.append(Problem(str(root), 1, "error", f"không dựng được bộ so khớp: {exc}"))
+            index = None
+        if index is not None:
+            found += _self_test(kb, index, lines_of)
+    return found
+
+
+def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
+    """Problems by file and line, errors first within a line, without repeats."""
+    rank = {"error": 0, "warning": 1}
+    unique = dict.fromkeys(problems)
+    return sorted(unique, key=lambda p: (p.file, p.line, rank.get(p.severity, 2), p.message))
+
+
+def check_kb(
+    path: str | Path,
+    review_max_age_days: int = 365,
+    today: dt.date | None = None,
+    self_test: bool = True,
+) -> list[Problem]:
+    """Every problem in the knowledge base at `path`, sorted by file and line."""
+    today = today or dt.date.today()
+    kb, problems = read_kb(path)
+    if not Path(path).is_dir():
+        return problems
+    problems += audit(kb, path, today, review_max_age_days, self_test=self_test)
+    return sort_problems(problems)
