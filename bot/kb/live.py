@@ -1,0 +1,172 @@
+"""The knowledge base the running bot answers from, reloaded when staff edit the files.
+
+Every `reload_seconds` at most, asking for `.current` (or calling `.maybe_reload(now)`) compares
+the files' names, sizes and modification times with the last look; this costs a few `stat`
+calls. When something changed, the whole knowledge base is loaded again, built (the matcher
+index) and checked for errors, including the self-test that each topic's phrasings find it.
+Only then is the new one swapped in, as one attribute assignment, so a request sees either the
+old or the new knowledge base, never a mix. A failing edit is refused and logged with its
+problems, and the last good knowledge base keeps answering.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bot.kb.check import audit
+from bot.kb.loader import KBError, Problem, kb_files, read_kb
+from bot.kb.model import KnowledgeBase
+
+logger = logging.getLogger(__name__)
+
+Fingerprint = tuple[tuple[str, int, int], ...]
+
+
+class KBUnavailable(KBError):
+    """No good knowledge base has been loaded yet."""
+
+
+def fingerprint(path: str | Path) -> Fingerprint:
+    """Name, size and modification time of every knowledge-base file."""
+    found = []
+    for file in kb_files(path):
+        try:
+            stat = file.stat()
+        except OSError:
+            continue
+        found.append((str(file), stat.st_size, stat.st_mtime_ns))
+    return tuple(found)
+
+
+def _epoch(now: float | dt.datetime) -> float:
+    """Epoch seconds from a float or an aware datetime."""
+    return now.timestamp() if isinstance(now, dt.datetime) else float(now)
+
+
+class LiveKB:
+    """The last good knowledge base, built by `build(kb)`, reloaded live from `path`."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        build: Callable[[KnowledgeBase], Any],
+        reload_seconds: float = 3.0,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """Load once now; a failure is logged and `.current` raises until a good edit lands."""
+        self.path = Path(path)
+        self.build = build
+        self.reload_seconds = reload_seconds
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._good: tuple[KnowledgeBase, Any] | None = None
+        self._seen: Fingerprint | None = None
+        self._checked_at = float("-inf")
+        self._loaded_at: float | None = None
+        self._last_error_at: float | None = None
+        self._last_errors: list[Problem] = []
+        self._attempt_at: float | None = None
+        self._reloads = 0
+        self._refused = 0
+        self.reload(clock())
+
+    @property
+    def current(self) -> Any:
+        """The built object (the matcher index) of the last good knowledge base."""
+        self.maybe_reload(self.clock())
+        good = self._good
+        if good is None:
+            raise KBUnavailable(self._last_errors)
+        return good[1]
+
+    @property
+    def kb(self) -> KnowledgeBase | None:
+        """The last good knowledge base itself (None before the first good load)."""
+        return None if self._good is None else self._good[0]
+
+    def maybe_reload(self, now: float | dt.datetime) -> bool:
+        """Reload if `reload_seconds` passed since the last look and a file changed."""
+        at = _epoch(now)
+        if at - self._checked_at < self.reload_seconds:
+            return False
+        if not self._lock.acquire(blocking=False):
+            return False  # another thread is looking; keep serving the current one
+        try:
+            self._checked_at = at
+            if fingerprint(self.path) == self._seen:
+                return False
+            return self._reload_locked(at)
+        finally:
+            self._lock.release()
+
+    def reload(self, now: float | dt.datetime) -> bool:
+        """Load, build and check now, whatever the files' times say; True when swapped in."""
+        with self._lock:
+            self._checked_at = _epoch(now)
+            return self._reload_locked(self._checked_at)
+
+    def _reload_locked(self, at: float) -> bool:
+        """The reload itself; the caller holds the lock."""
+        seen = fingerprint(self.path)
+        self._attempt_at = at
+        loaded_at = dt.datetime.fromtimestamp(at, dt.UTC)
+        kb, problems = read_kb(self.path, loaded_at)
+        built = None
+        if not any(p.severity == "error" for p in problems):
+            try:
+                built = self.build(kb)
+            except Exception as exc:  # noqa: BLE001 - any build failure refuses the edit
+                logger.exception("building the knowledge base from %s failed", self.path)
+                problems.append(Problem(str(self.path), 1, "error", f"build failed: {exc}"))
+            else:
+                index = built if hasattr(built, "match") else None
+                problems += audit(
+                    kb, self.path, loaded_at.date(), index=index, self_test=index is not None
+                )
+        errors = [p for p in problems if p.severity == "error"]
+        self._seen = seen
+        if errors:
+            self._refused += 1
+            self._last_error_at = at
+            self._last_errors = errors
+            keeping = f"keeping version {self._good[0].version}" if self._good else "none loaded"
+            logger.error(
+                "knowledge base edit refused (%d errors; %s):\n%s",
+                len(errors),
+                keeping,
+                "\n".join(str(p) for p in errors[:20]),
+            )
+            return False
+        self._good = (kb, built)
+        self._loaded_at = at
+        self._last_errors = []
+        self._reloads += 1
+        logger.info(
+            "knowledge base %s loaded from %s: %d topics", kb.version, self.path, len(kb.topics)
+        )
+        return True
+
+    def status(self) -> dict[str, Any]:
+        """What the admin page shows: version, when loaded, topic count, last refused edit."""
+        kb = self.kb
+        return {
+            "path": str(self.path),
+            "ok": kb is not None and not self._last_errors,
+            "version": kb.version if kb else "",
+            "topics": len(kb.topics) if kb else 0,
+            "loaded_at": self._loaded_at,
+            "last_reload_at": self._attempt_at,
+            "checked_at": self._checked_at if self._checked_at > float("-inf") else None,
+            "reloads": self._reloads,
+            "refused": self._refused,
+            "last_error_at": self._last_error_at,
+            "last_errors": [str(p) for p in self._last_errors],
+            "reload_seconds": self.reload_seconds,
+        }
