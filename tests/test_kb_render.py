@@ -1,0 +1,73 @@
+"""Answers rendered from a topic are plain, short, headed and keep links on their own line."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from bot.kb.loader import load_kb
+from bot.kb.render import BULLET, RENDERABLE, render_overview, render_section, rendered_answers
+
+GOOD = Path(__file__).parent / "fixtures" / "kb" / "good"
+KB = load_kb(GOOD)
+KET_HON = KB.topics["ket-hon"]
+
+
+def test_documents_are_bullets_under_a_heading() -> None:
+    text = render_section(KET_HON, "documents")
+    lines = text.splitlines()
+    assert lines[0] == "Đăng ký kết hôn – Hồ sơ cần chuẩn bị:"
+    assert lines[1:] == [BULLET + d for d in KET_HON.documents]
+
+
+def test_short_section_fits_on_one_line() -> None:
+    assert render_section(KET_HON, "fee") == f"Đăng ký kết hôn – Lệ phí: {KET_HON.fee}"
+
+
+def test_online_link_is_on_its_own_line() -> None:
+    lines = render_section(KET_HON, "online").splitlines()
+    assert lines[-1] == "https://dichvucong.gov.vn"
+    assert lines[1] == KET_HON.online
+
+
+def test_where_uses_the_ward_text_when_there_is_one() -> None:
+    assert render_section(KET_HON, "where", "tay-ho").endswith(KET_HON.where_by_ward["tay-ho"])
+    assert render_section(KET_HON, "where", KB.wards["tay-ho"]).endswith("657 Lạc Long Quân.")
+    assert render_section(KET_HON, "where", "hong-ha").endswith(KET_HON.where)
+
+
+def test_steps_are_numbered() -> None:
+    assert render_section(KET_HON, "steps").splitlines()[1:] == [
+        "1. Nộp tờ khai",
+        "2. Hai bên cùng có mặt ký và nhận giấy chứng nhận",
+    ]
+
+
+def test_not_applicable_and_empty_sections_say_so() -> None:
+    skipped = dataclasses.replace(KET_HON, not_applicable=frozenset({"fee"}))
+    assert (
+        render_section(skipped, "fee") == "Đăng ký kết hôn – Lệ phí: không áp dụng cho thủ tục này."
+    )
+    assert "Lệ phí" not in render_overview(skipped)
+    assert render_section(KB.topics["tam-tru"], "notes").endswith(": chưa có thông tin.")
+
+
+def test_unknown_section_is_refused() -> None:
+    with pytest.raises(ValueError):
+        render_section(KET_HON, "price")
+
+
+def test_overview_has_summary_every_section_and_review_date() -> None:
+    text = render_overview(KET_HON)
+    assert text.startswith("ĐĂNG KÝ KẾT HÔN\n\n" + KET_HON.summary)
+    for heading in ("Hồ sơ cần chuẩn bị:", "Thời gian giải quyết:", "Lệ phí:", "Nơi nộp hồ sơ:"):
+        assert heading in text
+    assert "\nhttps://dichvucong.gov.vn\n" in text
+    assert text.endswith("Thông tin cập nhật ngày 20/11/2026.")
+
+
+def test_rendered_answers_cover_every_section_and_ward() -> None:
+    answers = rendered_answers(KET_HON)
+    assert set(answers) == {"overview", *RENDERABLE, "where_by_ward.tay-ho", "overview (tay-ho)"}
