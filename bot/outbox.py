@@ -1,0 +1,319 @@
+"""Delivering queued messages to Zalo: leases, retries with backoff, splitting long texts.
+
+Delivery guarantee. A row is claimed with a lease, each part is sent, and Zalo's answer is
+committed right after it arrives. Retryable failures (timeouts, 5xx, -32 rate limit, -200, a
+token refresh that failed) go back to 'pending' with exponential backoff and jitter, up to
+`outbox.max_attempts`; permanent ones end as 'failed' with Zalo's error code, 'unreachable'
+(the user cannot receive) or 'template_needed' (outside the 7-day window). A sender that dies
+leaves its rows 'sending'; they are taken over when the lease ends, or at once when the dead
+process ran on this host. The one window we cannot close: if the process dies after Zalo accepted
+a part and before our commit (one round trip plus one SQLite write, about a millisecond on
+loopback), that part is sent again after the takeover. Zalo has no idempotency key for
+consultation messages, so delivery is at-least-once, with duplicates confined to that window
+(and to sends that time out after Zalo accepted them).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import random
+import re
+import socket
+import threading
+import time
+import unicodedata
+import uuid
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlite_utils
+
+from bot import storage
+from bot.config import Config
+from bot.storage import outbox as store
+from bot.zalo import TEXT_LIMIT, ZaloClient, ZaloError
+
+logger = logging.getLogger(__name__)
+
+_SENTENCE_END = re.compile(r"[.!?…;:](?=\s)")
+
+
+# -- Message parts -------------------------------------------------------------------------------
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """NFC-normalise `text` and cut it into parts of at most `limit` characters.
+
+    Cuts fall at a paragraph break, else a line break, else a sentence end, else a space, each
+    preferred only when it keeps the part at least half full; a single word longer than the
+    limit (a long link) is the only thing ever cut inside.
+    """
+    rest = unicodedata.normalize("NFC", text).strip()
+    parts: list[str] = []
+    while len(rest) > limit:
+        cut = _cut_point(rest, limit)
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest or not parts:
+        parts.append(rest)
+    return parts
+
+
+def _cut_point(text: str, limit: int) -> int:
+    window = text[: limit + 1]
+    floor = limit // 2
+    for separator in ("\n\n", "\n"):
+        at = window.rfind(separator, 0, limit)
+        if at >= floor:
+            return at
+    ends = [m.end() for m in _SENTENCE_END.finditer(window) if floor <= m.end() <= limit]
+    if ends:
+        return ends[-1]
+    at = max(window.rfind(" ", 0, limit + 1), window.rfind("\n", 0, limit + 1))
+    return at if at > 0 else limit
+
+
+def numbered(text: str, buttons: list[dict[str, str]]) -> str:
+    """The text with its buttons written as numbered lines (when the OA shows no buttons)."""
+    lines = [f"{n}. {b['title']}" for n, b in enumerate(buttons, start=1)]
+    return text.rstrip() + "\n\n" + "\n".join(lines)
+
+
+def message_parts(payload: dict[str, Any], buttons_enabled: bool) -> list[tuple[str, list]]:
+    """The (text, buttons) sends for one 'cs' payload: buttons ride on the last part."""
+    text = str(payload.get("text", ""))
+    buttons = list(payload.get("buttons") or [])
+    if buttons and not buttons_enabled:
+        text, buttons = numbered(text, buttons), []
+    texts = split_text(text)
+    return [(part, buttons if i == len(texts) - 1 else []) for i, part in enumerate(texts)]
+
+
+# -- Retry policy --------------------------------------------------------------------------------
+
+
+def backoff(attempts: int, config: Config, rng: random.Random) -> float:
+    """Seconds to wait after the `attempts`-th failure: exponential, capped, with jitter."""
+    base = config.outbox.backoff_base_seconds * 2 ** max(0, attempts - 1)
+    return min(config.outbox.backoff_max_seconds, base) * rng.uniform(0.5, 1.0)
+
+
+def next_morning(now: float, config: Config) -> float:
+    """The next 06:00 local time (Zalo's night block ends then)."""
+    local = dt.datetime.fromtimestamp(now, ZoneInfo(config.outreach.timezone))
+    morning = local.replace(hour=6, minute=0, second=0, microsecond=0)
+    if morning <= local:
+        morning += dt.timedelta(days=1)
+    return morning.timestamp()
+
+
+_FINAL_BY_ACTION = {"unreachable": "unreachable", "template": "template_needed"}
+
+
+# -- One pass ------------------------------------------------------------------------------------
+
+
+def new_owner() -> str:
+    """A lease owner id: host, process id and a random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def deliver_due(
+    db: sqlite_utils.Database,
+    client: ZaloClient,
+    config: Config,
+    now: float,
+    *,
+    owner: str | None = None,
+    rng: random.Random | None = None,
+) -> int:
+    """Claim due messages and send them once each; return how many were fully sent.
+
+    `now` is the time at the start of the pass; later steps add the time elapsed since.
+    """
+    owner = owner or new_owner()
+    rng = rng or random.Random()
+    started = time.monotonic()
+
+    def clock() -> float:
+        return now + (time.monotonic() - started)
+
+    lease = config.outbox.lease_seconds
+    rows = store.claim(db, owner, now, config.outbox.batch_size, lease)
+    sent = 0
+    held: set[str] = set()  # users whose earlier message did not go out in this pass
+    for row in rows:
+        if row["user_id"] in held:
+            store.release(db, row["id"], owner)
+            continue
+        if _deliver_row(db, client, config, row, owner, clock, rng):
+            sent += 1
+        else:
+            held.add(row["user_id"])
+    return sent
+
+
+def _deliver_row(
+    db: sqlite_utils.Database,
+    client: ZaloClient,
+    config: Config,
+    row: dict[str, Any],
+    owner: str,
+    clock: Callable[[], float],
+    rng: random.Random,
+) -> bool:
+    """Send the remaining parts of one row; record the result; True when it is fully sent."""
+    lease = config.outbox.lease_seconds
+    if row["channel"] == "template":
+        payload = row["payload"]
+        parts: list[tuple[str, list]] = [("", [])]
+    else:
+        payload = row["payload"]
+        parts = message_parts(payload, config.zalo.buttons)
+    for index in range(row["parts_sent"], len(parts)):
+        if not store.renew(db, row["id"], owner, clock(), lease):
+            logger.warning("outbox %s: lease lost before sending, skipped", row["id"])
+            return False
+        try:
+            if row["channel"] == "template":
+                message_id = client.send_template(
+                    row["user_id"], payload["template_id"], payload.get("template_data") or {}
+                )
+            else:
+                text, buttons = parts[index]
+                message_id = client.send_text(row["user_id"], text, buttons)
+        except ZaloError as exc:
+            _record_failure(db, config, row, owner, exc, clock(), rng)
+            return False
+        except Exception as exc:  # a bug must not lose the message: retry later, loudly
+            logger.exception("outbox %s: unexpected error while sending", row["id"])
+            error = ZaloError(0, f"{type(exc).__name__}: {exc}", retryable=True, action="retry")
+            _record_failure(db, config, row, owner, error, clock(), rng)
+            return False
+        store.record_part(db, row["id"], owner, index, len(parts), message_id, clock())
+    logger.debug("outbox %s: sent in %d part(s)", row["id"], len(parts))
+    return True
+
+
+def _record_failure(
+    db: sqlite_utils.Database,
+    config: Config,
+    row: dict[str, Any],
+    owner: str,
+    exc: ZaloError,
+    now: float,
+    rng: random.Random,
+) -> None:
+    """Reschedule a retryable failure, or give the row its final status."""
+    attempts = row["attempts"] + 1
+    retryable = exc.retryable or exc.action == "refresh"
+    if retryable and attempts < config.outbox.max_attempts:
+        if exc.action == "night":
+            when = next_morning(now, config)
+        else:
+            when = now + backoff(attempts, config, rng)
+        store.reschedule(db, row["id"], owner, attempts, when, exc.code, exc.message)
+        logger.info(
+            "outbox %s: attempt %d failed (%s %s), retry in %.1f s",
+            row["id"],
+            attempts,
+            exc.code,
+            exc.message,
+            when - now,
+        )
+        return
+    status = _FINAL_BY_ACTION.get(exc.action, "failed")
+    store.finish(db, row["id"], owner, status, attempts, exc.code, exc.message)
+    level = (
+        logging.ERROR if exc.action in ("human", "give_up", "retry", "refresh") else logging.INFO
+    )
+    logger.log(level, "outbox %s: %s after %d attempt(s): %s", row["id"], status, attempts, exc)
+
+
+def free_dead_leases(db: sqlite_utils.Database, now: float) -> int:
+    """Free rows leased by sender processes of this host that no longer run."""
+    host = socket.gethostname()
+    dead = []
+    for owner in store.lease_owners(db, now):
+        owner_host, _, rest = owner.partition(":")
+        pid_text = rest.partition(":")[0]
+        if owner_host == host and pid_text.isdigit() and not _alive(int(pid_text)):
+            dead.append(owner)
+    freed = store.expire_leases(db, dead, now)
+    if freed:
+        logger.warning("outbox: took over %d message(s) from a sender that died", freed)
+    return freed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# -- The loop ------------------------------------------------------------------------------------
+
+
+class Sender:
+    """Background delivery: `workers` threads, each running `deliver_due` in a loop."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        client_factory: Callable[[sqlite_utils.Database], ZaloClient] | None = None,
+        clock: Callable[[], float] = time.time,
+        workers: int | None = None,
+    ) -> None:
+        self.config = config
+        self.clock = clock
+        self.workers = max(1, workers if workers is not None else config.outbox.workers)
+        self.client_factory = client_factory or self._default_client
+        self.stopping = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def _default_client(self, db: sqlite_utils.Database) -> ZaloClient:
+        from bot.tokens import TokenStore
+
+        return ZaloClient(self.config.zalo, TokenStore(db, self.config))
+
+    def start(self) -> Sender:
+        """Start the worker threads (daemons) and return self."""
+        db = storage.connect(self.config.storage.database)
+        free_dead_leases(db, self.clock())
+        for number in range(self.workers):
+            thread = threading.Thread(target=self.run, name=f"outbox-sender-{number}", daemon=True)
+            thread.start()
+            self.threads.append(thread)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ask the workers to finish their current message and wait for them."""
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join(timeout)
+
+    def run(self) -> None:
+        """One worker's loop: deliver, sleep `poll_seconds` when there was nothing to do."""
+        db = storage.connect(self.config.storage.database)
+        client = self.client_factory(db)
+        owner = new_owner()
+        rng = random.Random()
+        poll = self.config.outbox.poll_seconds
+        while not self.stopping.is_set():
+            try:
+                busy = deliver_due(db, client, self.config, self.clock(), owner=owner, rng=rng)
+            except Exception:
+                logger.exception("outbox: delivery pass failed")
+                busy = 0
+            if not busy:
+                self.stopping.wait(poll)

@@ -1,0 +1,193 @@
+"""OAuth v4 access tokens: stored in SQLite, refreshed single-flight across processes.
+
+Zalo's refresh token is single-use: each refresh returns a new pair and kills the old refresh
+token, so two concurrent refreshes lose the grant. Hence:
+- a refresh runs behind the SQLite lock 'zalo-token-refresh', whose TTL is longer than the HTTP
+  call can take, and the stored pair is re-read after taking the lock (another process may have
+  refreshed meanwhile: then its token is used and no second refresh happens);
+- the new pair is committed in one write before the new access token is used or returned;
+- a failed refresh is logged with Zalo's whole (masked) answer and not retried for a minute.
+The configured refresh token seeds the store once; later it is only the stored one that counts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from typing import Any
+
+import requests
+import sqlite_utils
+
+from bot.config import Config, ZaloConfig
+from bot.logs import mask
+from bot.storage import core, transaction
+from bot.storage import outbox as store
+from bot.zalo import TOKEN_PATH, RetryableError, ZaloError
+
+logger = logging.getLogger(__name__)
+
+LOCK_NAME = "zalo-token-refresh"
+FAILURE_PAUSE_SECONDS = 60.0
+EXPIRY_MARGIN_SECONDS = 300.0
+
+
+class TokenRefreshError(ZaloError):
+    """Zalo refused the refresh (or there is no refresh token): a person must re-authorise.
+
+    It is retryable for queued messages, which wait (with backoff) until the grant is fixed.
+    """
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(code, message, retryable=True, action="human")
+
+
+class TokenStore:
+    """The OA access token for API calls, refreshed ahead of expiry and on demand."""
+
+    def __init__(
+        self,
+        db: sqlite_utils.Database,
+        config: Config | ZaloConfig,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.db = db
+        self.zalo: ZaloConfig = config.zalo if isinstance(config, Config) else config
+        self.session = session or requests.Session()
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.lock_ttl = 2 * self.zalo.timeout_seconds + 15
+        self._mutex = threading.RLock()
+        self._failed_at: float | None = None
+        self._seeded = False
+
+    def _seed(self, now: float) -> None:
+        """Store the configured refresh token the first time this store sees it."""
+        if self._seeded or not self.zalo.refresh_token:
+            return
+        digest = hashlib.sha256(self.zalo.refresh_token.encode()).hexdigest()
+        if store.seed_refresh_token(self.db, self.zalo.refresh_token, digest, now):
+            logger.info("seeded the refresh token from the configuration")
+        self._seeded = True
+
+    def current(self, now: float | None = None) -> dict[str, Any] | None:
+        """The stored token row (after seeding from the configuration)."""
+        now = time.time() if now is None else now
+        with self._mutex:
+            self._seed(now)
+            return store.get_tokens(self.db)
+
+    def is_due(self, row: dict[str, Any] | None, now: float) -> bool:
+        """True when there is no usable access token or it is old enough to refresh ahead."""
+        if not row or not row.get("access_token"):
+            return True
+        if row.get("expires_at") is not None and now >= row["expires_at"] - EXPIRY_MARGIN_SECONDS:
+            return True
+        issued = row.get("issued_at")
+        return issued is not None and now >= issued + self.zalo.refresh_after_hours * 3600
+
+    def access_token(self, now: float | None = None) -> str:
+        """A valid access token, refreshing first when there is none or it has expired.
+
+        A token that is merely due for its ahead-of-time refresh is refreshed here too, but
+        if that refresh fails the still-valid token is used.
+        """
+        now = time.time() if now is None else now
+        row = self.current(now)
+        if not self.is_due(row, now):
+            return row["access_token"]
+        expired = not row or not row.get("access_token") or now >= (row.get("expires_at") or 0)
+        try:
+            return self.refresh(now, stale=row.get("access_token") if row else None)
+        except ZaloError:
+            if expired:
+                raise
+            return row["access_token"]
+
+    def refresh_if_due(self, now: float | None = None) -> bool:
+        """Refresh when the token is due (scheduler job); True if a refresh happened here."""
+        now = time.time() if now is None else now
+        row = self.current(now)
+        if not self.is_due(row, now):
+            return False
+        before = row.get("access_token") if row else None
+        return self.refresh(now, stale=before) != before
+
+    def refresh(self, now: float | None = None, stale: str | None = None) -> str:
+        """Get a new token pair unless another caller already replaced `stale`; return it."""
+        now = time.time() if now is None else now
+        with self._mutex:
+            if self._failed_at is not None and now - self._failed_at < FAILURE_PAUSE_SECONDS:
+                raise TokenRefreshError(-14014, "token refresh failed recently; waiting")
+            self._take_lock(now)
+            try:
+                row = self.current(now)  # re-read under the lock
+                token = row.get("access_token") if row else None
+                if token and token != stale and not self.is_due(row, now):
+                    return token  # someone else refreshed while we waited
+                if not row or not row.get("refresh_token"):
+                    raise TokenRefreshError(-14014, "no refresh token: authorise the app again")
+                return self._exchange(row["refresh_token"], now)
+            finally:
+                core.release_lock(self.db, LOCK_NAME, self.owner)
+
+    def _take_lock(self, now: float) -> None:
+        """Wait for the cross-process refresh lock (at most its TTL)."""
+        start = time.monotonic()
+        while True:
+            clock = now + (time.monotonic() - start)
+            with transaction(self.db):
+                if core.acquire_lock(self.db, LOCK_NAME, self.owner, self.lock_ttl, clock):
+                    return
+            if time.monotonic() - start > self.lock_ttl:
+                raise RetryableError(0, "timed out waiting for the token refresh lock", True)
+            time.sleep(0.05)
+
+    def _exchange(self, refresh_token: str, now: float) -> str:
+        """Call the OAuth endpoint, persist the new pair (committed), then return the token."""
+        url = self.zalo.oauth_base_url.rstrip("/") + TOKEN_PATH
+        form = {
+            "refresh_token": refresh_token,
+            "app_id": self.zalo.app_id,
+            "grant_type": "refresh_token",
+        }
+        try:
+            response = self.session.post(
+                url,
+                data=form,
+                headers={"secret_key": self.zalo.app_secret},
+                timeout=self.zalo.timeout_seconds,
+            )
+            body = response.json() if response.status_code == 200 else None
+        except requests.RequestException as exc:
+            raise RetryableError(0, f"token refresh: {type(exc).__name__}", True) from None
+        except ValueError:
+            body = None
+        if body is None and response.status_code >= 500:
+            raise RetryableError(0, f"token refresh: HTTP {response.status_code}", True)
+        if not isinstance(body, dict) or not body.get("access_token"):
+            self._failed_at = now
+            logger.error(
+                "token refresh refused (HTTP %s): %s; an administrator may have to authorise "
+                "the app again",
+                response.status_code,
+                mask(response.text[:1000]),
+            )
+            code = body.get("error") if isinstance(body, dict) else None
+            raise TokenRefreshError(
+                int(code) if isinstance(code, int) else -14014, "refresh refused"
+            )
+        access = str(body["access_token"])
+        new_refresh = str(body.get("refresh_token") or refresh_token)
+        try:
+            lifetime = float(body.get("expires_in", 90000))
+        except (TypeError, ValueError):
+            lifetime = 90000.0
+        store.save_tokens(self.db, access, new_refresh, now + lifetime, now, now)
+        self._failed_at = None
+        logger.info("refreshed the access token (valid %.0f h)", lifetime / 3600)
+        return access
