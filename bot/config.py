@@ -93,6 +93,11 @@ class OutboxConfig:
     max_attempts: int = 12
     backoff_base_seconds: float = 2.0
     backoff_max_seconds: float = 600.0
+    # A claimed message is another sender's to take over only after this long: longer than a
+    # send can take (token refresh + send + one retry, each bounded by zalo.timeout_seconds).
+    lease_seconds: float = 120.0
+    # Sender threads in one process (messages to one user still go out in order).
+    workers: int = 2
 
 
 @dataclass(frozen=True, slots=True)
