@@ -1,0 +1,444 @@
+"""What the bot says to one citizen message: a pure function of the message, state and index.
+
+Order of decisions for a text message:
+
+1. a typed number picks one of the numbered choices of the previous turn (buttons off);
+2. a button payload (`#topic:<id>`, `#section:<id>:<section>`, `#rate:<id>:1|0`, `#menu`);
+3. emoji only, a request for a person, small talk, unreadable text;
+4. the matcher: an answer (a section, or the short overview with section buttons), a follow-up
+   that names no procedure (answered for the last topic), choices, or a fallback; after
+   `settings.fallbacks_before_handover` fallbacks in a row the conversation is handed over.
+
+State keys: `topic` and `section` (last answer), `ward` / `old_ward` (named by the citizen),
+`fallbacks` (in a row), `pending` (payloads of numbered choices when buttons are off).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from bot.config import BotConfig
+from bot.kb.model import ANSWER_SECTIONS, SECTION_LABELS, KnowledgeBase, Topic
+from bot.kb.render import render_section
+from bot.matcher import Index, Match, Query
+from bot.messages import Button, Reply, Turn
+from bot.smalltalk import asks_for_person, is_emoji_only, looks_like_words
+from bot.wards import explain_old_ward, ward_office
+
+logger = logging.getLogger(__name__)
+
+REQUIRED_TEXTS = (
+    "welcome",
+    "menu_intro",
+    "fallback",
+    "handover",
+    "smalltalk_greeting",
+    "smalltalk_thanks",
+    "smalltalk_who",
+    "smalltalk_bye",
+    "smalltalk_emoji",
+    "smalltalk_gibberish",
+    "choices_prompt",
+    "numbered_hint",
+    "ask_topic",
+    "overview_more",
+    "button_documents",
+    "button_duration",
+    "button_fee",
+    "button_where",
+    "button_online",
+    "button_overview",
+    "button_helpful",
+    "button_not_helpful",
+    "rating_thanks_helpful",
+    "rating_thanks_not_helpful",
+    "fallback_hotline",
+    "handover_after_fallbacks",
+    "ward_old_explained",
+    "ward_old_unsure",
+    "ward_noted",
+    "ward_office",
+    "unsupported",
+)
+"""Text keys this module uses; `kb check` verifies that each one exists."""
+
+BUTTON_TITLE_MAX = 35
+MAX_BUTTONS = 5
+
+PAYLOAD = re.compile(r"^#(topic|section|rate|menu)(?::([a-z0-9-]+))?(?::([a-z0-9]+))?$")
+"""Button payloads. They start with '#' and hold only ids, so typed sentences never match."""
+
+SMALLTALK_ORDER = ("who", "thanks", "bye", "greeting", "ok")
+
+
+def _button(title: str, payload: str) -> Button:
+    """A button with its title cut to what Zalo shows."""
+    if len(title) > BUTTON_TITLE_MAX:
+        title = title[: BUTTON_TITLE_MAX - 1].rstrip() + "…"
+    return Button(title, payload)
+
+
+def _menu_buttons(kb: KnowledgeBase) -> tuple[Button, ...]:
+    """The main menu as buttons."""
+    return tuple(_button(m.title, m.payload) for m in kb.menu[:MAX_BUTTONS])
+
+
+def _pick(kb: KnowledgeBase, key: str, n: int) -> str:
+    """The `n`-th variant of a text, cycling."""
+    variants = kb.variants(key)
+    return variants[n % len(variants)]
+
+
+def _finish(turn_replies: list[Reply], state: dict[str, Any], buttons: bool, **fields: Any) -> Turn:
+    """The Turn, with the last reply's buttons turned into a numbered list when buttons are off."""
+    state.pop("pending", None)
+    replies = list(turn_replies)
+    if not buttons and replies and replies[-1].buttons:
+        last = replies[-1]
+        lines = [f"{n}. {b.title}" for n, b in enumerate(last.buttons, start=1)]
+        hint = fields.pop("hint", "")
+        text = "\n".join([last.text, "", *lines] + ([hint] if hint else []))
+        replies[-1] = Reply(text)
+        state["pending"] = [b.payload for b in last.buttons]
+    fields.pop("hint", None)
+    return Turn(replies=tuple(replies), state=state, **fields)
+
+
+def _section_buttons(index: Index, topic: Topic, skip: str | None, limit: int) -> list[Button]:
+    """Buttons for the other sections of `topic`."""
+    kb = index.kb
+    found = []
+    for section in ANSWER_SECTIONS:
+        if section != skip and topic.has_section(section):
+            found.append(_button(kb.text(f"button_{section}"), f"#section:{topic.id}:{section}"))
+    return found[:limit]
+
+
+def _answer(
+    index: Index,
+    topic_id: str,
+    section: str | None,
+    state: dict[str, Any],
+    buttons: bool,
+    match: Match | None = None,
+    lead: tuple[Reply, ...] = (),
+) -> Turn:
+    """Answer one section of a topic, or its short overview with buttons for the sections."""
+    kb = index.kb
+    topic = kb.topics[topic_id]
+    if (
+        section is not None
+        and not topic.has_section(section)
+        and section not in (topic.not_applicable)
+    ):
+        section = None
+    if section is None:
+        text = f"{topic.title.upper()}\n{topic.summary}".strip()
+        text += "\n\n" + kb.text("overview_more")
+        shown = _section_buttons(index, topic, None, MAX_BUTTONS)
+    else:
+        text = render_section(topic, section, state.get("ward"))
+        if (
+            section == "where"
+            and state.get("ward") in kb.wards
+            and (state["ward"] not in topic.where_by_ward)
+        ):
+            text += "\n" + ward_office(kb, state["ward"])
+        shown = []
+        if buttons:
+            shown = [
+                _button(kb.text("button_helpful"), f"#rate:{topic.id}:1"),
+                _button(kb.text("button_not_helpful"), f"#rate:{topic.id}:0"),
+            ]
+        shown += _section_buttons(index, topic, section, MAX_BUTTONS - len(shown))
+    state.update(topic=topic.id, section=section, fallbacks=0)
+    candidates = tuple(c for c, _ in match.candidates) if match else (topic.id,)
+    return _finish(
+        [*lead, Reply(text, tuple(shown))],
+        state,
+        buttons,
+        kind="answer",
+        topic=topic.id,
+        section=section,
+        candidates=candidates,
+        score=match.score if match else 1.0,
+        hint=kb.text("numbered_hint"),
+    )
+
+
+def _choices(
+    index: Index, match: Match, state: dict[str, Any], buttons: bool, lead: tuple[Reply, ...] = ()
+) -> Turn:
+    """Offer the closest topics as buttons (with the section asked, if any)."""
+    kb = index.kb
+    section = match.section
+    shown = []
+    for topic_id, _ in match.candidates:
+        payload = f"#section:{topic_id}:{section}" if section else f"#topic:{topic_id}"
+        shown.append(_button(kb.topics[topic_id].title, payload))
+    return _finish(
+        [*lead, Reply(kb.text("choices_prompt"), tuple(shown))],
+        state,
+        buttons,
+        kind="choices",
+        candidates=tuple(c for c, _ in match.candidates),
+        score=match.score,
+        hint=kb.text("numbered_hint"),
+    )
+
+
+def _fallback(
+    index: Index,
+    match: Match | None,
+    state: dict[str, Any],
+    settings: BotConfig,
+    buttons: bool,
+    lead: tuple[Reply, ...] = (),
+) -> Turn:
+    """Apologise, suggest how to ask, show the menu and hotline; hand over after repeats."""
+    kb = index.kb
+    count = int(state.get("fallbacks", 0)) + 1
+    candidates = tuple(c for c, _ in match.candidates) if match else ()
+    score = match.score if match else 0.0
+    if count >= max(1, settings.fallbacks_before_handover):
+        return _handover(
+            index, state, buttons, candidates=candidates, score=score, after_fallbacks=True
+        )
+    state["fallbacks"] = count
+    text = _pick(kb, "fallback", count - 1)
+    contact = dict(kb.contact)
+    if contact.get("hotline"):
+        text += "\n" + kb.text(
+            "fallback_hotline", hotline=contact["hotline"], ai_hotline=contact.get("ai_hotline", "")
+        )
+    return _finish(
+        [*lead, Reply(text, _menu_buttons(kb))],
+        state,
+        buttons,
+        kind="fallback",
+        candidates=candidates,
+        score=score,
+        unanswered=True,
+        hint=kb.text("numbered_hint"),
+    )
+
+
+def _handover(
+    index: Index,
+    state: dict[str, Any],
+    buttons: bool,
+    *,
+    candidates: tuple[str, ...] = (),
+    score: float = 0.0,
+    after_fallbacks: bool = False,
+) -> Turn:
+    """Flag the conversation for staff and tell the citizen a person will reply."""
+    kb = index.kb
+    text = kb.text("handover")
+    if after_fallbacks:
+        text = kb.text("handover_after_fallbacks") + "\n\n" + text
+    state["fallbacks"] = 0
+    return _finish(
+        [Reply(text)],
+        state,
+        buttons,
+        kind="handover",
+        handover=True,
+        unanswered=after_fallbacks,
+        candidates=candidates,
+        score=score,
+    )
+
+
+def _smalltalk(index: Index, key: str, state: dict[str, Any], buttons: bool, now: datetime) -> Turn:
+    """A short reply that fits, then the menu."""
+    kb = index.kb
+    text = _pick(kb, key, now.second)
+    return _finish(
+        [Reply(text, _menu_buttons(kb))],
+        state,
+        buttons,
+        kind="smalltalk",
+        hint=kb.text("numbered_hint"),
+    )
+
+
+def _ward_replies(index: Index, query: Query, state: dict[str, Any]) -> tuple[Reply, ...]:
+    """Remember the ward named in the message; explain the 2025 change for an old ward."""
+    kb = index.kb
+    replies = []
+    for kind, ward_id in query.wards:
+        if kind == "ward" and ward_id in kb.wards:
+            state["ward"] = ward_id
+            state.pop("old_ward", None)
+        elif kind == "old_ward" and ward_id in kb.old_wards:
+            old = kb.old_wards[ward_id]
+            state["old_ward"] = ward_id
+            if state.get("explained") != ward_id:
+                state["explained"] = ward_id
+                replies.append(Reply(explain_old_ward(kb, ward_id)))
+            if len(old.new_wards) == 1 and old.new_wards[0] in kb.wards:
+                state["ward"] = old.new_wards[0]
+            else:
+                state.pop("ward", None)
+    return tuple(replies)
+
+
+def _ward_only(
+    index: Index, query: Query, state: dict[str, Any], lead: tuple[Reply, ...], buttons: bool
+) -> Turn:
+    """A message that only names a ward: acknowledge it and say where to file there."""
+    kb = index.kb
+    parts = []
+    if state.get("ward") in kb.wards:
+        ward = kb.wards[state["ward"]]
+        parts.append(kb.text("ward_noted", ward=ward.name))
+        parts.append(ward_office(kb, ward.id))
+    elif state.get("old_ward") in kb.old_wards:
+        old = kb.old_wards[state["old_ward"]]
+        names = ", ".join(kb.wards[w].name for w in old.new_wards if w in kb.wards)
+        parts.append(kb.text("ward_old_unsure", old=old.name, new=names))
+    if state.get("topic") in kb.topics:
+        return _answer(
+            index,
+            state["topic"],
+            "where",
+            state,
+            buttons,
+            lead=(*lead, Reply("\n".join(parts))) if parts else lead,
+        )
+    replies = [*lead, Reply("\n".join(parts) + "\n\n" + kb.text("menu_intro"), _menu_buttons(kb))]
+    return _finish(replies, state, buttons, kind="ward", hint=kb.text("numbered_hint"))
+
+
+def _payload(
+    index: Index, text: str, state: dict[str, Any], buttons: bool, now: datetime
+) -> Turn | None:
+    """Handle a tapped button; None when `text` is not a valid payload for this KB."""
+    found = PAYLOAD.match(text)
+    if not found:
+        return None
+    kind, topic_id, extra = found.groups()
+    kb = index.kb
+    if kind == "menu" and topic_id is None:
+        return _finish(
+            [Reply(kb.text("menu_intro"), _menu_buttons(kb))],
+            state,
+            buttons,
+            kind="menu",
+            hint=kb.text("numbered_hint"),
+        )
+    if topic_id not in kb.topics:
+        return None
+    if kind == "topic" and extra is None:
+        return _answer(index, topic_id, None, state, buttons)
+    if kind == "section" and extra in ANSWER_SECTIONS:
+        return _answer(index, topic_id, extra, state, buttons)
+    if kind == "rate" and extra in ("0", "1"):
+        helpful = extra == "1"
+        key = "rating_thanks_helpful" if helpful else "rating_thanks_not_helpful"
+        return _finish(
+            [Reply(kb.text(key))], state, buttons, kind="feedback", rating=(topic_id, helpful)
+        )
+    return None
+
+
+def respond(
+    text: str,
+    state: Mapping[str, Any],
+    index: Index,
+    now: datetime,
+    settings: BotConfig,
+    buttons: bool = True,
+) -> Turn:
+    """The bot's turn for one citizen text message (pure: no I/O, no clock)."""
+    kb = index.kb
+    state = dict(state)
+    raw = text.strip()
+    pending = state.get("pending") or []
+    if raw.isdigit() and pending and 1 <= int(raw) <= len(pending):
+        raw = str(pending[int(raw) - 1])
+    handled = _payload(index, raw, state, buttons, now)
+    if handled is not None:
+        return handled
+    if not raw or is_emoji_only(raw):
+        return _smalltalk(index, "smalltalk_emoji", state, buttons, now)
+    query = index.analyze(raw)
+    words, folded = query.normalized.text.split(), query.normalized.tokens
+    if asks_for_person(words, folded):
+        return _handover(index, state, buttons)
+    lead = _ward_replies(index, query, state)
+    if not query.content and not query.section:
+        if query.wards:
+            return _ward_only(index, query, state, lead, buttons)
+        if query.smalltalk:
+            kind = next(k for k in SMALLTALK_ORDER if k in query.smalltalk)
+            key = "smalltalk_thanks" if kind == "ok" else f"smalltalk_{kind}"
+            return _smalltalk(index, key, state, buttons, now)
+    if query.content and not looks_like_words(query.content, index.known):
+        return _smalltalk(index, "smalltalk_gibberish", state, buttons, now)
+    match = index.match_query(query)
+    last = state.get("topic") if state.get("topic") in kb.topics else None
+    if match.outcome == "answer" and (query.names_topic or not last):
+        return _answer(index, match.topic, query.section, state, buttons, match, lead)
+    if last and not query.names_topic and query.section:
+        return _answer(index, last, query.section, state, buttons, match, lead)
+    if not query.names_topic and query.section:
+        label = SECTION_LABELS[query.section].lower()
+        reply = Reply(kb.text("ask_topic", section=label), _menu_buttons(kb))
+        return _finish(
+            [*lead, reply],
+            state,
+            buttons,
+            kind="choices",
+            score=match.score,
+            hint=kb.text("numbered_hint"),
+        )
+    if match.outcome == "choices":
+        if last and match.candidates and match.candidates[0][0] == last:
+            return _answer(index, last, query.section, state, buttons, match, lead)
+        return _choices(index, match, state, buttons, lead)
+    if match.outcome == "answer":
+        return _answer(index, match.topic, query.section, state, buttons, match, lead)
+    return _fallback(index, match, state, settings, buttons, lead)
+
+
+def welcome(
+    index: Index, settings: BotConfig, buttons: bool = True, state: Mapping[str, Any] | None = None
+) -> Turn:
+    """The greeting sent when a citizen follows the OA (`state`: what to keep, if anything)."""
+    kb = index.kb
+    return _finish(
+        [Reply(kb.text("welcome"), _menu_buttons(kb))],
+        dict(state or {}),
+        buttons,
+        kind="welcome",
+        hint=kb.text("numbered_hint"),
+    )
+
+
+def unsupported(
+    kind: str,
+    index: Index,
+    settings: BotConfig,
+    buttons: bool = True,
+    state: Mapping[str, Any] | None = None,
+) -> Turn:
+    """The reply to an image, sticker, file or other message the bot cannot read.
+
+    Pass the conversation `state` to keep it in the returned Turn; without it the Turn's state
+    holds only what this reply needs (numbered choices when buttons are off).
+    """
+    kb = index.kb
+    logger.debug("unsupported message kind %s", kind)
+    return _finish(
+        [Reply(kb.text("unsupported"), _menu_buttons(kb))],
+        dict(state or {}),
+        buttons,
+        kind="unsupported",
+        hint=kb.text("numbered_hint"),
+    )

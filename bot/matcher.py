@@ -1,0 +1,242 @@
+"""Finding the topic a message asks about: a hybrid of rapidfuzz and keyword coverage.
+
+Every topic's phrasings (and its title) are normalised once when the index is built. A message
+is normalised the same way, then split into what it asks (section cues such as "lệ phí"), where
+(ward names), fillers ("ạ", "cho em hỏi") and the *content* that names the procedure. Content is
+scored against each phrasing of the candidate topics on the folded view:
+
+    score = 0.4 · token_set_ratio + 0.2 · token_sort_ratio + 0.4 · coverage
+
+where coverage is the IDF-weighted share of the message's syllables and syllable pairs that the
+phrasing contains (a word the knowledge base never uses gets the highest weight, so questions
+about other things score low). A topic scores as its best phrasing. Three outcomes:
+
+- answer: best ≥ `ANSWER_AT` and best − second ≥ `MARGIN`;
+- choices: best ≥ `OFFER_AT` (the closest two or three topics are offered);
+- fallback: anything lower.
+
+Candidate topics are first picked by the summed weight of the rarer terms they share with the
+message (`PREFILTER` topics at most), so the cost per message stays flat as the knowledge base
+grows.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from bot.kb.model import KnowledgeBase
+from bot.normalize import Lexicon, Normalized, Vocabulary, normalize
+from bot.sections import only_generic, pick_section, section_spans, stopword_spans
+from bot.smalltalk import smalltalk_kinds
+from bot.wards import ward_lexicon, ward_mentions
+
+logger = logging.getLogger(__name__)
+
+ANSWER_AT = 0.62
+"""Lowest score at which the bot commits to a topic."""
+MARGIN = 0.05
+"""Lowest lead of the best topic over the second one for the bot to commit."""
+OFFER_AT = 0.45
+"""Lowest score at which a topic is offered as a choice."""
+OFFER_WITHIN = 0.2
+"""Topics scoring within this of the best one are offered with it."""
+MAX_CHOICES = 3
+PREFILTER = 12
+"""Topics scored in full per message."""
+WEIGHTS = (0.4, 0.2, 0.4)
+"""token_set_ratio, token_sort_ratio, coverage."""
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A message taken apart: its section cue, wards named, and the words that name a topic."""
+
+    normalized: Normalized
+    section: str | None
+    wards: tuple[tuple[str, str], ...]
+    smalltalk: tuple[str, ...]
+    content: tuple[str, ...]
+    cues: tuple[str, ...]
+    names_topic: bool
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing is left once fillers, cues, wards and small talk are removed."""
+        return not self.content
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """The matcher's verdict for one message."""
+
+    outcome: str
+    topic: str | None
+    candidates: tuple[tuple[str, float], ...]
+    score: float
+    query: Query | None = None
+
+    @property
+    def section(self) -> str | None:
+        """The section the message asks about (None: the overview)."""
+        return self.query.section if self.query else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Phrasing:
+    text: str
+    terms: frozenset[str]
+
+
+def _terms(tokens: Sequence[str]) -> set[str]:
+    """Syllables and syllable pairs."""
+    found = set(tokens)
+    found.update(f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False))
+    return found
+
+
+class Index:
+    """The matcher's view of one knowledge base; build it with `build_index`."""
+
+    def __init__(self, kb: KnowledgeBase) -> None:
+        """Normalise every phrasing and compute term weights."""
+        self.kb = kb
+        self.vocab = Vocabulary.build(kb.abbreviations, kb.phrases)
+        self.wards: Lexicon = ward_lexicon(kb)
+        self.topic_ids: list[str] = []
+        self.phrasings: list[list[_Phrasing]] = []
+        self.known: set[str] = set()
+        df: dict[str, int] = defaultdict(int)
+        for topic in kb.topics.values():
+            seen: dict[str, _Phrasing] = {}
+            for text in (topic.title, *topic.questions):
+                query = self.analyze(text)
+                tokens = query.content or query.cues
+                key = " ".join(tokens)
+                if key and key not in seen:
+                    seen[key] = _Phrasing(key, frozenset(_terms(tokens)))
+            terms = set().union(*(p.terms for p in seen.values()))
+            for term in terms:
+                df[term] += 1
+            self.known.update(t for t in terms if " " not in t)
+            self.topic_ids.append(topic.id)
+            self.phrasings.append(list(seen.values()))
+        count = max(len(self.topic_ids), 1)
+        self.idf = {t: math.log(1 + count / n) for t, n in df.items()}
+        self.unseen_idf = math.log(1 + count)
+        self.postings: dict[str, list[int]] = defaultdict(list)
+        for number, phrasings in enumerate(self.phrasings):
+            for term in set().union(*(p.terms for p in phrasings)):
+                self.postings[term].append(number)
+        self.common = {t for t, n in df.items() if n > max(2, count // 2)}
+        logger.debug(
+            "index: %d topics, %d phrasings, %d terms",
+            count,
+            sum(map(len, self.phrasings)),
+            len(df),
+        )
+
+    def analyze(self, text: str) -> Query:
+        """Normalise `text` and take it apart into section, wards, small talk and content."""
+        norm = normalize(text, self.vocab)
+        words = norm.text.split()
+        folded = norm.tokens
+        taken = [False] * len(words)
+
+        def claim(spans: list) -> list:
+            kept = []
+            for span in spans:
+                a, b = span[0], span[1]
+                if not any(taken[a:b]):
+                    taken[a:b] = [True] * (b - a)
+                    kept.append(span)
+            return kept
+
+        wards = claim(ward_mentions(self.wards, words, folded))
+        small = claim(smalltalk_kinds(words, folded))
+        cues = claim(section_spans(words, folded))
+        claim(stopword_spans(words, folded))
+        content_idx = [i for i, t in enumerate(taken) if not t]
+        content = tuple(folded[i] for i in content_idx)
+        cue_tokens = tuple(folded[i] for a, b, _ in cues for i in range(a, b))
+        names = bool(content) and not only_generic([words[i] for i in content_idx], content)
+        return Query(
+            normalized=norm,
+            section=pick_section(cues),
+            wards=tuple(label for _, _, label in wards if label[0] != "district"),
+            smalltalk=tuple(kind for _, _, kind in small),
+            content=content,
+            cues=cue_tokens,
+            names_topic=names,
+        )
+
+    def match(self, text: str) -> Match:
+        """The verdict for one message (see the module docstring for the bands)."""
+        return self.match_query(self.analyze(text))
+
+    def match_query(self, query: Query) -> Match:
+        """The verdict for an analysed message."""
+        tokens = query.content or query.cues
+        if not tokens:
+            return Match("fallback", None, (), 0.0, query)
+        ranked = self.rank(tokens)
+        if not ranked:
+            return Match("fallback", None, (), 0.0, query)
+        best_id, best = ranked[0]
+        second = ranked[1][1] if len(ranked) > 1 else 0.0
+        offered = tuple(
+            (tid, round(score, 4))
+            for tid, score in ranked[:MAX_CHOICES]
+            if score >= OFFER_AT and score >= best - OFFER_WITHIN
+        )
+        if best >= ANSWER_AT and best - second >= MARGIN:
+            return Match("answer", best_id, offered, round(best, 4), query)
+        if best >= OFFER_AT:
+            return Match("choices", None, offered, round(best, 4), query)
+        return Match("fallback", None, offered, round(best, 4), query)
+
+    def rank(self, tokens: Sequence[str]) -> list[tuple[str, float]]:
+        """Topics scored against the folded `tokens`, best first."""
+        terms = _terms(tokens)
+        weight = {t: self.idf.get(t, self.unseen_idf) for t in terms}
+        total = sum(weight.values())
+        if not total:
+            return []
+        votes: dict[int, float] = defaultdict(float)
+        for term in terms:
+            if term in self.common:
+                continue
+            for number in self.postings.get(term, ()):
+                votes[number] += weight[term]
+        if not votes:
+            for term in terms:
+                for number in self.postings.get(term, ()):
+                    votes[number] += weight[term]
+        picked = heapq.nlargest(PREFILTER, votes.items(), key=lambda kv: kv[1])
+        text = " ".join(tokens)
+        w_set, w_sort, w_cov = WEIGHTS
+        scored = []
+        for number, _ in picked:
+            best = 0.0
+            for phrasing in self.phrasings[number]:
+                covered = sum(weight[t] for t in terms if t in phrasing.terms) / total
+                score = (
+                    w_set * fuzz.token_set_ratio(text, phrasing.text) / 100
+                    + w_sort * fuzz.token_sort_ratio(text, phrasing.text) / 100
+                    + w_cov * covered
+                )
+                best = max(best, score)
+            scored.append((self.topic_ids[number], best))
+        scored.sort(key=lambda kv: -kv[1])
+        return scored
+
+
+def build_index(kb: KnowledgeBase) -> Index:
+    """The matcher's index for `kb` (normalises every phrasing once)."""
+    return Index(kb)

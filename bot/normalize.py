@@ -1,0 +1,204 @@
+"""Vietnamese text normalisation shared by the knowledge base side and each citizen message.
+
+The pipeline (see `../shared/matching-notes.md`): NFC, look-alike repair (legacy ETH for Đ),
+invisible characters, case, punctuation, then the knowledge base's vocabulary (abbreviations,
+teencode, folk terms) on whole tokens. Every token also has a *folded* form: no diacritics,
+`đ` -> `d`, and `y` -> `i` when `y` is a whole rhyme after a plain consonant (kí/ký, lí/lý). The
+folded form does not depend on where the tone mark was placed (hoà/hòa, thuỷ/thủy) nor on NFC
+versus NFD input, so matching on it is robust to keyboards.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+_LOOKALIKES = str.maketrans(
+    {"\u00d0": "\u0110", "\u00f0": "\u0111", "\u0189": "\u0110", "\u0256": "\u0111"}
+)
+"""Legacy ETH and African D look-alikes typed or pasted instead of Đ/đ."""
+
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_SPACES = dict.fromkeys(map(ord, "\u00a0\u2007\u202f\u3000\t\r\n"), " ")
+_CLEAN = {**_INVISIBLE, **_SPACES}
+
+_TOKEN = re.compile(r"[^\W_]+")
+"""A run of letters and digits (combining marks count as word characters in NFC text)."""
+
+_PLAIN_ONSET = re.compile(r"^(?:b|c|ch|d|g|gh|h|k|kh|l|m|n|ng|ngh|nh|p|ph|r|s|t|th|tr|v|x)y$")
+
+_TONES = {"\u0300": "2", "\u0301": "1", "\u0303": "4", "\u0309": "3", "\u0323": "5"}
+"""Tone marks (huyền, sắc, ngã, hỏi, nặng) and the digit the accent key appends."""
+
+
+def clean(text: str) -> str:
+    """NFC, look-alikes repaired, invisibles removed, case folded, punctuation to single spaces."""
+    text = unicodedata.normalize("NFC", text.translate(_CLEAN)).translate(_LOOKALIKES)
+    return " ".join(_TOKEN.findall(text.casefold()))
+
+
+def fold(token: str) -> str:
+    """The diacritic-free key of one token: no marks, đ -> d, lone rhyme y -> i."""
+    plain = (
+        "".join(c for c in unicodedata.normalize("NFD", token) if not unicodedata.combining(c))
+        .replace("đ", "d")
+        .replace("Đ", "d")
+    )
+    if _PLAIN_ONSET.match(plain):
+        plain = plain[:-1] + "i"
+    return plain
+
+
+def accent_key(token: str) -> str:
+    """Vowel marks kept, tone mark moved to a trailing digit: hoà/hòa -> hoa2, qúy -> quy1."""
+    tone = ""
+    kept = []
+    for c in unicodedata.normalize("NFD", token):
+        if c in _TONES:
+            tone = _TONES[c]
+        else:
+            kept.append(c)
+    return unicodedata.normalize("NFC", "".join(kept)) + tone
+
+
+def is_plain(token: str) -> bool:
+    """True when the token carries no diacritic other than đ (typed without accents)."""
+    return fold(token) == token.replace("đ", "d") or token.isascii()
+
+
+@dataclass(frozen=True, slots=True)
+class Lexicon:
+    """Phrases indexed by the folded form of their words, each with a label, found on tokens.
+
+    A phrase of several words matches on its folded form. A one-word phrase written without
+    accents matches that word typed without accents (`dc` matches `dc` and `đc`, but `hong`
+    leaves `hồng` alone). A one-word phrase written with accents matches its spelling wherever
+    the tone mark sits, and also the same word typed without any accents unless the phrase is
+    given with a leading `=` (then `hông` means "không" and `hong` is left alone).
+    """
+
+    entries: Mapping[tuple[str, ...], tuple[object, str | None]]
+    longest: int
+
+    @classmethod
+    def build(cls, pairs: Iterable[tuple[str, object]]) -> Lexicon:
+        """Index (phrase, label) pairs; a later pair for the same folded phrase is ignored."""
+        entries: dict[tuple[str, ...], tuple[object, str | None]] = {}
+        for phrase, label in pairs:
+            strict = phrase.startswith("=")
+            words = tuple(clean(phrase.lstrip("=")).split())
+            if not words:
+                continue
+            if len(words) > 1 or is_plain(words[0]):
+                guard = None if len(words) > 1 else ""
+            else:
+                guard = ("=" if strict else "~") + accent_key(words[0])
+            entries.setdefault(tuple(fold(w) for w in words), (label, guard))
+        return cls(entries=entries, longest=max((len(k) for k in entries), default=0))
+
+    def at(self, words: Sequence[str], folded: Sequence[str], i: int) -> tuple[int, object] | None:
+        """The longest phrase starting at word `i` as (length, label), or None."""
+        for size in range(min(self.longest, len(words) - i), 0, -1):
+            found = self.entries.get(tuple(folded[i : i + size]))
+            if found is None:
+                continue
+            label, guard = found
+            if guard is None:
+                return size, label
+            word = words[i]
+            if is_plain(word):
+                if guard == "" or guard[0] == "~":
+                    return size, label
+            elif guard and accent_key(word) == guard[1:]:
+                return size, label
+        return None
+
+    def scan(self, words: Sequence[str], folded: Sequence[str]) -> list[tuple[int, int, object]]:
+        """Non-overlapping phrases found left to right, longest first: (start, end, label)."""
+        found = []
+        i = 0
+        while i < len(words):
+            hit = self.at(words, folded, i) if self.entries else None
+            if hit:
+                found.append((i, i + hit[0], hit[1]))
+                i += hit[0]
+            else:
+                i += 1
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """Abbreviations and folk terms mapped to canonical words (`knowledge_base/vocabulary.toml`).
+
+    Keys follow the `Lexicon` rules, except that a one-word key written with accents matches
+    only that spelling. Every canonical phrase also maps to itself, so text that already holds
+    an expansion is left as it is (never "căn cước công dân công dân").
+    """
+
+    lexicon: Lexicon
+
+    @classmethod
+    def build(
+        cls,
+        abbreviations: Mapping[str, str] | None = None,
+        phrases: Mapping[str, str] | None = None,
+    ) -> Vocabulary:
+        """Index the vocabulary file's two tables."""
+        pairs = []
+        canon = []
+        for source, target in [*(abbreviations or {}).items(), *(phrases or {}).items()]:
+            words = tuple(clean(target).split())
+            if words:
+                pairs.append(("=" + source.strip(), words))
+                canon.append((" ".join(words), words))
+        return cls(Lexicon.build([*canon, *pairs]))
+
+    def expand(self, words: list[str]) -> list[str]:
+        """Replace known abbreviations and phrases, longest first, left to right."""
+        lexicon = self.lexicon
+        if not lexicon.entries:
+            return words
+        folded = [fold(w) for w in words]
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            hit = lexicon.at(words, folded, i)
+            if hit is None:
+                out.append(words[i])
+                i += 1
+                continue
+            size, canon = hit
+            same = tuple(folded[i : i + size]) == tuple(fold(w) for w in canon)
+            out.extend(words[i : i + size] if same else canon)
+            i += size
+        return out
+
+
+EMPTY_VOCABULARY = Vocabulary(Lexicon(entries={}, longest=0))
+
+
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    """A message after normalisation: canonical text, and the folded tokens to match on."""
+
+    text: str
+    tokens: tuple[str, ...]
+
+    @property
+    def folded(self) -> str:
+        """The folded tokens as one string (the main matching key)."""
+        return " ".join(self.tokens)
+
+
+def normalize(text: str, vocab: Vocabulary = EMPTY_VOCABULARY) -> Normalized:
+    """Normalise `text` (pure and idempotent: normalising `.text` again gives the same result)."""
+    words = clean(text).split()
+    for _ in range(4):
+        expanded = vocab.expand(words)
+        if expanded == words:
+            break
+        words = expanded
+    return Normalized(text=" ".join(words), tokens=tuple(fold(w) for w in words))
