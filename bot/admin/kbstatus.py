@@ -1,0 +1,118 @@
+"""Knowledge base status: topics and review dates, stale ones, check problems, last reload."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from flask import Blueprint, current_app, render_template
+
+from bot.admin import dates, security
+from bot.kb.model import KnowledgeBase
+
+logger = logging.getLogger(__name__)
+
+
+def register(bp: Blueprint) -> None:
+    """Add the knowledge-base status routes."""
+    bp.add_url_rule("/kb", "kb_status", kb_status)
+    bp.add_url_rule("/kb/check", "kb_check", kb_check)
+
+
+def current_kb() -> KnowledgeBase | None:
+    """The knowledge base the bot answers from (None when none loaded yet)."""
+    live = current_app.extensions.get("bot.live_kb")
+    if live is None:
+        return None
+    kb = getattr(live, "kb", None)
+    if kb is not None:
+        return kb
+    try:
+        return live.current.kb
+    except Exception:  # noqa: BLE001 - the console must work before the first good load
+        return None
+
+
+def topic_titles() -> dict[str, str]:
+    """Topic id -> title from the live knowledge base (empty when none is loaded)."""
+    kb = current_kb()
+    return {} if kb is None else {topic.id: topic.title for topic in kb.topics.values()}
+
+
+def _as_list(value: Any) -> list[str]:
+    """Errors from LiveKB.status() as display lines, whatever their shape."""
+    if not value:
+        return []
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+def _epoch(value: Any) -> float | None:
+    """A status timestamp (epoch seconds or datetime) as epoch seconds."""
+    if isinstance(value, dt.datetime):
+        return value.timestamp()
+    if isinstance(value, (int, float)):
+        return float(value)
+    return None
+
+
+def _page(problems: list[Any] | None) -> Any:
+    """Render the status page, with the result of an on-demand check if one ran."""
+    settings = security.config()
+    tz = dates.zone(settings.outreach.timezone)
+    today = dates.local_today(security.now(), tz)
+    live = current_app.extensions.get("bot.live_kb")
+    status: dict[str, Any] = dict(live.status()) if hasattr(live, "status") else {}
+    kb = current_kb()
+    topics: list[dict[str, Any]] = []
+    max_age = settings.bot.review_max_age_days
+    if kb is not None:
+        for topic in sorted(kb.topics.values(), key=lambda t: t.reviewed):
+            age = (today - topic.reviewed).days
+            topics.append(
+                {
+                    "id": topic.id,
+                    "title": topic.title,
+                    "category": topic.category,
+                    "reviewed": topic.reviewed,
+                    "age": age,
+                    "stale": age > max_age,
+                    "questions": len(topic.questions),
+                }
+            )
+    errors = _as_list(status.get("last_errors") or status.get("last_error"))
+    return render_template(
+        "admin/kb.html",
+        topics=topics,
+        stale=sum(1 for t in topics if t["stale"]),
+        max_age=max_age,
+        loaded_at=_epoch(status.get("loaded_at")),
+        last_look=_epoch(status.get("last_reload_at")),
+        last_error_at=_epoch(status.get("last_error_at")),
+        version=status.get("version") or (kb.version if kb is not None else ""),
+        errors=errors,
+        problems=problems,
+        kb_loaded=kb is not None,
+    )
+
+
+@security.roles(*security.ROLES)
+def kb_status() -> Any:
+    """The state of the knowledge base the bot is answering from."""
+    return _page(None)
+
+
+@security.roles("admin", "comms")
+def kb_check() -> Any:
+    """Run `kb check` on the files now and show every problem (nothing is changed)."""
+    from bot.kb.check import check_kb
+
+    settings = security.config()
+    today = dates.local_today(security.now(), dates.zone(settings.outreach.timezone))
+    problems = check_kb(
+        settings.bot.knowledge_base, settings.bot.review_max_age_days, today, self_test=False
+    )
+    security.audit("kb_checked", f"{len(problems)} problem(s)")
+    return _page(problems)

@@ -1,0 +1,63 @@
+// Staff console: live preview and recipient count for broadcasts, live progress. No framework.
+(function () {
+  "use strict";
+  function $(sel, root) { return (root || document).querySelector(sel); }
+
+  document.querySelectorAll("[data-back]").forEach(function (a) {
+    a.addEventListener("click", function (e) { if (history.length > 1) { e.preventDefault(); history.back(); } });
+  });
+
+  var source = $("[data-preview-source]");
+  if (source) {
+    var out = $("[data-preview-text]"), link = $("[data-preview-link]");
+    var url = $("[data-preview-url]"), title = $("[data-preview-title]");
+    var count = $("[data-count]"), parts = $("[data-parts]");
+    var update = function () {
+      out.textContent = source.value;
+      var extra = url.value ? "\n\n" + (title.value || "Xem chi tiết") + ": " + url.value : "";
+      link.textContent = extra;
+      var total = source.value.length + extra.length;
+      count.textContent = source.value.length;
+      var n = Math.max(1, Math.ceil(total / 2000));
+      parts.textContent = n === 1 ? "1 tin" : n + " tin (Zalo giới hạn 2.000 ký tự mỗi tin)";
+    };
+    [source, url, title].forEach(function (el) { el.addEventListener("input", update); });
+    update();
+  }
+
+  var audience = $("[data-audience]");
+  if (audience) {
+    var box = $("[data-recipients]");
+    audience.addEventListener("change", function () {
+      var u = audience.getAttribute("data-count-url") + "?audience=" + encodeURIComponent(audience.value);
+      fetch(u, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(function (c) {
+        if (c.error) { box.textContent = c.error; return; }
+        var reasons = Object.keys(c.reasons).map(function (k) { return c.reasons[k] + " " + k; }).join(", ");
+        box.textContent = c.total + " người nhận: " + c.cs + " nhận tin nhắn thường, " + c.template +
+          " nhận tin mẫu, " + c.unreachable + " không liên lạc được" + (reasons ? " (" + reasons + ")" : "") + ".";
+      });
+    });
+  }
+
+  var progress = $("[data-progress-url]");
+  if (progress && progress.getAttribute("data-live") === "1") {
+    var poll = function () {
+      fetch(progress.getAttribute("data-progress-url"), { credentials: "same-origin" })
+        .then(function (r) { return r.json(); })
+        .then(function (d) {
+          var p = d.progress, total = p.total || 1, x = 0;
+          Object.keys(p).forEach(function (k) {
+            var f = $('[data-field="' + k + '"]', progress); if (f) { f.textContent = p[k]; }
+          });
+          ["sent", "not_reachable", "failed"].forEach(function (k) {
+            var bar = $('[data-bar="' + k + '"]', progress), w = 100 * p[k] / total;
+            bar.setAttribute("x", x); bar.setAttribute("width", w); x += w;
+          });
+          var state = $("[data-state]"); state.textContent = d.state_label; state.className = "state " + d.state;
+          if (d.state === "scheduled" || d.state === "sending") { setTimeout(poll, 1500); }
+        })
+        .catch(function () { setTimeout(poll, 5000); });
+    };
+    setTimeout(poll, 1000);
+  }
+})();
