@@ -121,6 +121,8 @@ class AdminConfig:
     secret_key: str = ""
     session_hours: int = 8
     login_attempts_per_15min: int = 5
+    # Where "mark as topic" writes suggested questions ("" = <bot.knowledge_base>/suggestions).
+    suggestions_dir: str = ""
 
 
 @dataclass(frozen=True, slots=True)
