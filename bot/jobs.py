@@ -1,0 +1,236 @@
+"""The one scheduler process: APScheduler is the clock, the database says what is due.
+
+Jobs (all in a memory job store; nothing pickled): outbox delivery (threads running
+`bot.outbox.deliver_due`), token refresh ahead of expiry, due broadcasts, dossier reminders, the
+news feed and data retention. A failing job is logged and simply runs again at its next tick.
+
+Only the holder of the SQLite lease `scheduler` does any work. It renews the lease every
+`LEASE_RENEW` seconds; a second scheduler started by mistake finds the lease taken and stays idle
+(a hot standby), taking over only after the lease has lapsed for `LEASE_TTL` seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import signal
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlite_utils
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from bot import storage
+from bot.config import Config
+from bot.outreach.broadcasts import Dispatcher
+from bot.outreach.clock import Moment, epoch
+from bot.outreach.dossiers import FINAL_STATUSES
+from bot.outreach.news import poll_news
+from bot.outreach.reminders import send_reminders
+from bot.outreach.text import FileTexts, Texts
+from bot.storage import core, transaction
+from bot.storage import outreach as store
+
+logger = logging.getLogger(__name__)
+
+LEASE = "scheduler"
+LEASE_TTL = 30.0
+LEASE_RENEW = 10.0
+
+
+class Jobs:
+    """Every job as a method taking `now`; each acts only while this process holds the lease."""
+
+    def __init__(
+        self,
+        config: Config,
+        owner: str | None = None,
+        texts: Texts | None = None,
+        client_factory: Callable[[sqlite_utils.Database], Any] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.texts = texts or FileTexts(config.bot.knowledge_base)
+        self.client_factory = client_factory or self._default_client
+        self.clock = clock
+        self.dispatcher = Dispatcher(config)
+        self.stopping = threading.Event()
+        self._local = threading.local()
+        self._lead_until = 0.0
+        self._lead_lock = threading.Lock()
+
+    def _default_client(self, db: sqlite_utils.Database) -> Any:
+        from bot.tokens import TokenStore
+        from bot.zalo import ZaloClient
+
+        return ZaloClient(self.config.zalo, TokenStore(db, self.config))
+
+    def db(self) -> sqlite_utils.Database:
+        """This thread's connection to the database."""
+        if getattr(self._local, "db", None) is None:
+            self._local.db = storage.connect(self.config.storage.database)
+        return self._local.db
+
+    # -- the lease ---------------------------------------------------------------------------
+
+    def lead(self, now: Moment) -> bool:
+        """Take or renew the scheduler lease when due; True while this process holds it."""
+        ts = epoch(now)
+        with self._lead_lock:
+            if ts < self._lead_until - (LEASE_TTL - LEASE_RENEW):
+                return True
+            held = core.acquire_lock(self.db(), LEASE, self.owner, LEASE_TTL, ts)
+            was = self._lead_until > ts
+            self._lead_until = ts + LEASE_TTL if held else 0.0
+        if held and not was:
+            logger.info("scheduler %s holds the lease", self.owner)
+        elif not held and was:
+            logger.warning("scheduler %s lost the lease; standing by", self.owner)
+        return held
+
+    def resign(self) -> None:
+        """Give the lease up (on shutdown) so a standby can take over at once."""
+        with self._lead_lock:
+            core.release_lock(self.db(), LEASE, self.owner)
+            self._lead_until = 0.0
+
+    def run(self, name: str, now: Moment | None = None) -> Any:
+        """Run job `name` once at `now` if this process leads; log and swallow its failure."""
+        ts = self.clock() if now is None else epoch(now)
+        try:
+            if not self.lead(ts):
+                return None
+            return getattr(self, f"job_{name}")(self.db(), ts)
+        except Exception:
+            logger.exception("job %s failed; it runs again at its next tick", name)
+            return None
+
+    # -- the jobs ----------------------------------------------------------------------------
+
+    def job_lease(self, db: sqlite_utils.Database, now: float) -> bool:
+        """Keep the lease (the work is done by `run`'s call to `lead`)."""
+        return True
+
+    def job_broadcasts(self, db: sqlite_utils.Database, now: float) -> int:
+        """Start due broadcasts and hand their recipients to the outbox at the throttled rate."""
+        return self.dispatcher.tick(db, now)
+
+    def job_reminders(self, db: sqlite_utils.Database, now: float) -> dict[str, int]:
+        """Queue due dossier reminders."""
+        return send_reminders(db, self.config, self.texts, now)
+
+    def job_news(self, db: sqlite_utils.Database, now: float) -> list[int]:
+        """Poll the news feed and draft new items."""
+        return poll_news(db, self.config, self.texts, now)
+
+    def job_token(self, db: sqlite_utils.Database, now: float) -> bool:
+        """Refresh the Zalo access token ahead of expiry."""
+        from bot.tokens import TokenStore
+
+        if not self.config.zalo.app_id:
+            return False
+        return TokenStore(db, self.config).refresh_if_due(now)
+
+    def job_retention(self, db: sqlite_utils.Database, now: float) -> int:
+        """Blank old message texts and drop closed dossiers past `storage.retention_days`."""
+        before = now - self.config.storage.retention_days * 86400
+        with transaction(db):
+            texts = core.purge_texts(db, before)
+            dossiers = store.purge(db, before, FINAL_STATUSES)
+        if texts or dossiers:
+            logger.info("retention: %d message texts, %d closed dossiers removed", texts, dossiers)
+        return texts + dossiers
+
+    def job_outbox(self, db: sqlite_utils.Database, now: float) -> int:
+        """One delivery pass (tests; the running scheduler uses `deliver_forever` threads)."""
+        from bot.outbox import deliver_due
+
+        if getattr(self._local, "client", None) is None:
+            self._local.client = self.client_factory(db)
+        return deliver_due(db, self._local.client, self.config, now, owner=self.owner)
+
+    def deliver_forever(self) -> None:
+        """Delivery loop for one thread: deliver while leading, else wait."""
+        from bot.outbox import deliver_due
+
+        db = storage.connect(self.config.storage.database)
+        client = self.client_factory(db)
+        owner = f"{self.owner}:{threading.current_thread().name}"
+        rng = random.Random()
+        poll = self.config.outbox.poll_seconds
+        while not self.stopping.is_set():
+            busy = 0
+            try:
+                now = self.clock()
+                if self.lead(now):
+                    busy = deliver_due(db, client, self.config, now, owner=owner, rng=rng)
+            except Exception:
+                logger.exception("outbox delivery pass failed; retrying")
+            if not busy:
+                self.stopping.wait(poll)
+
+
+def build_scheduler(jobs: Jobs) -> BackgroundScheduler:
+    """An APScheduler with every job at its interval, in the office timezone."""
+    config = jobs.config
+    scheduler = BackgroundScheduler(
+        timezone=ZoneInfo(config.outreach.timezone),
+        jobstores={"default": MemoryJobStore()},
+        executors={"default": ThreadPoolExecutor(4)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
+    )
+    intervals = {
+        "lease": LEASE_RENEW,
+        "broadcasts": 1.0,
+        "reminders": 60.0,
+        "token": 60.0,
+    }
+    if config.outreach.news_feed_url:
+        intervals["news"] = config.outreach.news_poll_minutes * 60.0
+    for name, seconds in intervals.items():
+        scheduler.add_job(jobs.run, "interval", args=[name], seconds=seconds, id=name, name=name)
+    scheduler.add_job(jobs.run, "cron", args=["retention"], hour=3, minute=30, id="retention")
+    return scheduler
+
+
+def run(config: Config, workers: int | None = None) -> None:
+    """Run the scheduler until SIGINT or SIGTERM."""
+    jobs = Jobs(config)
+    scheduler = build_scheduler(jobs)
+    count = max(1, workers if workers is not None else config.outbox.workers)
+    threads = [
+        threading.Thread(target=jobs.deliver_forever, name=f"outbox-{n}", daemon=True)
+        for n in range(count)
+    ]
+
+    def stop(signum: int, frame: object) -> None:
+        jobs.stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    if jobs.lead(jobs.clock()):
+        jobs.run("retention")
+    else:
+        logger.warning("another scheduler holds the lease; this one stands by")
+    scheduler.start()
+    for thread in threads:
+        thread.start()
+    logger.info("scheduler running (%s)", jobs.owner)
+    try:
+        while not jobs.stopping.wait(1.0):
+            pass
+    finally:
+        scheduler.shutdown(wait=True)
+        for thread in threads:
+            thread.join(30)
+        jobs.resign()
+        logger.info("scheduler stopped")

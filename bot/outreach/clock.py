@@ -1,0 +1,78 @@
+"""Local time for outreach: the office timezone, quiet hours, and epoch conversions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from bot.config import OutreachConfig
+
+Moment = dt.datetime | float
+"""A point in time as passed in by callers: an aware datetime (naive means UTC) or epoch seconds."""
+
+
+def epoch(now: Moment) -> float:
+    """Epoch seconds of `now`."""
+    if isinstance(now, dt.datetime):
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=dt.UTC)
+        return now.timestamp()
+    return float(now)
+
+
+def local(now: Moment, config: OutreachConfig) -> dt.datetime:
+    """`now` in the office timezone."""
+    return dt.datetime.fromtimestamp(epoch(now), ZoneInfo(config.timezone))
+
+
+def parse_hhmm(value: str) -> dt.time:
+    """Parse "HH:MM" into a time; raise ValueError naming the value otherwise."""
+    try:
+        hours, minutes = value.strip().split(":")
+        return dt.time(int(hours), int(minutes))
+    except (ValueError, TypeError):
+        raise ValueError(f"'{value}' is not a time of day HH:MM") from None
+
+
+def in_quiet_hours(now: Moment, config: OutreachConfig) -> bool:
+    """Whether proactive sends must wait: local time within [quiet_start, quiet_end)."""
+    start, end = parse_hhmm(config.quiet_start), parse_hhmm(config.quiet_end)
+    if start == end:
+        return False
+    clock = local(now, config).time()
+    if start < end:
+        return start <= clock < end
+    return clock >= start or clock < end
+
+
+def quiet_hours_end(now: Moment, config: OutreachConfig) -> float:
+    """Epoch seconds when the current quiet period ends (`now` itself when not quiet)."""
+    if not in_quiet_hours(now, config):
+        return epoch(now)
+    here = local(now, config)
+    end = parse_hhmm(config.quiet_end)
+    candidate = here.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+    if candidate <= here:
+        candidate += dt.timedelta(days=1)
+    return candidate.timestamp()
+
+
+def parse_send_time(value: str, now: Moment, config: OutreachConfig) -> float:
+    """Parse `now` or an ISO time (naive means office-local time) into epoch seconds."""
+    text = value.strip()
+    if text.lower() == "now":
+        return epoch(now)
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"'{value}' is not 'now' or an ISO time like 2026-12-01T08:00") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=ZoneInfo(config.timezone))
+    return when.timestamp()
+
+
+def format_local(ts: float | None, config: OutreachConfig) -> str:
+    """An epoch time as "YYYY-MM-DD HH:MM" local time, or "" for None."""
+    if ts is None:
+        return ""
+    return local(ts, config).strftime("%Y-%m-%d %H:%M")

@@ -1,0 +1,185 @@
+"""Citizen-side dossiers: status replies with subscription, "dừng nhắc", and the reminder job.
+
+Reminders go only to citizens who typed the dossier's code (and so were told what is stored and
+how to stop). Each (dossier, citizen, kind) is claimed once in `reminders_sent`, in the same
+transaction that queues the message, so a reminder is sent at most once. Kinds:
+`appointment:<date>` on the day before the appointment from `reminder_hour` local time, and
+`result_ready` when the status turns to result-ready. Quiet hours postpone both.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+import sqlite_utils
+
+from bot.config import Config
+from bot.messages import Reply
+from bot.outreach.audience import route
+from bot.outreach.clock import Moment, epoch, in_quiet_hours, local
+from bot.outreach.dossiers import FINAL_STATUSES
+from bot.outreach.text import Texts
+from bot.storage import core, transaction
+from bot.storage import outreach as store
+
+logger = logging.getLogger(__name__)
+
+MAX_CODES = 3
+SOURCE = "reminder"
+
+
+def _date(iso: str | None) -> str:
+    return dt.date.fromisoformat(iso).strftime("%d/%m/%Y") if iso else ""
+
+
+def status_text(texts: Texts, row: dict[str, Any]) -> str:
+    """A dossier's status, office and appointment as the citizen reads them."""
+    return texts.text(
+        "dossier_status",
+        code=row["code"],
+        procedure=row["procedure"],
+        status=texts.text(f"dossier_status_{row['status']}"),
+        office=row["office"],
+        appointment=_date(row["appointment"]) or texts.text("dossier_no_appointment"),
+    )
+
+
+def lookup_replies(
+    db: sqlite_utils.Database, user_id: str, codes: list[str], now: Moment, texts: Texts
+) -> list[Reply]:
+    """Answer typed dossier codes and subscribe the citizen to reminders for open ones."""
+    if len(codes) > MAX_CODES:
+        return [Reply(texts.text("dossier_too_many", limit=MAX_CODES))]
+    replies, subscribed = [], False
+    ts = epoch(now)
+    for code in codes:
+        row = store.get_dossier(db, code)
+        if row is None:
+            replies.append(Reply(texts.text("dossier_not_found", code=code)))
+            continue
+        replies.append(Reply(status_text(texts, row)))
+        if row["status"] in FINAL_STATUSES:
+            continue
+        if store.subscribe(db, user_id, code, ts):
+            subscribed = True
+            if row["status"] == "co_ket_qua":
+                # The reply above already says the result is ready: no reminder for that.
+                store.record_reminder(db, code, user_id, "result_ready", ts, None, "informed")
+    if subscribed:
+        replies.append(Reply(texts.text("dossier_consent")))
+    return replies
+
+
+def linked_replies(db: sqlite_utils.Database, user_id: str, texts: Texts) -> list[Reply]:
+    """Guidance for "tra cứu hồ sơ", listing the dossiers linked to this citizen's own Zalo id."""
+    replies = [Reply(texts.text("dossier_help"))]
+    rows = store.dossiers_linked_to(db, user_id)
+    if rows:
+        items = "\n".join(
+            texts.text(
+                "dossier_linked_item",
+                code=r["code"],
+                status=texts.text(f"dossier_status_{r['status']}"),
+            )
+            for r in rows
+        )
+        replies.append(Reply(texts.text("dossier_linked", items=items)))
+    return replies
+
+
+def stop_replies(db: sqlite_utils.Database, user_id: str, texts: Texts) -> list[Reply]:
+    """End every reminder subscription of the citizen and say so."""
+    count = store.unsubscribe_all(db, user_id)
+    if count:
+        logger.info("reminders stopped for a citizen (%d dossiers)", count)
+        return [Reply(texts.text("reminders_stopped", count=count))]
+    return [Reply(texts.text("reminders_none"))]
+
+
+def _send(
+    db: sqlite_utils.Database,
+    config: Config,
+    row: dict[str, Any],
+    kind: str,
+    text: str,
+    now: float,
+) -> str:
+    """Claim and queue one reminder in one transaction; return its outcome."""
+    way = route(row.get("follow_state"), row.get("last_interaction_at"), now, config.zalo)
+    status = "queued" if way.channel else "unreachable"
+    with transaction(db):
+        if not store.record_reminder(
+            db, row["code"], row["user_id"], kind, now, way.channel, status, way.reason or None
+        ):
+            return "already"
+        if way.channel == "cs":
+            payload: dict[str, Any] = Reply(text).to_json()
+        elif way.channel == "template":
+            payload = {
+                "template_id": config.zalo.template_id,
+                "template_data": {
+                    "ma_ho_so": row["code"],
+                    "ngay_hen": _date(row["appointment"]),
+                    "trang_thai": row["status"],
+                },
+            }
+        else:
+            logger.info(
+                "reminder %s for dossier %s not reachable: %s", kind, row["code"], way.reason
+            )
+            return "unreachable"
+        core.enqueue(
+            db,
+            f"rm:{kind}:{row['code']}:{row['user_id']}",
+            row["user_id"],
+            payload,
+            now,
+            source=SOURCE,
+            source_id=row["code"],
+            channel=way.channel,
+        )
+    return "queued"
+
+
+def send_reminders(
+    db: sqlite_utils.Database, config: Config, texts: Texts, now: Moment
+) -> dict[str, int]:
+    """Queue the reminders due at `now`; return counts per outcome (queued, unreachable)."""
+    ts = epoch(now)
+    counts = {"queued": 0, "unreachable": 0}
+    if in_quiet_hours(ts, config.outreach):
+        return counts
+    here = local(ts, config.outreach)
+    due: list[tuple[dict[str, Any], str, str]] = []
+    if here.hour >= config.outreach.reminder_hour:
+        tomorrow = (here.date() + dt.timedelta(days=1)).isoformat()
+        for row in store.subscribed_dossiers(db, appointment=tomorrow):
+            if row["status"] in FINAL_STATUSES:
+                continue
+            text = texts.text(
+                "reminder_appointment",
+                code=row["code"],
+                procedure=row["procedure"],
+                date=_date(tomorrow),
+                office=row["office"],
+            )
+            due.append((row, f"appointment:{tomorrow}", text))
+    for row in store.subscribed_dossiers(db, status="co_ket_qua"):
+        text = texts.text(
+            "reminder_result_ready",
+            code=row["code"],
+            procedure=row["procedure"],
+            office=row["office"],
+        )
+        due.append((row, "result_ready", text))
+    for row, kind, text in due:
+        outcome = _send(db, config, row, kind, text, ts)
+        if outcome in counts:
+            counts[outcome] += 1
+    if counts["queued"] or counts["unreachable"]:
+        logger.info(
+            "reminders: %d queued, %d not reachable", counts["queued"], counts["unreachable"]
+        )
+    return counts
