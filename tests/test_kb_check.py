@@ -36,15 +36,32 @@ BROKEN = [
     ("bad-new-ward", "wards.toml", 25, "'phu-thuong' không phải id của một [[ward]]"),
     ("missing-text", "texts/general.toml", 1, "thiếu câu chữ 'handover'"),
     ("duplicate-text", "texts/general.toml", 1, "khóa 'welcome' đã có trong"),
+    ("bad-placeholder", "texts/general.toml", 1, "ngoặc nhọn { } không khớp"),
     ("menu-title-too-long", "texts/general.toml", 18, "dài 48 ký tự; tối đa 35"),
     ("not-utf8", "topics/tam-tru.toml", 1, "không phải văn bản UTF-8"),
     ("self-test", "topics/tam-tru.toml", 16, "tự kiểm tra"),
 ]
 
 
+SHIPPED_TEXTS = Path(__file__).parent.parent / "knowledge_base" / "texts"
+
+
+def good_copy(tmp_path: Path) -> Path:
+    """The good fixture plus the shipped texts of the other owners (dialogue, outreach).
+
+    Their modules declare REQUIRED_TEXTS, which the check enforces, so the fixture borrows the
+    real files rather than copies that would drift.
+    """
+    root = Path(shutil.copytree(GOOD, tmp_path / "kb"))
+    for file in SHIPPED_TEXTS.glob("*.toml"):
+        if file.name != "general.toml":
+            shutil.copy(file, root / "texts" / file.name)
+    return root
+
+
 def overlay(kind: str, tmp_path: Path) -> Path:
     """The good fixture with the files of broken/<kind> written over it."""
-    root = Path(shutil.copytree(GOOD, tmp_path / "kb"))
+    root = good_copy(tmp_path)
     shutil.copytree(FIXTURES / "broken" / kind, root, dirs_exist_ok=True)
     return root
 
@@ -54,8 +71,8 @@ def errors(problems: list) -> list:
     return [p for p in problems if p.severity == "error"]
 
 
-def test_good_fixture_has_no_errors() -> None:
-    assert errors(check_kb(GOOD, today=TODAY)) == []
+def test_good_fixture_has_no_errors(tmp_path: Path) -> None:
+    assert errors(check_kb(good_copy(tmp_path), today=TODAY)) == []
 
 
 def test_every_broken_fixture_is_in_the_table() -> None:
@@ -99,8 +116,11 @@ def test_fold_ignores_case_diacritics_and_punctuation() -> None:
     assert fold("Đăng ký KẾT HÔN cần giấy tờ gì?") == "dang ky ket hon can giay to gi"
 
 
-def test_check_summary_line_and_exit_zero_on_good_fixture(capsys: pytest.CaptureFixture) -> None:
-    assert main(["kb", "check", "--path", str(GOOD), "--today", TODAY.isoformat()]) == 0
+def test_check_summary_line_and_exit_zero_on_good_fixture(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    root = good_copy(tmp_path)
+    assert main(["kb", "check", "--path", str(root), "--today", TODAY.isoformat()]) == 0
     last = capsys.readouterr().out.rstrip().splitlines()[-1]
     assert last.startswith("ĐẠT:") and "2 chủ đề, 0 lỗi" in last
 

@@ -28,8 +28,12 @@ class Clock:
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
-    """A writable copy of the small good fixture knowledge base."""
-    return Path(shutil.copytree(GOOD, tmp_path / "kb"))
+    """A writable copy of the small good fixture, with the other owners' shipped texts."""
+    copy = Path(shutil.copytree(GOOD, tmp_path / "kb"))
+    for file in (GOOD.parent.parent.parent.parent / "knowledge_base" / "texts").glob("*.toml"):
+        if file.name != "general.toml":
+            shutil.copy(file, copy / "texts" / file.name)
+    return copy
 
 
 def edit(path: Path, old: str, new: str) -> None:

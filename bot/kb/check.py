@@ -10,6 +10,7 @@ import datetime as dt
 import importlib
 import logging
 import re
+import string
 import unicodedata
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -249,8 +250,21 @@ def _text_rules(kb: KnowledgeBase, root: Path, lines_of: _Sources) -> list[Probl
     )
     for key, value in kb.texts.items():
         for text in value if isinstance(value, tuple) else (value,):
+            file = next((f for f in text_files if lines_of(f).has_key(key)), general)
+            try:
+                list(string.Formatter().parse(text))
+            except ValueError:
+                found.append(
+                    Problem(
+                        file,
+                        lines_of(file).line(key),
+                        "error",
+                        f"câu chữ '{key}' "
+                        "có dấu ngoặc nhọn { } không khớp; chỉ dùng ngoặc nhọn cho chỗ "
+                        "trợ lý điền vào, dạng {tên}",
+                    )
+                )
             if len(text) > ZALO_TEXT_LIMIT:
-                file = next((f for f in text_files if lines_of(f).has_key(key)), general)
                 found.append(
                     Problem(
                         file,
