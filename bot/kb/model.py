@@ -5,6 +5,10 @@ File layout (all TOML, UTF-8):
 - `knowledge_base/topics/<id>.toml`: one procedure each (see `Topic`).
 - `knowledge_base/wards.toml`: `[[ward]]` (the new wards), `[[old_ward]]` (pre-2025 wards and where
   they went), `[[office]]` (service points), `[contact]` (hotlines and portals).
+  `Ward.office` is the display name of the ward's service point; `OldWard.new_wards` lists new-ward
+  ids, the one taking most of the old ward first. Old-ward ids are their own namespace (the old
+  Phú Thượng is `old_wards["phu-thuong"]`, the new one `wards["phu-thuong"]`). `[contact]` keys:
+  hotline, ai_hotline, zalo_viber, website, email, app, portal, feedback_zalo.
 - `knowledge_base/vocabulary.toml`: `[abbreviations]` token -> expansion, `[phrases]` phrase ->
   canonical phrase; both used by the matcher's normaliser.
 - `knowledge_base/texts/*.toml`: bot texts; every file is a flat table of key -> text (or list of
