@@ -105,6 +105,10 @@ class SourceLines:
         block = self._block(None, None)
         return block is not None and self._key_in(block, key) is not None
 
+    def has_table(self, name: str) -> bool:
+        """True when the file has a `[name]` or `[[name]]` header."""
+        return self._block(name, None) is not None
+
     def subkey(self, table: str, key: str) -> int:
         """The line of `key` inside the plain table `[table]`, else the header's line."""
         block = self._block(table, None)
