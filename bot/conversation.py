@@ -123,7 +123,8 @@ def _decide(
         core.touch_user(
             db, event.user_id, now, follow_state="follower" if name == "follow" else None
         )
-        return dialogue.welcome(index, config.bot, buttons=buttons)
+        state = core.load_conversation(db, event.user_id)["state"]
+        return dialogue.welcome(index, config.bot, buttons=buttons, state=state)
     if name == "unfollow" and event.user_id:
         core.touch_user(db, event.user_id, now, follow_state="unfollowed", interaction=False)
         return Outcome("unfollow")
@@ -146,7 +147,9 @@ def _decide(
         return Outcome("silenced")
     if name != "user_send_text" or not event.text.strip():
         kind = event.attachments[0].type if event.attachments else name.removeprefix("user_send_")
-        return dialogue.unsupported(kind, index, config.bot, buttons=buttons)
+        return dialogue.unsupported(
+            kind, index, config.bot, buttons=buttons, state=conversation["state"]
+        )
     outreach = _outreach()
     if outreach is not None:
         turn = outreach.intercept(
