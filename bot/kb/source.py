@@ -32,7 +32,9 @@ class SourceLines:
 
     def __init__(self, text: str) -> None:
         """Split `text` into header blocks."""
-        self.lines = text.splitlines()
+        # Only "\n" ends a line in TOML (and in tomllib's line numbers); str.splitlines would
+        # also split on U+0085, U+2028... which may appear inside strings.
+        self.lines = [line.removesuffix("\r") for line in text.split("\n")]
         self.blocks: list[_Block] = []
         header: str | None = None
         array = False
