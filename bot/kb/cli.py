@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -98,7 +99,19 @@ def run_list(args: argparse.Namespace) -> int:
     path, _ = _settings(args)
     kb, problems = read_kb(path)
     rows = [topic_summary(t) for t in sorted(kb.topics.values(), key=lambda t: t.id)]
-    if args.json:
+    try:
+        _print_rows(rows, as_json=args.json)
+    except BrokenPipeError:  # `kb list | head`: the reader has seen enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    errors = sum(p.severity == "error" for p in problems)
+    if errors:
+        print(f"{errors} lỗi: chạy 'python -m bot kb check' để xem chi tiết", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def _print_rows(rows: list[dict], as_json: bool) -> None:
+    """Topic rows as JSON lines or as a table."""
+    if as_json:
         for row in rows:
             print(json.dumps(row, ensure_ascii=False))
     else:
@@ -109,7 +122,3 @@ def run_list(args: argparse.Namespace) -> int:
                 f"{row['id']:<30} {row['reviewed']:<10} {row['questions']:>4}  "
                 f"{sections:<40} {row['title']}"
             )
-    errors = sum(p.severity == "error" for p in problems)
-    if errors:
-        print(f"{errors} lỗi: chạy 'python -m bot kb check' để xem chi tiết", file=sys.stderr)
-    return 1 if errors else 0
