@@ -130,6 +130,8 @@ def _answer(
     """Answer one section of a topic, or its short overview with buttons for the sections."""
     kb = index.kb
     topic = kb.topics[topic_id]
+    if match is not None and match.query is not None and section == match.query.section:
+        section = index.section_for(topic_id, match.query)
     if (
         section is not None
         and not topic.has_section(section)

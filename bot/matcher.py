@@ -33,7 +33,13 @@ from rapidfuzz import fuzz
 
 from bot.kb.model import KnowledgeBase
 from bot.normalize import Lexicon, Normalized, Vocabulary, normalize
-from bot.sections import only_generic, pick_section, section_spans, stopword_spans
+from bot.sections import (
+    only_generic,
+    pick_section,
+    section_spans,
+    stopword_spans,
+    weak_section,
+)
 from bot.smalltalk import smalltalk_kinds
 from bot.wards import ward_lexicon, ward_mentions
 
@@ -50,8 +56,11 @@ OFFER_WITHIN = 0.2
 MAX_CHOICES = 3
 PREFILTER = 12
 """Topics scored in full per message."""
-WEIGHTS = (0.4, 0.2, 0.4)
-"""token_set_ratio, token_sort_ratio, coverage."""
+WEIGHTS = (0.35, 0.15, 0.2, 0.2, 0.1)
+"""token_set_ratio, token_sort_ratio, share of the message covered by the phrasing and by the
+whole topic, share of the phrasing covered by the message."""
+COVER_MIN = 0.55
+"""Lowest share of the message (by weight) the topic must cover for the bot to commit."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +72,8 @@ class Query:
     wards: tuple[tuple[str, str], ...]
     smalltalk: tuple[str, ...]
     content: tuple[str, ...]
-    cues: tuple[str, ...]
+    cues: tuple[tuple[str, tuple[str, ...]], ...]
+    terms: tuple[str, ...]
     names_topic: bool
 
     @property
@@ -90,8 +100,11 @@ class Match:
 
 @dataclass(frozen=True, slots=True)
 class _Phrasing:
+    """One phrasing of a topic: folded text, its terms, and the summed weight of its terms."""
+
     text: str
     terms: frozenset[str]
+    mass: float
 
 
 def _terms(tokens: Sequence[str]) -> set[str]:
@@ -109,38 +122,45 @@ class Index:
         self.kb = kb
         self.vocab = Vocabulary.build(kb.abbreviations, kb.phrases)
         self.wards: Lexicon = ward_lexicon(kb)
-        self.topic_ids: list[str] = []
-        self.phrasings: list[list[_Phrasing]] = []
-        self.known: set[str] = set()
+        self.topic_ids: list[str] = list(kb.topics)
+        self.title_words: dict[str, frozenset[str]] = {}
+        texts: list[dict[str, frozenset[str]]] = []
         df: dict[str, int] = defaultdict(int)
         for topic in kb.topics.values():
-            seen: dict[str, _Phrasing] = {}
+            seen: dict[str, frozenset[str]] = {}
             for text in (topic.title, *topic.questions):
-                query = self.analyze(text)
-                tokens = query.content or query.cues
-                key = " ".join(tokens)
-                if key and key not in seen:
-                    seen[key] = _Phrasing(key, frozenset(_terms(tokens)))
-            terms = set().union(*(p.terms for p in seen.values()))
-            for term in terms:
+                tokens = self.analyze(text).terms
+                if tokens:
+                    seen.setdefault(" ".join(tokens), frozenset(_terms(tokens)))
+            texts.append(seen)
+            for term in set().union(*seen.values()):
                 df[term] += 1
-            self.known.update(t for t in terms if " " not in t)
-            self.topic_ids.append(topic.id)
-            self.phrasings.append(list(seen.values()))
+            self.title_words[topic.id] = frozenset(normalize(topic.title, self.vocab).tokens)
         count = max(len(self.topic_ids), 1)
         self.idf = {t: math.log(1 + count / n) for t, n in df.items()}
         self.unseen_idf = math.log(1 + count)
-        self.postings: dict[str, list[int]] = defaultdict(list)
-        for number, phrasings in enumerate(self.phrasings):
-            for term in set().union(*(p.terms for p in phrasings)):
-                self.postings[term].append(number)
+        self.known = {t for t in df if " " not in t}
         self.common = {t for t, n in df.items() if n > max(2, count // 2)}
-        logger.debug(
-            "index: %d topics, %d phrasings, %d terms",
-            count,
-            sum(map(len, self.phrasings)),
-            len(df),
-        )
+        self.phrasings: list[list[_Phrasing]] = [
+            [_Phrasing(k, t, sum(self.idf[x] for x in t)) for k, t in seen.items()]
+            for seen in texts
+        ]
+        self.topic_terms = [frozenset(set().union(*seen.values())) for seen in texts]
+        self.postings: dict[str, list[int]] = defaultdict(list)
+        for number, union in enumerate(self.topic_terms):
+            for term in union:
+                self.postings[term].append(number)
+        logger.debug("index: %d topics, %d terms", count, len(df))
+
+    def weight(self, term: str) -> float:
+        """The IDF weight of a term; unseen pairs of words count half their words' mean."""
+        found = self.idf.get(term)
+        if found is not None:
+            return found
+        if " " in term:
+            a, b = term.split(" ", 1)
+            return (self.idf.get(a, self.unseen_idf) + self.idf.get(b, self.unseen_idf)) / 4
+        return self.unseen_idf
 
     def analyze(self, text: str) -> Query:
         """Normalise `text` and take it apart into section, wards, small talk and content."""
@@ -164,17 +184,34 @@ class Index:
         claim(stopword_spans(words, folded))
         content_idx = [i for i, t in enumerate(taken) if not t]
         content = tuple(folded[i] for i in content_idx)
-        cue_tokens = tuple(folded[i] for a, b, _ in cues for i in range(a, b))
+        cue_tokens = tuple((str(c), tuple(folded[a:b])) for a, b, c in cues)
+        in_cue = {i for a, b, _ in cues for i in range(a, b)}
         names = bool(content) and not only_generic([words[i] for i in content_idx], content)
+        if names:
+            terms = content
+        else:
+            terms = tuple(folded[i] for i in range(len(words)) if i in in_cue or not taken[i])
         return Query(
             normalized=norm,
-            section=pick_section(cues),
+            section=pick_section(cues) or weak_section(words, folded),
             wards=tuple(label for _, _, label in wards if label[0] != "district"),
             smalltalk=tuple(kind for _, _, kind in small),
             content=content,
             cues=cue_tokens,
+            terms=terms,
             names_topic=names,
         )
+
+    def section_for(self, topic_id: str, query: Query) -> str | None:
+        """The section asked, unless its cue is part of the topic's own title (then None).
+
+        "nộp hồ sơ trực tuyến" names the topic about filing online rather than asking for the
+        online section of some other topic.
+        """
+        title = self.title_words.get(topic_id, frozenset())
+        if any(s == query.section and set(words) <= title for s, words in query.cues):
+            return None
+        return query.section
 
     def match(self, text: str) -> Match:
         """The verdict for one message (see the module docstring for the bands)."""
@@ -182,29 +219,29 @@ class Index:
 
     def match_query(self, query: Query) -> Match:
         """The verdict for an analysed message."""
-        tokens = query.content or query.cues
+        tokens = query.terms
         if not tokens:
             return Match("fallback", None, (), 0.0, query)
         ranked = self.rank(tokens)
         if not ranked:
             return Match("fallback", None, (), 0.0, query)
-        best_id, best = ranked[0]
+        best_id, best, cover = ranked[0]
         second = ranked[1][1] if len(ranked) > 1 else 0.0
         offered = tuple(
             (tid, round(score, 4))
-            for tid, score in ranked[:MAX_CHOICES]
+            for tid, score, _ in ranked[:MAX_CHOICES]
             if score >= OFFER_AT and score >= best - OFFER_WITHIN
         )
-        if best >= ANSWER_AT and best - second >= MARGIN:
+        if best >= ANSWER_AT and best - second >= MARGIN and cover >= COVER_MIN:
             return Match("answer", best_id, offered, round(best, 4), query)
         if best >= OFFER_AT:
             return Match("choices", None, offered, round(best, 4), query)
         return Match("fallback", None, offered, round(best, 4), query)
 
-    def rank(self, tokens: Sequence[str]) -> list[tuple[str, float]]:
-        """Topics scored against the folded `tokens`, best first."""
+    def rank(self, tokens: Sequence[str]) -> list[tuple[str, float, float]]:
+        """Topics scored against the folded `tokens` as (id, score, coverage), best first."""
         terms = _terms(tokens)
-        weight = {t: self.idf.get(t, self.unseen_idf) for t in terms}
+        weight = {t: self.weight(t) for t in terms}
         total = sum(weight.values())
         if not total:
             return []
@@ -220,19 +257,24 @@ class Index:
                     votes[number] += weight[term]
         picked = heapq.nlargest(PREFILTER, votes.items(), key=lambda kv: kv[1])
         text = " ".join(tokens)
-        w_set, w_sort, w_cov = WEIGHTS
+        w_set, w_sort, w_cov, w_topic, w_back = WEIGHTS
         scored = []
         for number, _ in picked:
+            union = self.topic_terms[number]
+            topic_cover = sum(weight[t] for t in terms if t in union) / total
             best = 0.0
             for phrasing in self.phrasings[number]:
-                covered = sum(weight[t] for t in terms if t in phrasing.terms) / total
+                shared = [t for t in terms if t in phrasing.terms]
+                covered = sum(weight[t] for t in shared) / total
+                back = sum(self.idf[t] for t in shared) / phrasing.mass if phrasing.mass else 0.0
                 score = (
                     w_set * fuzz.token_set_ratio(text, phrasing.text) / 100
                     + w_sort * fuzz.token_sort_ratio(text, phrasing.text) / 100
                     + w_cov * covered
+                    + w_back * back
                 )
                 best = max(best, score)
-            scored.append((self.topic_ids[number], best))
+            scored.append((self.topic_ids[number], best + w_topic * topic_cover, topic_cover))
         scored.sort(key=lambda kv: -kv[1])
         return scored
 

@@ -72,47 +72,47 @@ def is_plain(token: str) -> bool:
 class Lexicon:
     """Phrases indexed by the folded form of their words, each with a label, found on tokens.
 
-    A phrase of several words matches on its folded form. A one-word phrase written without
-    accents matches that word typed without accents (`dc` matches `dc` and `đc`, but `hong`
-    leaves `hồng` alone). A one-word phrase written with accents matches its spelling wherever
-    the tone mark sits, and also the same word typed without any accents unless the phrase is
-    given with a leading `=` (then `hông` means "không" and `hong` is left alone).
+    A phrase of several words matches on its folded form ("bằng lái" matches "bang lai"). A
+    one-word phrase written without accents matches that word typed without accents (`dc`
+    matches `dc` and `đc`, but `hong` leaves `hồng` alone). A one-word phrase written with
+    accents matches that spelling wherever the tone mark sits, so `hông` leaves `hong` and
+    `hồng` alone; with a leading `~` it also matches the word typed without any accents (use it
+    only where the plain spelling is not another common word: `~lệ` yes, `~còn` no, as `con`).
     """
 
-    entries: Mapping[tuple[str, ...], tuple[object, str | None]]
+    entries: Mapping[tuple[str, ...], tuple[tuple[object, str | None], ...]]
     longest: int
 
     @classmethod
     def build(cls, pairs: Iterable[tuple[str, object]]) -> Lexicon:
-        """Index (phrase, label) pairs; a later pair for the same folded phrase is ignored."""
-        entries: dict[tuple[str, ...], tuple[object, str | None]] = {}
+        """Index (phrase, label) pairs; the first pair wins where two match the same words."""
+        entries: dict[tuple[str, ...], tuple[tuple[object, str | None], ...]] = {}
         for phrase, label in pairs:
-            strict = phrase.startswith("=")
-            words = tuple(clean(phrase.lstrip("=")).split())
+            loose = phrase.startswith("~")
+            words = tuple(clean(phrase.lstrip("~")).split())
             if not words:
                 continue
-            if len(words) > 1 or is_plain(words[0]):
-                guard = None if len(words) > 1 else ""
+            if len(words) > 1:
+                guard = None
+            elif is_plain(words[0]):
+                guard = ""
             else:
-                guard = ("=" if strict else "~") + accent_key(words[0])
-            entries.setdefault(tuple(fold(w) for w in words), (label, guard))
+                guard = ("~" if loose else "=") + accent_key(words[0])
+            key = tuple(fold(w) for w in words)
+            entries[key] = (*entries.get(key, ()), (label, guard))
         return cls(entries=entries, longest=max((len(k) for k in entries), default=0))
 
     def at(self, words: Sequence[str], folded: Sequence[str], i: int) -> tuple[int, object] | None:
         """The longest phrase starting at word `i` as (length, label), or None."""
         for size in range(min(self.longest, len(words) - i), 0, -1):
-            found = self.entries.get(tuple(folded[i : i + size]))
-            if found is None:
-                continue
-            label, guard = found
-            if guard is None:
-                return size, label
-            word = words[i]
-            if is_plain(word):
-                if guard == "" or guard[0] == "~":
+            for label, guard in self.entries.get(tuple(folded[i : i + size]), ()):
+                if guard is None:
                     return size, label
-            elif guard and accent_key(word) == guard[1:]:
-                return size, label
+                if is_plain(words[i]):
+                    if guard == "" or guard[0] == "~":
+                        return size, label
+                elif guard and accent_key(words[i]) == guard[1:]:
+                    return size, label
         return None
 
     def scan(self, words: Sequence[str], folded: Sequence[str]) -> list[tuple[int, int, object]]:
@@ -133,9 +133,8 @@ class Lexicon:
 class Vocabulary:
     """Abbreviations and folk terms mapped to canonical words (`knowledge_base/vocabulary.toml`).
 
-    Keys follow the `Lexicon` rules, except that a one-word key written with accents matches
-    only that spelling. Every canonical phrase also maps to itself, so text that already holds
-    an expansion is left as it is (never "căn cước công dân công dân").
+    Keys follow the `Lexicon` rules. Every canonical phrase also maps to itself, so text that
+    already holds an expansion is left as it is (never "căn cước công dân công dân").
     """
 
     lexicon: Lexicon
@@ -152,7 +151,7 @@ class Vocabulary:
         for source, target in [*(abbreviations or {}).items(), *(phrases or {}).items()]:
             words = tuple(clean(target).split())
             if words:
-                pairs.append(("=" + source.strip(), words))
+                pairs.append((source.strip(), words))
                 canon.append((" ".join(words), words))
         return cls(Lexicon.build([*canon, *pairs]))
 
