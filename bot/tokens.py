@@ -118,7 +118,11 @@ class TokenStore:
         return self.refresh(now, stale=before) != before
 
     def refresh(self, now: float | None = None, stale: str | None = None) -> str:
-        """Get a new token pair unless another caller already replaced `stale`; return it."""
+        """Get a new token pair and return the access token.
+
+        With `stale` (the token a caller saw rejected or due), nothing is done when the stored
+        token has changed since: another thread or process refreshed while we waited.
+        """
         now = time.time() if now is None else now
         with self._mutex:
             if self._failed_at is not None and now - self._failed_at < FAILURE_PAUSE_SECONDS:
@@ -127,7 +131,7 @@ class TokenStore:
             try:
                 row = self.current(now)  # re-read under the lock
                 token = row.get("access_token") if row else None
-                if token and token != stale and not self.is_due(row, now):
+                if stale is not None and token and token != stale and not self.is_due(row, now):
                     return token  # someone else refreshed while we waited
                 if not row or not row.get("refresh_token"):
                     raise TokenRefreshError(-14014, "no refresh token: authorise the app again")

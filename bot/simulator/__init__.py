@@ -145,6 +145,8 @@ def start_simulator(
     if not echo:
         poster.echo = lambda message: None  # type: ignore[method-assign]
     server = SimServer((host, port), state, poster)
-    thread = threading.Thread(target=server.serve_forever, name="zalo-simulator", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.05,), name="zalo-simulator", daemon=True
+    )
     thread.start()
     return Simulator(server, thread)

@@ -1,0 +1,3 @@
+"""Shared pytest plugins: each area registers its fixture module here."""
+
+pytest_plugins = ["tests.fixtures_zalo"]

@@ -1,0 +1,182 @@
+"""The Zalo simulator over real HTTP: API shapes, OAuth, faults, webhook events, chat page."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+
+from bot.config import ZaloConfig
+from bot.zalo import verify_signature
+from tests.fixtures_zalo import APP_ID, APP_SECRET, FIRST_REFRESH_TOKEN, OA_ID, OA_SECRET
+
+
+@pytest.fixture
+def webhook():
+    """A webhook receiver on 127.0.0.1 that records (headers, raw body) and answers 200."""
+    received: list[tuple[dict[str, str], bytes]] = []
+
+    class Capture(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            raw = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((dict(self.headers), raw))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Capture)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    server.received = received
+    server.url = f"http://127.0.0.1:{server.server_address[1]}/webhooks/zalo"
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def token(sim) -> str:
+    return sim.issue_access_token()
+
+
+def api(sim, path, body=None, access=None, method="POST", data=None):
+    headers = {"access_token": access if access is not None else token(sim)}
+    if method == "GET":
+        params = {"data": json.dumps(data)} if data is not None else None
+        return requests.get(sim.url + path, params=params, headers=headers, timeout=5).json()
+    return requests.post(sim.url + path, json=body, headers=headers, timeout=5).json()
+
+
+def send(sim, user="u1", text="Chào", **kw):
+    return api(
+        sim,
+        "/v3.0/oa/message/cs",
+        {"recipient": {"user_id": user}, "message": {"text": text}},
+        **kw,
+    )
+
+
+def test_send_answers_in_zalo_envelope_and_records_the_message(sim):
+    answer = send(sim)
+    assert answer["error"] == 0 and answer["message"] == "Success"
+    assert set(answer["data"]) >= {"message_id", "user_id", "sent_time", "quota"}
+    [record] = sim.delivered()
+    assert (record["user_id"], record["text"]) == ("u1", "Chào")
+
+
+def test_calls_without_a_valid_token_get_216_in_http_200(sim):
+    response = requests.post(
+        sim.url + "/v3.0/oa/message/cs", json={}, headers={"access_token": "nope"}, timeout=5
+    )
+    assert response.status_code == 200 and response.json()["error"] == -216
+
+
+def test_text_over_2000_characters_is_refused(sim):
+    assert send(sim, text="x" * 2001)["error"] == -201
+    assert sim.delivered() == []
+
+
+def test_refresh_tokens_are_single_use(sim):
+    form = {"app_id": APP_ID, "grant_type": "refresh_token", "refresh_token": FIRST_REFRESH_TOKEN}
+    url = sim.url + "/v4/oa/access_token"
+    first = requests.post(url, data=form, headers={"secret_key": APP_SECRET}, timeout=5).json()
+    assert first["expires_in"] == "90000" and first["refresh_token"] != FIRST_REFRESH_TOKEN
+    again = requests.post(url, data=form, headers={"secret_key": APP_SECRET}, timeout=5).json()
+    assert again["error"] == -14014
+    assert send(sim, access=first["access_token"])["error"] == 0
+
+
+def test_refresh_with_a_wrong_app_secret_is_refused(sim):
+    form = {"app_id": APP_ID, "grant_type": "refresh_token", "refresh_token": FIRST_REFRESH_TOKEN}
+    answer = requests.post(
+        sim.url + "/v4/oa/access_token", data=form, headers={"secret_key": "x"}, timeout=5
+    ).json()
+    assert answer["error"] == -14002
+
+
+def test_user_list_pages_by_at_most_fifty(sim):
+    sim.seed_followers([f"u{n:03d}" for n in range(60)], tags=["TDP 1"])
+    page = api(sim, "/v3.0/oa/user/getlist", method="GET", data={"offset": 50, "count": 50})
+    assert page["data"]["total"] == 60 and len(page["data"]["users"]) == 10
+    too_many = api(sim, "/v3.0/oa/user/getlist", method="GET", data={"offset": 0, "count": 51})
+    assert too_many["error"] == -201
+    assert api(sim, "/v2.0/oa/tag/gettagsofoa", method="GET")["data"] == ["TDP 1"]
+
+
+def test_faults_can_be_set_over_http(sim):
+    requests.post(sim.url + "/_sim/fail", json={"kind": "rate_limit", "count": 1}, timeout=5)
+    assert send(sim)["error"] == -32
+    requests.post(sim.url + "/_sim/fail", json={"kind": "outage", "count": 1}, timeout=5)
+    response = requests.post(
+        sim.url + "/v3.0/oa/message/cs", json={}, headers={"access_token": token(sim)}, timeout=5
+    )
+    assert response.status_code == 503
+    requests.post(sim.url + "/_sim/fail", json={"kind": "expire_token"}, timeout=5)
+    assert send(sim, access="")["error"] == -216
+    assert send(sim)["error"] == 0
+    bad = requests.post(sim.url + "/_sim/fail", json={"kind": "nonsense"}, timeout=5)
+    assert bad.status_code == 400
+
+
+def test_timed_outage_ends_by_itself(sim):
+    sim.outage(seconds=0.3)
+    with pytest.raises(json.JSONDecodeError):
+        send(sim)
+    time.sleep(0.35)
+    assert send(sim)["error"] == 0
+
+
+def test_window_closes_seven_days_after_the_last_interaction(sim):
+    sim.set_last_interaction("old", int(time.time() * 1000) - 8 * 86_400_000)
+    assert send(sim, user="old")["error"] == -230
+
+
+def test_citizen_text_reaches_the_webhook_correctly_signed(sim, webhook):
+    sim.set_webhook(webhook.url)
+    assert sim.user_says("246845883529197922", "Cho hỏi thủ tục khai sinh") == 200
+    [(headers, raw)] = webhook.received
+    body = json.loads(raw)
+    assert body["event_name"] == "user_send_text"
+    assert body["sender"]["id"] == "246845883529197922" and body["recipient"]["id"] == OA_ID
+    assert body["message"]["text"] == "Cho hỏi thủ tục khai sinh"
+    config = ZaloConfig(app_id=APP_ID, oa_secret_key=OA_SECRET)
+    assert verify_signature(headers["X-ZEvent-Signature"], raw, body["timestamp"], config)
+
+
+def test_delivered_message_is_echoed_to_the_webhook(sim, webhook):
+    sim.set_webhook(webhook.url)
+    send(sim, user="u9", text="Trả lời")
+    deadline = time.monotonic() + 5
+    while not webhook.received and time.monotonic() < deadline:
+        time.sleep(0.01)
+    body = json.loads(webhook.received[0][1])
+    assert body["event_name"] == "oa_send_text"
+    assert (body["sender"]["id"], body["recipient"]["id"]) == (OA_ID, "u9")
+    assert body["message"]["msg_id"] == sim.delivered()[0]["message_id"]
+
+
+def test_chat_page_is_served_and_its_endpoints_work(sim, webhook):
+    sim.set_webhook(webhook.url)
+    page = requests.get(sim.url + "/", timeout=5)
+    assert page.status_code == 200 and "Quan tâm" in page.text and "/_sim/chat/send" in page.text
+    sent = requests.post(
+        sim.url + "/_sim/chat/send", json={"user_id": "c1", "text": "Xin chào"}, timeout=5
+    ).json()
+    followed = requests.post(sim.url + "/_sim/chat/follow", json={"user_id": "c1"}, timeout=5)
+    assert sent["webhook_status"] == 200 and followed.json()["webhook_status"] == 200
+    names = [json.loads(raw)["event_name"] for _, raw in webhook.received]
+    assert names == ["user_send_text", "follow"]
+    send(sim, user="c1", text="Bot trả lời")
+    thread = requests.get(sim.url + "/_sim/chat/messages?user_id=c1&after=0", timeout=5).json()
+    assert [(m["from"], m["text"]) for m in thread["messages"]] == [
+        ("user", "Xin chào"),
+        ("oa", "Bot trả lời"),
+    ]
+    later = requests.get(sim.url + "/_sim/chat/messages?user_id=c1&after=2", timeout=5).json()
+    assert later["messages"] == []
