@@ -20,6 +20,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     create = commands.add_parser(
         "create-user",
         help="create a console account (or reset its password); the password is read from stdin",
+        description="Create a staff console account, or replace its password and role. The "
+        "password is read from stdin (asked twice on a terminal); at least 10 characters.",
     )
     create.add_argument("username", help="login name (letters, digits, . _ -)")
     create.add_argument("--role", required=True, choices=ROLES, help="what the account may do")

@@ -1,0 +1,66 @@
+"""`python -m bot admin create-user`: accounts from the terminal, password from stdin."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bot import storage
+from bot.admin.security import check_password
+from bot.storage import admin as admin_store
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    """Run the CLI against a config whose database is in `tmp_path`."""
+    config = tmp_path / "config.toml"
+    config.write_text(f'[storage]\ndatabase = "{tmp_path / "bot.db"}"\n', encoding="utf-8")
+    env = {**os.environ, "BOT_CONFIG": str(config), "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "admin", *args],
+        input=stdin,
+        text=True,
+        capture_output=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
+    )
+
+
+def test_create_user_reads_the_password_from_stdin_and_stores_a_hash(tmp_path: Path) -> None:
+    result = run(tmp_path, "create-user", "lan", "--role", "staff", stdin="mot-mat-khau-dai\n")
+    assert result.returncode == 0, result.stderr
+    assert "lan (staff) created" in result.stdout
+    account = admin_store.get_account(storage.connect(tmp_path / "bot.db"), "lan")
+    assert account["role"] == "staff"
+    assert check_password(account["password_hash"], "mot-mat-khau-dai")
+    assert "mot-mat-khau-dai" not in account["password_hash"]
+
+
+def test_create_user_again_replaces_password_and_role(tmp_path: Path) -> None:
+    run(tmp_path, "create-user", "lan", "--role", "staff", stdin="mot-mat-khau-dai\n")
+    result = run(tmp_path, "create-user", "lan", "--role", "admin", stdin="mat-khau-moi-hon\n")
+    assert result.returncode == 0 and "updated" in result.stdout
+    account = admin_store.get_account(storage.connect(tmp_path / "bot.db"), "lan")
+    assert account["role"] == "admin" and check_password(
+        account["password_hash"], "mat-khau-moi-hon"
+    )
+
+
+def test_create_user_refuses_a_short_password(tmp_path: Path) -> None:
+    result = run(tmp_path, "create-user", "lan", "--role", "staff", stdin="ngan\n")
+    assert result.returncode == 1 and "ít nhất 10 ký tự" in result.stderr
+    assert admin_store.get_account(storage.connect(tmp_path / "bot.db"), "lan") is None
+
+
+def test_create_user_refuses_an_unknown_role(tmp_path: Path) -> None:
+    result = run(tmp_path, "create-user", "lan", "--role", "boss", stdin="mot-mat-khau-dai\n")
+    assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def test_create_user_has_help(tmp_path: Path) -> None:
+    result = run(tmp_path, "create-user", "--help")
+    assert result.returncode == 0 and "stdin" in result.stdout and "--role" in result.stdout
