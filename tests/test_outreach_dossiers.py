@@ -1,0 +1,132 @@
+"""Dossier codes and the one-stop CSV import: validation with reasons, preview, atomic apply."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot import storage
+from bot.outreach.audience import OutreachError
+from bot.outreach.dossiers import (
+    apply_import,
+    find_codes,
+    mask_name,
+    normalize_phone,
+    preview_import,
+    search_dossier,
+)
+from bot.storage import outreach as store
+
+T = 1_795_000_000.0
+
+HEADER = (
+    "Mã hồ sơ,Thủ tục,Người nộp,Số điện thoại,Trạng thái,Nơi tiếp nhận,Ngày hẹn trả,Zalo user id"
+)
+GOOD = [
+    "000.00.01.H26-260930-0012,Đăng ký khai sinh,Nguyễn Văn An,0912 345 678,Đang xử lý,"
+    "Trung tâm PVHCC phường Tây Hồ,02/12/2026,",
+    "000.A0.01.H26-261001-0001,Chứng thực bản sao,Trần Thị Bình,,Đã tiếp nhận,"
+    "Trung tâm PVHCC phường Tây Hồ,,1234567890",
+]
+
+
+@pytest.fixture
+def db(tmp_path):
+    return storage.connect(tmp_path / "bot.db")
+
+
+def csv_bytes(*rows: str, bom: bool = True, sep: str = ",") -> bytes:
+    text = "\r\n".join(line.replace(",", sep) for line in (HEADER, *rows)) + "\r\n"
+    return ("\ufeff" if bom else "").encode() + text.encode("utf-8")
+
+
+@pytest.mark.parametrize(
+    "text, codes",
+    [
+        ("000.00.01.H26-260930-0012", ["000.00.01.H26-260930-0012"]),
+        ("mã hồ sơ 000.00.01.h26-260930-0012 ạ", ["000.00.01.H26-260930-0012"]),
+        ("000.00.01.H26 - 260930 - 0012", ["000.00.01.H26-260930-0012"]),
+        ("000. 00. 01. H26–260930–0012", ["000.00.01.H26-260930-0012"]),
+        ("000.00.12.G01-251111-0420 (hồ sơ nộp ở tỉnh khác)", ["000.00.12.G01-251111-0420"]),
+        ("thủ tục 1.001022.000.00.00.H15 cần gì", []),
+        ("hồ sơ của tôi đến đâu rồi", []),
+    ],
+)
+def test_dossier_codes_are_found_tolerating_spaces_case_and_dashes(text, codes):
+    assert find_codes(text) == codes
+
+
+def test_import_applies_good_rows_and_rejects_bad_ones_with_line_and_reason(db):
+    data = csv_bytes(
+        *GOOD,
+        "000.00.01.H26-26093-0012,Khai tử,,,Đang xử lý,UBND,,",
+        "000.00.01.H26-260930-0013,Khai tử,,,Đang bay,UBND,,",
+        "000.00.01.H26-260930-0014,Khai tử,,,Đang xử lý,UBND,31/02/2026,",
+        "000.00.01.H26-260930-0015,Khai tử,,12345,Đang xử lý,UBND,,",
+        "000.00.01.H26-260930-0016,,,,Đang xử lý,UBND,,",
+        "000.00.01.h26-260930-0012,Khai sinh,,,Đang xử lý,UBND,,",
+    )
+    report = apply_import(db, data, T)
+    assert report.applied
+    assert [r["code"] for r in report.new] == [
+        "000.00.01.H26-260930-0012",
+        "000.A0.01.H26-261001-0001",
+    ]
+    reasons = {r["line"]: r["reason"] for r in report.rejected}
+    assert "is not like" in reasons[4]
+    assert reasons[5] == "unknown status 'Đang bay'"
+    assert reasons[6] == "date '31/02/2026' does not exist"
+    assert "not a Vietnamese number" in reasons[7] and "12345" not in reasons[7]
+    assert reasons[8] == "'procedure' is empty"
+    assert reasons[9] == "duplicate of line 2"
+    stored = store.get_dossier(db, "000.00.01.H26-260930-0012")
+    assert stored["status"] == "dang_xu_ly" and stored["appointment"] == "2026-12-02"
+    assert stored["applicant"] == "N*** V*** A***" and stored["phone"] == "0912345678"
+    assert store.get_dossier(db, "000.A0.01.H26-261001-0001")["zalo_user_id"] == "1234567890"
+
+
+def test_preview_changes_nothing_and_reimport_tells_new_changed_unchanged(db):
+    first = preview_import(db, csv_bytes(*GOOD), T)
+    assert first.summary() == {"new": 2, "changed": 0, "unchanged": 0, "rejected": 0}
+    assert store.get_dossier(db, "000.00.01.H26-260930-0012") is None
+    apply_import(db, csv_bytes(*GOOD), T)
+    changed_row = GOOD[0].replace("Đang xử lý", "Đã có kết quả")
+    again = apply_import(db, csv_bytes(changed_row, GOOD[1], bom=False, sep=";"), T + 60)
+    assert again.summary() == {"new": 0, "changed": 1, "unchanged": 1, "rejected": 0}
+    assert again.changed[0]["fields"] == ["status"]
+    row = store.get_dossier(db, "000.00.01.H26-260930-0012")
+    assert row["status"] == "co_ket_qua" and row["status_changed_at"] == T + 60
+
+
+def test_report_json_never_carries_phone_numbers(db):
+    report = preview_import(db, csv_bytes(*GOOD), T)
+    text = json.dumps(report.to_dict(), ensure_ascii=False)
+    assert "0912" not in text and "345" not in text
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "empty"),
+        ("Mã hồ sơ,Trạng thái\n".encode(), "missing column"),
+        ("Mã hồ sơ,Thủ tục,Trạng thái,Nơi tiếp nhận\n".encode("utf-16"), "not UTF-8"),
+    ],
+)
+def test_unusable_files_are_refused_as_a_whole(db, data, message):
+    with pytest.raises(OutreachError, match=message):
+        preview_import(db, data, T)
+
+
+def test_staff_search_masks_the_phone_number(db):
+    apply_import(db, csv_bytes(*GOOD), T)
+    found = search_dossier(db, " 000.00.01.h26-260930-0012 ", T)
+    assert found["phone"] == "*******678"
+    assert search_dossier(db, "000.00.01.H26-260930-9999", T) is None
+
+
+def test_names_and_phones_are_masked_and_normalised():
+    assert mask_name("Lê Thị Hồng Nhung") == "L*** T*** H*** N***"
+    assert normalize_phone("+84 912.345.678") == "0912345678"
+    assert normalize_phone("84912345678") == "0912345678"
+    assert normalize_phone("091234567") is None
