@@ -6,11 +6,14 @@ token refresh that failed) go back to 'pending' with exponential backoff and jit
 `outbox.max_attempts`; permanent ones end as 'failed' with Zalo's error code, 'unreachable'
 (the user cannot receive) or 'template_needed' (outside the 7-day window). A sender that dies
 leaves its rows 'sending'; they are taken over when the lease ends, or at once when the dead
-process ran on this host. The one window we cannot close: if the process dies after Zalo accepted
-a part and before our commit (one round trip plus one SQLite write, about a millisecond on
-loopback), that part is sent again after the takeover. Zalo has no idempotency key for
-consultation messages, so delivery is at-least-once, with duplicates confined to that window
-(and to sends that time out after Zalo accepted them).
+process ran on this host. The crash window: if the process dies after Zalo accepted
+a part and before our commit (one round trip plus one SQLite write), we cannot know from our
+own records whether it went out, and Zalo has no idempotency key for consultation messages.
+So before resending a part that was in flight (taken over from a dead sender, or after a
+timeout), the sender reads the user's recent conversation (`/v2.0/oa/conversation`) and, if
+the OA's message with that exact text is there since the attempt, records it instead of
+sending it again. Only if that lookup fails too is the part resent: delivery is at-least-once,
+and a duplicate needs a crash (or timeout) inside the window and an unavailable history.
 """
 
 from __future__ import annotations
@@ -110,6 +113,11 @@ def next_morning(now: float, config: Config) -> float:
     return morning.timestamp()
 
 
+HISTORY_MARGIN_SECONDS = 60.0
+"""Clock skew allowed between us and Zalo when looking for an in-doubt message."""
+DEAD_CHECK_SECONDS = 5.0
+_last_dead_check = [float("-inf")]
+
 _FINAL_BY_ACTION = {"unreachable": "unreachable", "template": "template_needed"}
 
 
@@ -141,6 +149,9 @@ def deliver_due(
     def clock() -> float:
         return now + (time.monotonic() - started)
 
+    if time.monotonic() - _last_dead_check[0] > DEAD_CHECK_SECONDS:
+        _last_dead_check[0] = time.monotonic()
+        free_dead_leases(db, now)
     lease = config.outbox.lease_seconds
     rows = store.claim(db, owner, now, config.outbox.batch_size, lease)
     sent = 0
@@ -173,7 +184,14 @@ def _deliver_row(
     else:
         payload = row["payload"]
         parts = message_parts(payload, config.zalo.buttons)
+    in_doubt = row["last_attempt_at"] is not None and (row["taken_over"] or row["error_code"] == 0)
     for index in range(row["parts_sent"], len(parts)):
+        if in_doubt and row["channel"] == "cs" and index == row["parts_sent"]:
+            found = _find_in_history(db, client, row, parts[index][0])
+            if found:
+                logger.warning("outbox %s: part %d had reached Zalo; not resent", row["id"], index)
+                store.record_part(db, row["id"], owner, index, len(parts), found, clock())
+                continue
         if not store.renew(db, row["id"], owner, clock(), lease):
             logger.warning("outbox %s: lease lost before sending, skipped", row["id"])
             return False
@@ -196,6 +214,32 @@ def _deliver_row(
         store.record_part(db, row["id"], owner, index, len(parts), message_id, clock())
     logger.debug("outbox %s: sent in %d part(s)", row["id"], len(parts))
     return True
+
+
+def _find_in_history(
+    db: sqlite_utils.Database, client: ZaloClient, row: dict[str, Any], text: str
+) -> str | None:
+    """Zalo's id of `text` if the OA sent it to the user since our last attempt, else None.
+
+    Used before resending after a crash or a timeout, whose send may have reached Zalo.
+    Messages already recorded in our outbox do not count (the same text sent earlier).
+    """
+    try:
+        recent = client.recent_messages(row["user_id"])
+    except ZaloError as exc:
+        logger.warning("outbox %s: history unavailable (%s); resending", row["id"], exc)
+        return None
+    since_ms = (row["last_attempt_at"] - HISTORY_MARGIN_SECONDS) * 1000
+    for message in recent:
+        message_id = str(message.get("message_id", ""))
+        if (
+            message.get("src") == 0
+            and message.get("message") == text
+            and float(message.get("time") or 0) >= since_ms
+            and not store.is_own_message(db, message_id)
+        ):
+            return message_id
+    return None
 
 
 def _record_failure(

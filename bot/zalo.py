@@ -29,6 +29,7 @@ QUOTA_PATH = "/v3.0/oa/quota/message"
 USER_DETAIL_PATH = "/v3.0/oa/user/detail"
 USER_LIST_PATH = "/v3.0/oa/user/getlist"
 TAGS_PATH = "/v2.0/oa/tag/gettagsofoa"
+CONVERSATION_PATH = "/v2.0/oa/conversation"
 TOKEN_PATH = "/v4/oa/access_token"
 TEXT_LIMIT = 2000
 
@@ -241,6 +242,13 @@ class ZaloClient:
             offset += len(ids)
             if not ids or offset >= total:
                 return
+
+    def recent_messages(self, user_id: str, count: int = 10) -> list[dict[str, Any]]:
+        """The latest messages with a user, newest first (`src` 0 = sent by the OA)."""
+        data = self._call(
+            "GET", CONVERSATION_PATH, {"user_id": user_id, "offset": 0, "count": min(count, 10)}
+        )
+        return [m for m in data if isinstance(m, dict)] if isinstance(data, list) else []
 
     def list_tags(self) -> list[str]:
         """The names of the OA's tags."""

@@ -324,3 +324,36 @@ def test_rows_of_a_dead_sender_on_this_host_are_taken_over_at_once(db, client, z
     assert free_dead_leases(db, now + 1) == 1
     assert deliver_due(db, client, zalo_config, now + 2) == 1
     assert status(db, row)["status"] == "sent"
+
+
+def crashed_mid_send(db, sim, client, text, really_sent):
+    """A row left 'sending' by a sender that died during the HTTP call."""
+    now = time.time()
+    row = queue(db, f"k-{text}-{really_sent}", text, user="u5", now=now)
+    store.claim(db, "dead-host:1:x", now, 10, 0.5)
+    store.renew(db, row, "dead-host:1:x", now, 0.5)
+    if really_sent:
+        client.send_text("u5", text)  # Zalo accepted it; the commit never happened
+    return row, now
+
+
+def test_in_doubt_message_found_in_zalo_history_is_not_resent(db, client, zalo_config, sim):
+    row, now = crashed_mid_send(db, sim, client, "Hồ sơ của bạn đã nhận.", really_sent=True)
+    assert deliver_due(db, client, zalo_config, now + 1) == 1
+    [sent] = sim.delivered("u5")
+    assert status(db, row)["zalo_message_id"] == sent["message_id"]
+
+
+def test_in_doubt_message_missing_from_history_is_resent(db, client, zalo_config, sim):
+    row, now = crashed_mid_send(db, sim, client, "Hồ sơ của bạn đã nhận.", really_sent=False)
+    assert deliver_due(db, client, zalo_config, now + 1) == 1
+    assert len(sim.delivered("u5")) == 1 and status(db, row)["status"] == "sent"
+
+
+def test_an_earlier_identical_message_of_ours_does_not_count(db, client, zalo_config, sim):
+    queue(db, "earlier", "Xin lỗi, tôi chưa hiểu.", user="u5")
+    deliver_due(db, client, zalo_config, time.time())
+    row, now = crashed_mid_send(db, sim, client, "Xin lỗi, tôi chưa hiểu.", really_sent=False)
+    deliver_due(db, client, zalo_config, now + 1)
+    assert [m["text"] for m in sim.delivered("u5")] == ["Xin lỗi, tôi chưa hiểu."] * 2
+    assert status(db, row)["status"] == "sent"

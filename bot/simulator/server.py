@@ -241,6 +241,16 @@ class Handler(BaseHTTPRequestHandler):
             }
         )
 
+    def conversation(self) -> dict[str, Any]:
+        """GET /v2.0/oa/conversation?data={"user_id","offset","count"} (count <= 10)."""
+        data = self._query_data()
+        if not isinstance(data, dict) or not data.get("user_id"):
+            return envelope(error=-201, message="user_id is required")
+        offset, count = int(data.get("offset", 0)), int(data.get("count", 10))
+        if count > 10 or count < 1 or offset < 0:
+            return envelope(error=-201, message="count must be between 1 and 10")
+        return envelope(self.server.state.history(str(data["user_id"]), offset, count))
+
     def tags(self) -> dict[str, Any]:
         """GET /v2.0/oa/tag/gettagsofoa: the OA's tag names."""
         with self.server.state.lock:
@@ -345,4 +355,5 @@ ROUTES = {
     ("GET", "/v3.0/oa/user/detail"): Handler.user_detail,
     ("GET", "/v3.0/oa/user/getlist"): Handler.user_list,
     ("GET", "/v2.0/oa/tag/gettagsofoa"): Handler.tags,
+    ("GET", "/v2.0/oa/conversation"): Handler.conversation,
 }

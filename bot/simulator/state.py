@@ -204,14 +204,46 @@ class SimState:
         with self.lock:
             entry = {"message_id": new_id(), "sent_time": str(now_ms()), **entry}
             self.messages.append(entry)
-            self._chat_add(entry["user_id"], "oa", entry.get("text", ""), entry.get("buttons"))
+            self._chat_add(
+                entry["user_id"],
+                "oa",
+                entry.get("text", ""),
+                entry.get("buttons"),
+                entry["message_id"],
+            )
             return entry
 
-    def _chat_add(self, user_id: str, side: str, text: str, buttons: Any = None) -> None:
+    def _chat_add(
+        self, user_id: str, side: str, text: str, buttons: Any = None, message_id: str = ""
+    ) -> None:
         thread = self.chat.setdefault(user_id, [])
         thread.append(
-            {"seq": len(thread) + 1, "from": side, "text": text, "buttons": buttons or []}
+            {
+                "seq": len(thread) + 1,
+                "from": side,
+                "text": text,
+                "buttons": buttons or [],
+                "message_id": message_id or new_id(),
+                "time": now_ms(),
+            }
         )
+
+    def history(self, user_id: str, offset: int, count: int) -> list[dict[str, Any]]:
+        """The conversation as `/v2.0/oa/conversation` returns it: newest first, src 0 = OA."""
+        with self.lock:
+            thread = list(reversed(self.chat.get(user_id, [])))[offset : offset + count]
+            return [
+                {
+                    "src": 0 if e["from"] == "oa" else 1,
+                    "time": e["time"],
+                    "type": "text",
+                    "message": e["text"],
+                    "message_id": e["message_id"],
+                    "from_id": self.oa_id if e["from"] == "oa" else user_id,
+                    "to_id": user_id if e["from"] == "oa" else self.oa_id,
+                }
+                for e in thread
+            ]
 
     def chat_user_said(self, user_id: str, text: str) -> None:
         """Show what the citizen typed in their chat thread."""

@@ -40,10 +40,10 @@ FINAL_STATUSES = ("sent", "failed", "unreachable", "template_needed")
 
 
 _CLAIM = (
-    "SELECT o.id FROM ("
-    "SELECT id, user_id FROM outbox WHERE status = 'pending' AND next_attempt_at <= :now "
+    "SELECT o.id, o.status FROM ("
+    "SELECT id, user_id, status FROM outbox WHERE status = 'pending' AND next_attempt_at <= :now "
     "UNION ALL "
-    "SELECT id, user_id FROM outbox WHERE status = 'sending' AND lease_until < :now"
+    "SELECT id, user_id, status FROM outbox WHERE status = 'sending' AND lease_until < :now"
     ") o WHERE NOT EXISTS ("
     "SELECT 1 FROM outbox p WHERE p.user_id = o.user_id AND p.id < o.id AND ("
     "(p.status = 'pending' AND p.attempts > 0 AND p.next_attempt_at > :now) "
@@ -59,11 +59,13 @@ def claim(
     """Lease up to `limit` due rows to `owner` (pending and due, or sending with a dead lease).
 
     A row waits while an earlier message to the same user is backing off or in flight, so
-    replies reach a citizen in the order they were queued.
+    replies reach a citizen in the order they were queued. Each row gets `taken_over`: True
+    when it was found 'sending' under an expired lease (its last send may have gone through).
     """
     with transaction(db):
         rows = db.execute(_CLAIM, {"now": now, "limit": limit}).fetchall()
         ids = [row[0] for row in rows]
+        taken_over = {row[0] for row in rows if row[1] == "sending"}
         if not ids:
             return []
         marks = ",".join("?" * len(ids))
@@ -75,6 +77,7 @@ def claim(
         claimed = list(db.query(f"SELECT * FROM outbox WHERE id IN ({marks}) ORDER BY id", ids))
     for row in claimed:
         row["payload"] = json.loads(row["payload"])
+        row["taken_over"] = row["id"] in taken_over
     return claimed
 
 
