@@ -357,3 +357,15 @@ def test_an_earlier_identical_message_of_ours_does_not_count(db, client, zalo_co
     deliver_due(db, client, zalo_config, now + 1)
     assert [m["text"] for m in sim.delivered("u5")] == ["Xin lỗi, tôi chưa hiểu."] * 2
     assert status(db, row)["status"] == "sent"
+
+
+def test_echo_of_any_part_is_recognised_as_ours(db, client, zalo_config, sim):
+    text = "Dòng một\n\n" + " ".join(f"Câu số {n} về thủ tục." for n in range(200))
+    queue(db, "k", text, user="u8")
+    deliver_due(db, client, zalo_config, time.time())
+    parts = sim.delivered("u8")
+    assert len(parts) >= 2
+    for part in parts:
+        assert store.is_own_echo(db, "u8", part["message_id"], part["text"])
+        assert store.is_own_echo(db, "u8", "not-yet-recorded", part["text"])
+    assert not store.is_own_echo(db, "u8", "staff-msg", "Chào anh, cán bộ phường xin trả lời.")

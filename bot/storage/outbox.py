@@ -10,6 +10,7 @@ so a retry never resends a part Zalo already accepted. Final statuses: 'sent', '
 from __future__ import annotations
 
 import json
+import unicodedata
 from typing import Any
 
 import sqlite_utils
@@ -202,6 +203,36 @@ def is_own_message(db: sqlite_utils.Database, zalo_message_id: str) -> bool:
         "SELECT 1 FROM outbox_parts WHERE zalo_message_id = ? LIMIT 1", [zalo_message_id]
     ).fetchone()
     return row is not None
+
+
+def is_own_echo(db: sqlite_utils.Database, user_id: str, zalo_message_id: str, text: str) -> bool:
+    """True when an `oa_send_*` echo is one of our outbox's messages (any part), not staff's.
+
+    The echo can arrive before the sender has committed Zalo's message id, so a message in
+    flight to that user whose text contains the echoed text counts too (texts compared after
+    NFC, on the decoded payload, so line breaks and quotes match).
+    """
+    if zalo_message_id and (
+        is_own_message(db, zalo_message_id)
+        or db.execute(
+            "SELECT 1 FROM outbox WHERE zalo_message_id = ? LIMIT 1", [zalo_message_id]
+        ).fetchone()
+    ):
+        return True
+    wanted = unicodedata.normalize("NFC", text).strip()
+    if not wanted:
+        return False
+    rows = db.execute(
+        "SELECT payload FROM outbox WHERE user_id = ? AND status IN ('sending', 'sent') "
+        "ORDER BY id DESC LIMIT 20",
+        [user_id],
+    ).fetchall()
+    for (payload,) in rows:
+        body = json.loads(payload)
+        sent = unicodedata.normalize("NFC", str(body.get("text", "")))
+        if wanted in sent or wanted.split("\n\n1. ")[0] in sent:
+            return True
+    return False
 
 
 def counts(db: sqlite_utils.Database) -> dict[str, int]:
