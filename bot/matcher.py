@@ -32,8 +32,9 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 
 from bot.kb.model import KnowledgeBase
-from bot.normalize import Lexicon, Normalized, Vocabulary, normalize
+from bot.normalize import Lexicon, Normalized, Vocabulary, is_plain, normalize
 from bot.sections import (
+    AMBIGUOUS_PLAIN,
     only_generic,
     pick_section,
     section_spans,
@@ -75,6 +76,8 @@ class Query:
     cues: tuple[tuple[str, tuple[str, ...]], ...]
     terms: tuple[str, ...]
     names_topic: bool
+    alt_terms: tuple[str, ...] | None = None
+    """Terms when plain words that may be fillers ("can": "cần" or "căn") are kept instead."""
 
     @property
     def empty(self) -> bool:
@@ -129,9 +132,10 @@ class Index:
         for topic in kb.topics.values():
             seen: dict[str, frozenset[str]] = {}
             for text in (topic.title, *topic.questions):
-                tokens = self.analyze(text).terms
-                if tokens:
-                    seen.setdefault(" ".join(tokens), frozenset(_terms(tokens)))
+                query = self.analyze(text)
+                for tokens in (query.terms, query.alt_terms or ()):
+                    if tokens:
+                        seen.setdefault(" ".join(tokens), frozenset(_terms(tokens)))
             texts.append(seen)
             for term in set().union(*seen.values()):
                 df[term] += 1
@@ -162,6 +166,17 @@ class Index:
             return (self.idf.get(a, self.unseen_idf) + self.idf.get(b, self.unseen_idf)) / 4
         return self.unseen_idf
 
+    @staticmethod
+    def _terms_of(
+        words: Sequence[str], folded: Sequence[str], taken: Sequence[bool], cues: Sequence[tuple]
+    ) -> tuple[str, ...]:
+        """The tokens to match on: the content, or content and cues when it names no topic."""
+        index = [i for i, t in enumerate(taken) if not t]
+        if index and not only_generic([words[i] for i in index], [folded[i] for i in index]):
+            return tuple(folded[i] for i in index)
+        in_cue = {i for a, b, _ in cues for i in range(a, b)}
+        return tuple(folded[i] for i in range(len(words)) if i in in_cue or not taken[i])
+
     def analyze(self, text: str) -> Query:
         """Normalise `text` and take it apart into section, wards, small talk and content."""
         norm = normalize(text, self.vocab)
@@ -182,15 +197,21 @@ class Index:
         small = claim(smalltalk_kinds(words, folded))
         cues = claim(section_spans(words, folded))
         claim(stopword_spans(words, folded))
+        unsure = [
+            i
+            for i, w in enumerate(words)
+            if not taken[i] and folded[i] in AMBIGUOUS_PLAIN and is_plain(w)
+        ]
+        alt_terms = None
+        if unsure:
+            alt_terms = self._terms_of(words, folded, taken, cues)
+            for i in unsure:
+                taken[i] = True
         content_idx = [i for i, t in enumerate(taken) if not t]
         content = tuple(folded[i] for i in content_idx)
         cue_tokens = tuple((str(c), tuple(folded[a:b])) for a, b, c in cues)
-        in_cue = {i for a, b, _ in cues for i in range(a, b)}
         names = bool(content) and not only_generic([words[i] for i in content_idx], content)
-        if names:
-            terms = content
-        else:
-            terms = tuple(folded[i] for i in range(len(words)) if i in in_cue or not taken[i])
+        terms = self._terms_of(words, folded, taken, cues)
         return Query(
             normalized=norm,
             section=pick_section(cues) or weak_section(words, folded),
@@ -200,6 +221,7 @@ class Index:
             cues=cue_tokens,
             terms=terms,
             names_topic=names,
+            alt_terms=alt_terms if alt_terms != terms else None,
         )
 
     def section_for(self, topic_id: str, query: Query) -> str | None:
@@ -220,9 +242,13 @@ class Index:
     def match_query(self, query: Query) -> Match:
         """The verdict for an analysed message."""
         tokens = query.terms
-        if not tokens:
+        if not tokens and not query.alt_terms:
             return Match("fallback", None, (), 0.0, query)
-        ranked = self.rank(tokens)
+        ranked = self.rank(tokens) if tokens else []
+        if query.alt_terms:
+            other = self.rank(query.alt_terms)
+            if other and (not ranked or other[0][1] > ranked[0][1]):
+                ranked = other
         if not ranked:
             return Match("fallback", None, (), 0.0, query)
         best_id, best, cover = ranked[0]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 _LOOKALIKES = str.maketrans(
@@ -102,9 +102,20 @@ class Lexicon:
             entries[key] = (*entries.get(key, ()), (label, guard))
         return cls(entries=entries, longest=max((len(k) for k in entries), default=0))
 
-    def at(self, words: Sequence[str], folded: Sequence[str], i: int) -> tuple[int, object] | None:
-        """The longest phrase starting at word `i` as (length, label), or None."""
+    def at(
+        self,
+        words: Sequence[str],
+        folded: Sequence[str],
+        i: int,
+        fits: Callable[[int], bool] | None = None,
+    ) -> tuple[int, object] | None:
+        """The longest phrase starting at word `i` as (length, label), or None.
+
+        `fits(length)`, when given, can refuse a length (the next shorter phrase is tried).
+        """
         for size in range(min(self.longest, len(words) - i), 0, -1):
+            if fits is not None and not fits(size):
+                continue
             for label, guard in self.entries.get(tuple(folded[i : i + size]), ()):
                 if guard is None:
                     return size, label
@@ -133,11 +144,13 @@ class Lexicon:
 class Vocabulary:
     """Abbreviations and folk terms mapped to canonical words (`knowledge_base/vocabulary.toml`).
 
-    Keys follow the `Lexicon` rules. Every canonical phrase also maps to itself, so text that
-    already holds an expansion is left as it is (never "căn cước công dân công dân").
+    Keys follow the `Lexicon` rules. A replacement never cuts into a canonical phrase already in
+    the text ("làm căn cước công dân" keeps its "căn cước công dân" even if "làm căn cước" is a
+    key), so an expansion is never expanded again and normalising twice changes nothing.
     """
 
     lexicon: Lexicon
+    canon: Lexicon
 
     @classmethod
     def build(
@@ -147,24 +160,35 @@ class Vocabulary:
     ) -> Vocabulary:
         """Index the vocabulary file's two tables."""
         pairs = []
-        canon = []
         for source, target in [*(abbreviations or {}).items(), *(phrases or {}).items()]:
             words = tuple(clean(target).split())
             if words:
                 pairs.append((source.strip(), words))
-                canon.append((" ".join(words), words))
-        return cls(Lexicon.build([*canon, *pairs]))
+        canon = Lexicon.build((" ".join(words), True) for _, words in pairs)
+        return cls(Lexicon.build(pairs), canon)
+
+    def _protected(self, words: Sequence[str], folded: Sequence[str]) -> list[tuple[int, int]]:
+        """Spans of canonical phrases already present."""
+        return [(a, b) for a, b, _ in self.canon.scan(words, folded)]
 
     def expand(self, words: list[str]) -> list[str]:
-        """Replace known abbreviations and phrases, longest first, left to right."""
+        """Replace known abbreviations and phrases once, longest first, left to right."""
         lexicon = self.lexicon
         if not lexicon.entries:
             return words
         folded = [fold(w) for w in words]
+        protected = self._protected(words, folded)
         out: list[str] = []
         i = 0
         while i < len(words):
-            hit = lexicon.at(words, folded, i)
+
+            def fits(size: int, start: int = i) -> bool:
+                end = start + size
+                return all(
+                    b <= start or a >= end or (a >= start and b <= end) for a, b in protected
+                )
+
+            hit = lexicon.at(words, folded, i, fits)
             if hit is None:
                 out.append(words[i])
                 i += 1
@@ -176,7 +200,7 @@ class Vocabulary:
         return out
 
 
-EMPTY_VOCABULARY = Vocabulary(Lexicon(entries={}, longest=0))
+EMPTY_VOCABULARY = Vocabulary(Lexicon(entries={}, longest=0), Lexicon(entries={}, longest=0))
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.normalize import Lexicon
+from bot.normalize import Lexicon, fold, is_plain
 
 SECTION_CUES: dict[str, tuple[str, ...]] = {
     "online": (
         "trực tuyến",
+        "online",
+        "onl",
         "qua mạng",
         "trên mạng",
         "qua app",
@@ -207,7 +209,7 @@ STOPWORDS = (
     "ad",
     "~ơi",
     "~nhé",
-    "~nha",
+    "nha",
     "~nhá",
     "~vậy",
     "thế",
@@ -358,6 +360,13 @@ def pick_section(spans: Sequence[tuple[int, int, str]]) -> str | None:
     """The section a message asks about, from its cue spans (None: the whole overview)."""
     found = {section for _, _, section in spans}
     return next((s for s in PRIORITY if s in found), None)
+
+
+AMBIGUOUS_PLAIN = frozenset(
+    fold(w) for w in STOPWORDS if not w.startswith("~") and " " not in w and not is_plain(w)
+)
+"""Plain spellings of accented fillers ("can" for "cần", "con" for "còn"): typed without
+accents they may be a filler or a content word ("căn", "con"); the matcher decides by context."""
 
 
 def stopword_spans(words: Sequence[str], folded: Sequence[str]) -> list[tuple[int, int]]:

@@ -1,0 +1,151 @@
+"""`python -m bot ask` and `python -m bot chat`: the dialogue from a terminal, no Zalo needed.
+
+Both go through `bot.dialogue.respond`, the same code the webhook uses, with the configuration
+file if there is one (defaults otherwise) and the knowledge base it names.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot import config as config_module
+from bot.dialogue import respond
+from bot.kb.loader import load_kb
+from bot.matcher import Index, build_index
+from bot.messages import Button, Turn
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def kb_path(configured: str) -> Path:
+    """The knowledge base folder: as configured, or relative to the checkout when not found."""
+    path = Path(configured)
+    if not path.is_absolute() and not path.is_dir() and (REPO_ROOT / path).is_dir():
+        return REPO_ROOT / path
+    return path
+
+
+def _setup(args: argparse.Namespace) -> tuple[Index, config_module.Config, bool]:
+    """Configuration, matcher index and the buttons setting for a command."""
+    config = config_module.load(getattr(args, "config", None))
+    index = build_index(load_kb(kb_path(config.bot.knowledge_base)))
+    buttons = config.zalo.buttons and not getattr(args, "no_buttons", False)
+    return index, config, buttons
+
+
+def turn_record(question: str, turn: Turn) -> dict[str, Any]:
+    """The JSON line of `ask --json` for one message."""
+    return {
+        "question": question,
+        "kind": turn.kind,
+        "topic": turn.topic if turn.kind == "answer" else None,
+        "section": turn.section if turn.kind == "answer" else None,
+        "candidates": list(turn.candidates),
+        "score": round(float(turn.score), 4),
+        "reply": "\n\n".join(r.text for r in turn.replies),
+    }
+
+
+def _show(turn: Turn, out: TextIO) -> list[Button]:
+    """Print a turn for people; return its buttons (numbered on screen)."""
+    shown: list[Button] = []
+    for reply in turn.replies:
+        print(reply.text, file=out)
+        for button in reply.buttons:
+            shown.append(button)
+            print(f"  [{len(shown)}] {button.title}", file=out)
+        print(file=out)
+    flags = [name for name in ("unanswered", "handover") if getattr(turn, name)]
+    if turn.rating:
+        flags.append(f"rating={turn.rating[0]}:{'+' if turn.rating[1] else '-'}")
+    print(f"  ({turn.kind}{', ' + ', '.join(flags) if flags else ''})", file=out)
+    return shown
+
+
+def run_ask(
+    questions: Iterable[str],
+    index: Index,
+    settings: config_module.BotConfig,
+    *,
+    as_json: bool,
+    independent: bool,
+    buttons: bool,
+    out: TextIO,
+    now: dt.datetime,
+) -> int:
+    """Answer each question (one conversation unless `independent`) and print the turns."""
+    state: dict[str, Any] = {}
+    for line in questions:
+        question = line.rstrip("\r\n")
+        if not question.strip():
+            continue
+        turn = respond(question, {} if independent else state, index, now, settings, buttons)
+        state = dict(turn.state)
+        if as_json:
+            print(json.dumps(turn_record(question, turn), ensure_ascii=False), file=out)
+        else:
+            print(f"> {question}", file=out)
+            _show(turn, out)
+        out.flush()
+    return 0
+
+
+def ask(args: argparse.Namespace) -> int:
+    """`ask`: answer one question, or every line of stdin."""
+    index, config, buttons = _setup(args)
+    questions = [" ".join(args.question)] if args.question else sys.stdin
+    now = dt.datetime.now(dt.UTC)
+    return run_ask(
+        questions, index, config.bot, as_json=args.json, independent=args.independent,
+        buttons=buttons, out=sys.stdout, now=now,
+    )
+
+
+def chat(args: argparse.Namespace) -> int:
+    """`chat`: talk to the bot in the terminal; type a button's number to tap it."""
+    index, config, buttons = _setup(args)
+    print("Gõ câu hỏi (Ctrl+D để thoát). Gõ số để bấm nút.\n")
+    state: dict[str, Any] = {}
+    shown: list[Button] = []
+    while True:
+        try:
+            text = input("> ")
+        except EOFError:
+            print()
+            return 0
+        if not text.strip():
+            continue
+        if buttons and text.strip().isdigit() and 1 <= int(text.strip()) <= len(shown):
+            text = shown[int(text.strip()) - 1].payload
+        turn = respond(text, state, index, dt.datetime.now(dt.UTC), config.bot, buttons)
+        state = dict(turn.state)
+        shown = _show(turn, sys.stdout)
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Register `ask` and `chat`."""
+    p = subparsers.add_parser(
+        "ask", help="answer a question (or each stdin line) as the bot would",
+        description="Answer QUESTION, or one message per line of stdin. The lines form one "
+        "conversation unless --independent is given.",
+    )
+    p.add_argument("question", nargs="*", metavar="QUESTION", help="the question (default: stdin)")
+    p.add_argument("--json", action="store_true", help="print one JSON object per message")
+    p.add_argument("--independent", action="store_true",
+                   help="treat each stdin line as a fresh conversation")
+    p.add_argument("--no-buttons", action="store_true",
+                   help="number choices in the text, as when the OA shows no buttons")
+    p.add_argument("--config", help="configuration file (default: $BOT_CONFIG or config.toml)")
+    p.set_defaults(func=ask)
+    c = subparsers.add_parser("chat", help="talk to the bot in this terminal",
+                              description="Talk to the bot; type a button's number to tap it.")
+    c.add_argument("--no-buttons", action="store_true",
+                   help="number choices in the text, as when the OA shows no buttons")
+    c.add_argument("--config", help="configuration file (default: $BOT_CONFIG or config.toml)")
+    c.set_defaults(func=chat)

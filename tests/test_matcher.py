@@ -1,0 +1,152 @@
+"""The matcher: three bands, sections, robustness to keyboards, the shipped knowledge base."""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.kb.loader import load_kb
+from bot.matcher import build_index
+from kbfactory import make_kb
+
+INDEX = build_index(make_kb())
+SHIPPED_PATH = Path(__file__).resolve().parent.parent / "knowledge_base"
+
+
+def strip_marks(text: str) -> str:
+    plain = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+    return plain.replace("đ", "d").replace("Đ", "D")
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return build_index(load_kb(SHIPPED_PATH))
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("làm giấy khai sinh cho con cần gì", "khai-sinh"),
+        ("lam giay khai sinh cho con can gi", "khai-sinh"),
+        ("dk ket hon o dau vay ad", "ket-hon"),
+        ("Đăng ký kết hôn mất bao lâu ạ?", "ket-hon"),
+        ("làm giấy chứng tử cho bố", "khai-tu"),
+        ("nhập hk cho con", "thuong-tru"),
+        ("thuê nhà thì đăng ký tạm trú thế nào", "tam-tru"),
+        ("lam cccd cho con", "can-cuoc"),
+    ],
+)
+def test_clear_question_is_answered_with_its_topic(question: str, topic: str) -> None:
+    match = INDEX.match(question)
+    assert (match.outcome, match.topic) == ("answer", topic)
+
+
+@pytest.mark.parametrize(
+    "question", ["giá vàng hôm nay", "thời tiết ngày mai thế nào", "mua điện thoại ở đâu rẻ"]
+)
+def test_question_about_other_things_is_not_answered(question: str) -> None:
+    match = INDEX.match(question)
+    assert match.outcome != "answer"
+    assert match.topic is None
+
+
+def test_vague_question_offers_close_topics_instead_of_answering() -> None:
+    match = INDEX.match("đăng ký")
+    assert match.outcome != "answer"
+
+
+def test_candidates_are_best_first_and_scores_bounded() -> None:
+    match = INDEX.match("đăng ký khai sinh hay khai tử")
+    scores = [s for _, s in match.candidates]
+    assert scores == sorted(scores, reverse=True)
+    assert all(0 <= s <= 1.0001 for s in scores)
+
+
+@pytest.mark.parametrize(
+    ("question", "section"),
+    [
+        ("khai sinh cần giấy tờ gì", "documents"),
+        ("hồ sơ khai sinh", "documents"),
+        ("khai sinh mất bao lâu", "duration"),
+        ("khai sinh mấy ngày thì có", "duration"),
+        ("lệ phí khai sinh bao nhiêu", "fee"),
+        ("khai sinh co mat tien ko", "fee"),
+        ("khai sinh ở đâu", "where"),
+        ("khai sinh nop o phuong nao", "where"),
+        ("khai sinh nộp trực tuyến được không", "online"),
+        ("nop khai sinh online duoc ko", "online"),
+        ("đăng ký khai sinh", None),
+        ("thủ tục khai sinh cho con", None),
+    ],
+)
+def test_section_is_detected(question: str, section: str | None) -> None:
+    assert INDEX.analyze(question).section == section
+
+
+def test_section_words_do_not_name_a_topic() -> None:
+    query = INDEX.analyze("thế lệ phí bao nhiêu ạ?")
+    assert query.section == "fee"
+    assert not query.names_topic
+
+
+def test_ward_names_are_not_matched_as_topic_words() -> None:
+    query = INDEX.analyze("tôi ở phường Bưởi, làm khai sinh ở đâu")
+    assert query.wards == (("old_ward", "buoi"),)
+    assert "buoi" not in query.content
+
+
+def test_cue_that_is_the_topic_title_asks_for_the_overview() -> None:
+    match = INDEX.match("hướng dẫn nộp hồ sơ trực tuyến")
+    assert match.topic == "nop-truc-tuyen"
+    assert INDEX.section_for("nop-truc-tuyen", match.query) is None
+
+
+SHIPPED_QUESTIONS = st.sampled_from(
+    [(t.id, q) for t in load_kb(SHIPPED_PATH).topics.values() for q in t.questions]
+)
+
+
+def _best(match) -> str | None:
+    return match.topic or (match.candidates[0][0] if match.candidates else None)
+
+
+@settings(max_examples=150, deadline=None)
+@given(SHIPPED_QUESTIONS)
+def test_nfd_or_stripped_diacritics_do_not_change_the_best_match(item) -> None:
+    index = _shipped_index()
+    _, question = item
+    best = index.match(question)
+    nfd = index.match(unicodedata.normalize("NFD", question))
+    assert (nfd.outcome, nfd.topic, nfd.candidates) == (best.outcome, best.topic, best.candidates)
+    assert _best(index.match(strip_marks(question))) == _best(best)
+
+
+_CACHE: dict[str, object] = {}
+
+
+def _shipped_index():
+    if "index" not in _CACHE:
+        _CACHE["index"] = build_index(load_kb(SHIPPED_PATH))
+    return _CACHE["index"]
+
+
+def test_every_shipped_phrasing_finds_its_own_topic() -> None:
+    index = _shipped_index()
+    wrong = []
+    for topic in index.kb.topics.values():
+        for question in topic.questions:
+            match = index.match(question)
+            if (match.outcome, match.topic) != ("answer", topic.id):
+                wrong.append((topic.id, question, match.outcome, match.candidates[:2]))
+    assert wrong == []
+
+
+def test_every_shipped_title_finds_its_own_topic() -> None:
+    index = _shipped_index()
+    for topic in index.kb.topics.values():
+        match = index.match(topic.title)
+        assert match.topic == topic.id or match.candidates[0][0] == topic.id, topic.id
