@@ -27,17 +27,22 @@ from types import MappingProxyType
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.eval_accuracy import strip_diacritics  # noqa: E402
 from bot.config import BotConfig  # noqa: E402
 from bot.dialogue import respond  # noqa: E402
 from bot.kb.loader import load_kb  # noqa: E402
 from bot.kb.model import KnowledgeBase  # noqa: E402
 from bot.matcher import build_index  # noqa: E402
-from bench.eval_accuracy import strip_diacritics  # noqa: E402
 
 NOW = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
 OTHER = (
-    "giá vàng hôm nay", "thời tiết ngày mai", "mua điện thoại ở đâu rẻ", "tỉ số bóng đá",
-    "quán phở ngon ở tây hồ", "lịch chiếu phim cuối tuần", "cách nấu bún chả",
+    "giá vàng hôm nay",
+    "thời tiết ngày mai",
+    "mua điện thoại ở đâu rẻ",
+    "tỉ số bóng đá",
+    "quán phở ngon ở tây hồ",
+    "lịch chiếu phim cuối tuần",
+    "cách nấu bún chả",
 )
 ONSETS = "b c d g h k l m n p s t v x ch kh nh ph th tr ng".split()
 RHYMES = "a ai an ang anh ao e em en eo i im in inh o oc oi om on ong u ui um un ung uyen".split()

@@ -102,8 +102,14 @@ def ask(args: argparse.Namespace) -> int:
     questions = [" ".join(args.question)] if args.question else sys.stdin
     now = dt.datetime.now(dt.UTC)
     return run_ask(
-        questions, index, config.bot, as_json=args.json, independent=args.independent,
-        buttons=buttons, out=sys.stdout, now=now,
+        questions,
+        index,
+        config.bot,
+        as_json=args.json,
+        independent=args.independent,
+        buttons=buttons,
+        out=sys.stdout,
+        now=now,
     )
 
 
@@ -131,21 +137,32 @@ def chat(args: argparse.Namespace) -> int:
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Register `ask` and `chat`."""
     p = subparsers.add_parser(
-        "ask", help="answer a question (or each stdin line) as the bot would",
+        "ask",
+        help="answer a question (or each stdin line) as the bot would",
         description="Answer QUESTION, or one message per line of stdin. The lines form one "
         "conversation unless --independent is given.",
     )
     p.add_argument("question", nargs="*", metavar="QUESTION", help="the question (default: stdin)")
     p.add_argument("--json", action="store_true", help="print one JSON object per message")
-    p.add_argument("--independent", action="store_true",
-                   help="treat each stdin line as a fresh conversation")
-    p.add_argument("--no-buttons", action="store_true",
-                   help="number choices in the text, as when the OA shows no buttons")
+    p.add_argument(
+        "--independent", action="store_true", help="treat each stdin line as a fresh conversation"
+    )
+    p.add_argument(
+        "--no-buttons",
+        action="store_true",
+        help="number choices in the text, as when the OA shows no buttons",
+    )
     p.add_argument("--config", help="configuration file (default: $BOT_CONFIG or config.toml)")
     p.set_defaults(func=ask)
-    c = subparsers.add_parser("chat", help="talk to the bot in this terminal",
-                              description="Talk to the bot; type a button's number to tap it.")
-    c.add_argument("--no-buttons", action="store_true",
-                   help="number choices in the text, as when the OA shows no buttons")
+    c = subparsers.add_parser(
+        "chat",
+        help="talk to the bot in this terminal",
+        description="Talk to the bot; type a button's number to tap it.",
+    )
+    c.add_argument(
+        "--no-buttons",
+        action="store_true",
+        help="number choices in the text, as when the OA shows no buttons",
+    )
     c.add_argument("--config", help="configuration file (default: $BOT_CONFIG or config.toml)")
     c.set_defaults(func=chat)

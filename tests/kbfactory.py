@@ -30,48 +30,104 @@ def topic(tid: str, title: str, questions: list[str], **extra: object) -> Topic:
 
 
 TOPICS = [
-    topic("khai-sinh", "Đăng ký khai sinh", [
-        "thủ tục đăng ký khai sinh cho con", "làm giấy khai sinh cho bé",
-        "khai sinh cho trẻ mới sinh", "đăng ký khai sinh cần giấy tờ gì",
-        "làm khai sinh ở đâu", "khai sinh mất bao lâu", "lệ phí khai sinh",
-    ], where_by_ward=MappingProxyType({"tay-ho": "Phường Tây Hồ: 657 Lạc Long Quân."})),
-    topic("ket-hon", "Đăng ký kết hôn", [
-        "thủ tục đăng ký kết hôn", "làm giấy đăng ký kết hôn", "kết hôn cần giấy tờ gì",
-        "đăng ký kết hôn ở phường nào", "hai vợ chồng đi đăng ký kết hôn",
-    ]),
-    topic("khai-tu", "Đăng ký khai tử", [
-        "thủ tục khai tử", "làm giấy chứng tử cho người mất", "khai tử cho bố mẹ",
-        "người nhà mất làm khai tử ở đâu",
-    ]),
-    topic("tam-tru", "Đăng ký tạm trú", [
-        "đăng ký tạm trú cho người thuê nhà", "khai báo tạm trú", "làm tạm trú ở đâu",
-        "sinh viên thuê trọ đăng ký tạm trú",
-    ]),
-    topic("thuong-tru", "Đăng ký thường trú", [
-        "đăng ký thường trú", "nhập hộ khẩu cho con", "chuyển hộ khẩu về nhà mới",
-        "thủ tục nhập khẩu thường trú",
-    ]),
-    topic("can-cuoc", "Cấp thẻ căn cước", [
-        "làm thẻ căn cước", "cấp đổi căn cước công dân", "làm căn cước cho con",
-        "mất thẻ căn cước làm lại",
-    ]),
-    topic("nop-truc-tuyen", "Nộp hồ sơ trực tuyến", [
-        "nộp hồ sơ trực tuyến thế nào", "hướng dẫn nộp hồ sơ trên cổng dịch vụ công",
-        "tạo tài khoản dịch vụ công để nộp hồ sơ",
-    ]),
+    topic(
+        "khai-sinh",
+        "Đăng ký khai sinh",
+        [
+            "thủ tục đăng ký khai sinh cho con",
+            "làm giấy khai sinh cho bé",
+            "khai sinh cho trẻ mới sinh",
+            "đăng ký khai sinh cần giấy tờ gì",
+            "làm khai sinh ở đâu",
+            "khai sinh mất bao lâu",
+            "lệ phí khai sinh",
+        ],
+        where_by_ward=MappingProxyType({"tay-ho": "Phường Tây Hồ: 657 Lạc Long Quân."}),
+    ),
+    topic(
+        "ket-hon",
+        "Đăng ký kết hôn",
+        [
+            "thủ tục đăng ký kết hôn",
+            "làm giấy đăng ký kết hôn",
+            "kết hôn cần giấy tờ gì",
+            "đăng ký kết hôn ở phường nào",
+            "hai vợ chồng đi đăng ký kết hôn",
+        ],
+    ),
+    topic(
+        "khai-tu",
+        "Đăng ký khai tử",
+        [
+            "thủ tục khai tử",
+            "làm giấy chứng tử cho người mất",
+            "khai tử cho bố mẹ",
+            "người nhà mất làm khai tử ở đâu",
+        ],
+    ),
+    topic(
+        "tam-tru",
+        "Đăng ký tạm trú",
+        [
+            "đăng ký tạm trú cho người thuê nhà",
+            "khai báo tạm trú",
+            "làm tạm trú ở đâu",
+            "sinh viên thuê trọ đăng ký tạm trú",
+        ],
+    ),
+    topic(
+        "thuong-tru",
+        "Đăng ký thường trú",
+        [
+            "đăng ký thường trú",
+            "nhập hộ khẩu cho con",
+            "chuyển hộ khẩu về nhà mới",
+            "thủ tục nhập khẩu thường trú",
+        ],
+    ),
+    topic(
+        "can-cuoc",
+        "Cấp thẻ căn cước",
+        [
+            "làm thẻ căn cước",
+            "cấp đổi căn cước công dân",
+            "làm căn cước cho con",
+            "mất thẻ căn cước làm lại",
+        ],
+    ),
+    topic(
+        "nop-truc-tuyen",
+        "Nộp hồ sơ trực tuyến",
+        [
+            "nộp hồ sơ trực tuyến thế nào",
+            "hướng dẫn nộp hồ sơ trên cổng dịch vụ công",
+            "tạo tài khoản dịch vụ công để nộp hồ sơ",
+        ],
+    ),
 ]
 
 WARDS = {
-    "tay-ho": Ward("tay-ho", "Phường Tây Hồ", "Điểm phục vụ hành chính công Tây Hồ",
-                   "657 Lạc Long Quân", aliases=("tay ho",)),
-    "hong-ha": Ward("hong-ha", "Phường Hồng Hà", "UBND phường Hồng Hà", "30 phố Tứ Liên",
-                    aliases=("hong ha",)),
+    "tay-ho": Ward(
+        "tay-ho",
+        "Phường Tây Hồ",
+        "Điểm phục vụ hành chính công Tây Hồ",
+        "657 Lạc Long Quân",
+        aliases=("tay ho",),
+    ),
+    "hong-ha": Ward(
+        "hong-ha", "Phường Hồng Hà", "UBND phường Hồng Hà", "30 phố Tứ Liên", aliases=("hong ha",)
+    ),
 }
 OLD_WARDS = {
-    "buoi": OldWard("buoi", "Bưởi", ("tay-ho",), note="Toàn bộ phường Bưởi cũ nay thuộc "
-                    "phường Tây Hồ."),
-    "nhat-tan": OldWard("nhat-tan", "Nhật Tân", ("hong-ha", "tay-ho"),
-                        note="Phần lớn phường Nhật Tân cũ nay thuộc phường Hồng Hà."),
+    "buoi": OldWard(
+        "buoi", "Bưởi", ("tay-ho",), note="Toàn bộ phường Bưởi cũ nay thuộc phường Tây Hồ."
+    ),
+    "nhat-tan": OldWard(
+        "nhat-tan",
+        "Nhật Tân",
+        ("hong-ha", "tay-ho"),
+        note="Phần lớn phường Nhật Tân cũ nay thuộc phường Hồng Hà.",
+    ),
 }
 
 TEXTS = {
@@ -107,10 +163,19 @@ def make_kb(topics: list[Topic] | None = None) -> KnowledgeBase:
         old_wards=MappingProxyType(OLD_WARDS),
         offices=(),
         contact=MappingProxyType({"hotline": "024.1022", "ai_hotline": "19001009"}),
-        abbreviations=MappingProxyType({"dk": "đăng ký", "ko": "không", "hk": "hộ khẩu",
-                                        "cccd": "căn cước công dân", "bn": "bao nhiêu"}),
+        abbreviations=MappingProxyType(
+            {
+                "dk": "đăng ký",
+                "ko": "không",
+                "hk": "hộ khẩu",
+                "cccd": "căn cước công dân",
+                "bn": "bao nhiêu",
+            }
+        ),
         phrases=MappingProxyType({"chứng tử": "khai tử", "nhập hộ khẩu": "đăng ký thường trú"}),
         texts=MappingProxyType(texts),
-        menu=(MenuItem("Đăng ký khai sinh", "đăng ký khai sinh"),
-              MenuItem("Tạm trú", "đăng ký tạm trú")),
+        menu=(
+            MenuItem("Đăng ký khai sinh", "đăng ký khai sinh"),
+            MenuItem("Tạm trú", "đăng ký tạm trú"),
+        ),
     )

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from kbfactory import make_kb
 
 from bot.kb.loader import load_kb
 from bot.matcher import build_index
-from kbfactory import make_kb
 
 INDEX = build_index(make_kb())
 SHIPPED_PATH = Path(__file__).resolve().parent.parent / "knowledge_base"

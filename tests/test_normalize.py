@@ -131,7 +131,8 @@ ALPHABET = st.sampled_from(
     + list(".,?!-_#:")
 )
 WORDS = st.sampled_from(
-    sorted(SHIPPED.get("abbreviations", {})) + sorted(SHIPPED.get("phrases", {}))
+    sorted(SHIPPED.get("abbreviations", {}))
+    + sorted(SHIPPED.get("phrases", {}))
     + ["khai sinh", "hoà", "qúy", "căn cước", "hộ khẩu", "giấy", "đăng ký", "ko", "thẻ"]
 )
 TEXTS = st.lists(st.one_of(st.text(ALPHABET, max_size=8), WORDS), max_size=8).map(" ".join)
