@@ -158,7 +158,8 @@ def _answer(
             ]
         shown += _section_buttons(index, topic, section, MAX_BUTTONS - len(shown))
     state.update(topic=topic.id, section=section, fallbacks=0)
-    candidates = tuple(c for c, _ in match.candidates) if match else (topic.id,)
+    committed = match is not None and match.topic == topic.id
+    candidates = tuple(c for c, _ in match.candidates) if committed else (topic.id,)
     return _finish(
         [*lead, Reply(text, tuple(shown))],
         state,

@@ -61,6 +61,8 @@ WEIGHTS = (0.35, 0.15, 0.2, 0.2, 0.1)
 """token_set_ratio, token_sort_ratio, share of the message covered by the phrasing and by the
 whole topic, share of the phrasing covered by the message."""
 COVER_MIN = 0.55
+OFFER_COVER = 0.3
+"""Lowest share of the message the best topic must cover to be offered as a choice."""
 """Lowest share of the message (by weight) the topic must cover for the bot to commit."""
 
 
@@ -240,18 +242,20 @@ class Index:
         return self.match_query(self.analyze(text))
 
     def match_query(self, query: Query) -> Match:
-        """The verdict for an analysed message."""
-        tokens = query.terms
-        if not tokens and not query.alt_terms:
+        """The verdict for an analysed message.
+
+        When plain words may be fillers or content ("can": "cần" or "căn"), both readings are
+        ranked and the better one is kept, but the coverage that must clear `COVER_MIN` and
+        `OFFER_COVER` is the lower of the two readings', so guessing never makes an answer.
+        """
+        readings = [t for t in (query.terms, query.alt_terms) if t]
+        ranks = [r for r in map(self.rank, readings) if r]
+        if not ranks:
             return Match("fallback", None, (), 0.0, query)
-        ranked = self.rank(tokens) if tokens else []
-        if query.alt_terms:
-            other = self.rank(query.alt_terms)
-            if other and (not ranked or other[0][1] > ranked[0][1]):
-                ranked = other
-        if not ranked:
-            return Match("fallback", None, (), 0.0, query)
+        ranked = max(ranks, key=lambda r: r[0][1])
         best_id, best, cover = ranked[0]
+        for other in ranks:
+            cover = min(cover, next((c for t, _, c in other if t == best_id), 0.0))
         second = ranked[1][1] if len(ranked) > 1 else 0.0
         offered = tuple(
             (tid, round(score, 4))
@@ -260,7 +264,7 @@ class Index:
         )
         if best >= ANSWER_AT and best - second >= MARGIN and cover >= COVER_MIN:
             return Match("answer", best_id, offered, round(best, 4), query)
-        if best >= OFFER_AT:
+        if best >= OFFER_AT and cover >= OFFER_COVER:
             return Match("choices", None, offered, round(best, 4), query)
         return Match("fallback", None, offered, round(best, 4), query)
 
