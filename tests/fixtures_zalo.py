@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -85,3 +86,23 @@ def tokens(db: sqlite_utils.Database, zalo_config: Config) -> TokenStore:
 def client(zalo_config: Config, tokens: TokenStore) -> ZaloClient:
     """A Zalo client talking to the simulator."""
     return ZaloClient(zalo_config.zalo, tokens)
+
+
+def write_toml(config: Config, path: Path) -> Path:
+    """Write `config` as a TOML file (for subprocesses that read BOT_CONFIG)."""
+    lines = []
+    for section in dataclasses.fields(config):
+        if section.name == "source":
+            continue
+        lines.append(f"[{section.name}]")
+        for item in dataclasses.fields(getattr(config, section.name)):
+            value = getattr(getattr(config, section.name), item.name)
+            if isinstance(value, bool):
+                lines.append(f"{item.name} = {'true' if value else 'false'}")
+            elif isinstance(value, (int, float)):
+                lines.append(f"{item.name} = {value!r}")
+            else:
+                lines.append(f"{item.name} = {json.dumps(str(value), ensure_ascii=False)}")
+        lines.append("")
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
