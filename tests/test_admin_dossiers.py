@@ -46,6 +46,7 @@ def test_preview_shows_what_would_change_and_writes_nothing(env: tuple) -> None:
     assert response.status_code == 200
     assert re.search(r"data-new>2<", page) and re.search(r"data-rejected>1<", page)
     assert "SAI-MA" in page and "000.00.01.H26-260930-0012" in page
+    assert "Mã hồ sơ “SAI-MA” không đúng dạng" in page
     assert "02/12/2026" in page and "Đang xử lý" in page
     assert "0912345678" not in page  # phone numbers are never shown
     assert outreach_store.get_dossier(db_of(config), "000.00.01.H26-260930-0012") is None
@@ -85,9 +86,9 @@ def test_an_upload_cannot_be_applied_by_another_account(env: tuple) -> None:
     [
         (b"", "Tệp tải lên trống"),
         (b"\xff\xfe\x00\x00binary\x00junk", "Tệp CSV không dùng được"),
-        ("Cột A,Cột B\n1,2\n".encode(), "Tệp CSV không dùng được"),
+        ("Cột A,Cột B\n1,2\n".encode(), "thiếu cột Mã hồ sơ, Thủ tục, Trạng thái, Nơi tiếp nhận"),
         (HEADER.encode() + b'"' + b"x" * 200_000 + b'"\n', "lỗi định dạng"),
-        (b"M\xe3 h\xf4 s\xf5;Th\xf9 t\xfac\n", "UTF-8"),
+        (b"M\xe3 h\xf4 s\xf5;Th\xf9 t\xfac\n", "Tệp không phải văn bản UTF-8"),
     ],
 )
 def test_broken_csv_is_refused_with_a_clear_message(env: tuple, data: bytes, message: str) -> None:

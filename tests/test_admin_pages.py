@@ -49,8 +49,8 @@ def seed_turns(config: object) -> None:
     core.add_rating(db, "u1", "tam-tru", True, local(2026, 11, 10))
     core.add_rating(db, "u2", "ket-hon", False, local(2026, 11, 10))
     core.add_rating(db, "u4", "tam-tru", True, local(2026, 11, 12))
-    core.enqueue(db, "bc:1:u3", "u3", {"text": "x"}, local(2026, 11, 11), source="broadcast")
-    db.execute("UPDATE outbox SET status = 'unreachable' WHERE key = 'bc:1:u3'")
+    core.enqueue(db, "rm:1:u3", "u3", {"text": "x"}, local(2026, 11, 11), source="reminder")
+    db.execute("UPDATE outbox SET status = 'unreachable' WHERE key = 'rm:1:u3'")
 
 
 # Reports --------------------------------------------------------------------------------------

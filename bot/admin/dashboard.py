@@ -8,6 +8,7 @@ from flask import Blueprint, render_template, request
 
 from bot.admin import charts, dates, security
 from bot.admin.kbstatus import topic_titles
+from bot.outreach import broadcasts
 from bot.storage import admin as store
 
 OUTCOME_LABELS = {
@@ -69,6 +70,21 @@ def dashboard() -> Any:
         topic_peak=peak,
         titles=titles,
         ratings=ratings,
-        unreachable=store.unreachable_recipients(db, lo, hi),
+        unreachable=unreachable(db, lo, hi),
         source_labels=SOURCE_LABELS,
     )
+
+
+def unreachable(db: Any, lo: float, hi: float) -> dict[str, Any]:
+    """Recipients not reached: broadcasts (outreach's own count, which includes those never
+    queued because Zalo allows no channel to them) and other outbox sources such as reminders."""
+    found = store.unreachable_recipients(db, lo, hi)
+    by_source = {k: v for k, v in found["by_source"].items() if k != "broadcast"}
+    sent = [b for b in broadcasts.list_broadcasts(db, hi, limit=1000) if lo <= b["created_at"] < hi]
+    by_source["broadcast"] = sum(b["progress"]["not_reachable"] for b in sent)
+    return {
+        "total": sum(by_source.values()),
+        "by_source": {k: v for k, v in by_source.items() if v},
+        "broadcasts": len(sent),
+        "unfollowed": found["unfollowed"],
+    }

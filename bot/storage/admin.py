@@ -296,23 +296,19 @@ def satisfaction_per_topic(
 
 
 def unreachable_recipients(db: sqlite_utils.Database, start: float, end: float) -> dict[str, Any]:
-    """Recipients the outbox could not reach, by source, and citizens who unfollowed."""
+    """Citizens the outbox could not reach, per source, and citizens who unfollowed the OA."""
     rows = db.execute(
-        "SELECT source, COUNT(DISTINCT user_id) FROM outbox WHERE status = 'unreachable' "
+        "SELECT source, COUNT(DISTINCT user_id) FROM outbox "
+        "WHERE status IN ('unreachable', 'template_needed') "
         "AND created_at >= ? AND created_at < ? GROUP BY source ORDER BY source",
         [start, end],
     ).fetchall()
-    total = db.execute(
-        "SELECT COUNT(DISTINCT user_id) FROM outbox WHERE status = 'unreachable' "
-        "AND created_at >= ? AND created_at < ?",
-        [start, end],
-    ).fetchone()[0]
     unfollowed = db.execute(
         "SELECT COUNT(*) FROM users WHERE follow_state = 'unfollowed' "
         "AND unfollowed_at >= ? AND unfollowed_at < ?",
         [start, end],
     ).fetchone()[0]
-    return {"total": total, "by_source": dict(rows), "unfollowed": unfollowed}
+    return {"by_source": dict(rows), "unfollowed": unfollowed}
 
 
 # Unanswered questions ------------------------------------------------------------------------
@@ -380,16 +376,16 @@ def recent_messages(
         [user_id, limit],
     ).fetchall()
     outbound = db.execute(
-        "SELECT created_at, payload FROM outbox WHERE user_id = ? AND channel = 'cs' "
+        "SELECT created_at, payload, source FROM outbox WHERE user_id = ? AND channel = 'cs' "
         "ORDER BY created_at DESC, id DESC LIMIT ?",
         [user_id, limit],
     ).fetchall()
     messages = [{"at": at, "who": "citizen", "text": text} for at, text in inbound]
-    for at, payload in outbound:
+    for at, payload, source in outbound:
         try:
             text = json.loads(payload).get("text", "")
         except (ValueError, AttributeError):
             text = ""
-        messages.append({"at": at, "who": "bot", "text": text})
-    messages.sort(key=lambda m: (m["at"], m["who"] == "bot"))
+        messages.append({"at": at, "who": "bot" if source == "reply" else "oa", "text": text})
+    messages.sort(key=lambda m: (m["at"], m["who"] != "citizen"))
     return messages[-limit:]

@@ -54,7 +54,8 @@
             bar.setAttribute("x", x); bar.setAttribute("width", w); x += w;
           });
           var state = $("[data-state]"); state.textContent = d.state_label; state.className = "state " + d.state;
-          if (d.state === "scheduled" || d.state === "sending") { setTimeout(poll, 1500); }
+          if (d.state === "scheduled" || d.state === "sending") { setTimeout(poll, 1500); return; }
+          document.querySelectorAll("[data-cancel], [data-approve]").forEach(function (f) { f.hidden = true; });
         })
         .catch(function () { setTimeout(poll, 5000); });
     };
