@@ -22,10 +22,11 @@ from datetime import datetime
 from typing import Any
 
 from bot.config import BotConfig
-from bot.kb.model import ANSWER_SECTIONS, SECTION_LABELS, KnowledgeBase, Topic
+from bot.kb.model import ANSWER_SECTIONS, SECTION_LABELS
 from bot.kb.render import render_section
 from bot.matcher import Index, Match, Query
-from bot.messages import Button, Reply, Turn
+from bot.messages import Reply, Turn
+from bot.replies import MAX_BUTTONS, button, finish, menu_buttons, pick, section_buttons
 from bot.smalltalk import asks_for_person, is_emoji_only, looks_like_words
 from bot.wards import explain_old_ward, ward_office
 
@@ -66,56 +67,10 @@ REQUIRED_TEXTS = (
 )
 """Text keys this module uses; `kb check` verifies that each one exists."""
 
-BUTTON_TITLE_MAX = 35
-MAX_BUTTONS = 5
-
 PAYLOAD = re.compile(r"^#(topic|section|rate|menu)(?::([a-z0-9-]+))?(?::([a-z0-9]+))?$")
 """Button payloads. They start with '#' and hold only ids, so typed sentences never match."""
 
 SMALLTALK_ORDER = ("who", "thanks", "bye", "greeting", "ok")
-
-
-def _button(title: str, payload: str) -> Button:
-    """A button with its title cut to what Zalo shows."""
-    if len(title) > BUTTON_TITLE_MAX:
-        title = title[: BUTTON_TITLE_MAX - 1].rstrip() + "…"
-    return Button(title, payload)
-
-
-def _menu_buttons(kb: KnowledgeBase) -> tuple[Button, ...]:
-    """The main menu as buttons."""
-    return tuple(_button(m.title, m.payload) for m in kb.menu[:MAX_BUTTONS])
-
-
-def _pick(kb: KnowledgeBase, key: str, n: int) -> str:
-    """The `n`-th variant of a text, cycling."""
-    variants = kb.variants(key)
-    return variants[n % len(variants)]
-
-
-def _finish(turn_replies: list[Reply], state: dict[str, Any], buttons: bool, **fields: Any) -> Turn:
-    """The Turn, with the last reply's buttons turned into a numbered list when buttons are off."""
-    state.pop("pending", None)
-    replies = list(turn_replies)
-    if not buttons and replies and replies[-1].buttons:
-        last = replies[-1]
-        lines = [f"{n}. {b.title}" for n, b in enumerate(last.buttons, start=1)]
-        hint = fields.pop("hint", "")
-        text = "\n".join([last.text, "", *lines] + ([hint] if hint else []))
-        replies[-1] = Reply(text)
-        state["pending"] = [b.payload for b in last.buttons]
-    fields.pop("hint", None)
-    return Turn(replies=tuple(replies), state=state, **fields)
-
-
-def _section_buttons(index: Index, topic: Topic, skip: str | None, limit: int) -> list[Button]:
-    """Buttons for the other sections of `topic`."""
-    kb = index.kb
-    found = []
-    for section in ANSWER_SECTIONS:
-        if section != skip and topic.has_section(section):
-            found.append(_button(kb.text(f"button_{section}"), f"#section:{topic.id}:{section}"))
-    return found[:limit]
 
 
 def _answer(
@@ -141,7 +96,7 @@ def _answer(
     if section is None:
         text = f"{topic.title.upper()}\n{topic.summary}".strip()
         text += "\n\n" + kb.text("overview_more")
-        shown = _section_buttons(index, topic, None, MAX_BUTTONS)
+        shown = section_buttons(index.kb, topic, None, MAX_BUTTONS)
     else:
         text = render_section(topic, section, state.get("ward"))
         if (
@@ -153,14 +108,15 @@ def _answer(
         shown = []
         if buttons:
             shown = [
-                _button(kb.text("button_helpful"), f"#rate:{topic.id}:1"),
-                _button(kb.text("button_not_helpful"), f"#rate:{topic.id}:0"),
+                button(kb.text("button_helpful"), f"#rate:{topic.id}:1"),
+                button(kb.text("button_not_helpful"), f"#rate:{topic.id}:0"),
             ]
-        shown += _section_buttons(index, topic, section, MAX_BUTTONS - len(shown))
+        shown += section_buttons(index.kb, topic, section, MAX_BUTTONS - len(shown))
     state.update(topic=topic.id, section=section, fallbacks=0)
     committed = match is not None and match.topic == topic.id
     candidates = tuple(c for c, _ in match.candidates) if committed else (topic.id,)
-    return _finish(
+    return finish(
+        kb,
         [*lead, Reply(text, tuple(shown))],
         state,
         buttons,
@@ -169,7 +125,6 @@ def _answer(
         section=section,
         candidates=candidates,
         score=match.score if match else 1.0,
-        hint=kb.text("numbered_hint"),
     )
 
 
@@ -182,15 +137,15 @@ def _choices(
     shown = []
     for topic_id, _ in match.candidates:
         payload = f"#section:{topic_id}:{section}" if section else f"#topic:{topic_id}"
-        shown.append(_button(kb.topics[topic_id].title, payload))
-    return _finish(
+        shown.append(button(kb.topics[topic_id].title, payload))
+    return finish(
+        kb,
         [*lead, Reply(kb.text("choices_prompt"), tuple(shown))],
         state,
         buttons,
         kind="choices",
         candidates=tuple(c for c, _ in match.candidates),
         score=match.score,
-        hint=kb.text("numbered_hint"),
     )
 
 
@@ -212,21 +167,21 @@ def _fallback(
             index, state, buttons, candidates=candidates, score=score, after_fallbacks=True
         )
     state["fallbacks"] = count
-    text = _pick(kb, "fallback", count - 1)
+    text = pick(kb, "fallback", count - 1)
     contact = dict(kb.contact)
     if contact.get("hotline"):
         text += "\n" + kb.text(
             "fallback_hotline", hotline=contact["hotline"], ai_hotline=contact.get("ai_hotline", "")
         )
-    return _finish(
-        [*lead, Reply(text, _menu_buttons(kb))],
+    return finish(
+        kb,
+        [*lead, Reply(text, menu_buttons(kb))],
         state,
         buttons,
         kind="fallback",
         candidates=candidates,
         score=score,
         unanswered=True,
-        hint=kb.text("numbered_hint"),
     )
 
 
@@ -245,7 +200,8 @@ def _handover(
     if after_fallbacks:
         text = kb.text("handover_after_fallbacks") + "\n\n" + text
     state["fallbacks"] = 0
-    return _finish(
+    return finish(
+        kb,
         [Reply(text)],
         state,
         buttons,
@@ -260,14 +216,8 @@ def _handover(
 def _smalltalk(index: Index, key: str, state: dict[str, Any], buttons: bool, now: datetime) -> Turn:
     """A short reply that fits, then the menu."""
     kb = index.kb
-    text = _pick(kb, key, now.second)
-    return _finish(
-        [Reply(text, _menu_buttons(kb))],
-        state,
-        buttons,
-        kind="smalltalk",
-        hint=kb.text("numbered_hint"),
-    )
+    text = pick(kb, key, now.second)
+    return finish(kb, [Reply(text, menu_buttons(kb))], state, buttons, kind="smalltalk")
 
 
 def _ward_replies(index: Index, query: Query, state: dict[str, Any]) -> tuple[Reply, ...]:
@@ -314,8 +264,8 @@ def _ward_only(
             buttons,
             lead=(*lead, Reply("\n".join(parts))) if parts else lead,
         )
-    replies = [*lead, Reply("\n".join(parts) + "\n\n" + kb.text("menu_intro"), _menu_buttons(kb))]
-    return _finish(replies, state, buttons, kind="ward", hint=kb.text("numbered_hint"))
+    replies = [*lead, Reply("\n".join(parts) + "\n\n" + kb.text("menu_intro"), menu_buttons(kb))]
+    return finish(kb, replies, state, buttons, kind="ward")
 
 
 def _payload(
@@ -328,12 +278,8 @@ def _payload(
     kind, topic_id, extra = found.groups()
     kb = index.kb
     if kind == "menu" and topic_id is None:
-        return _finish(
-            [Reply(kb.text("menu_intro"), _menu_buttons(kb))],
-            state,
-            buttons,
-            kind="menu",
-            hint=kb.text("numbered_hint"),
+        return finish(
+            kb, [Reply(kb.text("menu_intro"), menu_buttons(kb))], state, buttons, kind="menu"
         )
     if topic_id not in kb.topics:
         return None
@@ -344,8 +290,8 @@ def _payload(
     if kind == "rate" and extra in ("0", "1"):
         helpful = extra == "1"
         key = "rating_thanks_helpful" if helpful else "rating_thanks_not_helpful"
-        return _finish(
-            [Reply(kb.text(key))], state, buttons, kind="feedback", rating=(topic_id, helpful)
+        return finish(
+            kb, [Reply(kb.text(key))], state, buttons, kind="feedback", rating=(topic_id, helpful)
         )
     return None
 
@@ -392,15 +338,8 @@ def respond(
         return _answer(index, last, query.section, state, buttons, match, lead)
     if not query.names_topic and query.section:
         label = SECTION_LABELS[query.section].lower()
-        reply = Reply(kb.text("ask_topic", section=label), _menu_buttons(kb))
-        return _finish(
-            [*lead, reply],
-            state,
-            buttons,
-            kind="choices",
-            score=match.score,
-            hint=kb.text("numbered_hint"),
-        )
+        reply = Reply(kb.text("ask_topic", section=label), menu_buttons(kb))
+        return finish(kb, [*lead, reply], state, buttons, kind="choices", score=match.score)
     if match.outcome == "choices":
         if last and match.candidates and match.candidates[0][0] == last:
             return _answer(index, last, query.section, state, buttons, match, lead)
@@ -415,12 +354,12 @@ def welcome(
 ) -> Turn:
     """The greeting sent when a citizen follows the OA (`state`: what to keep, if anything)."""
     kb = index.kb
-    return _finish(
-        [Reply(kb.text("welcome"), _menu_buttons(kb))],
+    return finish(
+        kb,
+        [Reply(kb.text("welcome"), menu_buttons(kb))],
         dict(state or {}),
         buttons,
         kind="welcome",
-        hint=kb.text("numbered_hint"),
     )
 
 
@@ -438,10 +377,10 @@ def unsupported(
     """
     kb = index.kb
     logger.debug("unsupported message kind %s", kind)
-    return _finish(
-        [Reply(kb.text("unsupported"), _menu_buttons(kb))],
+    return finish(
+        kb,
+        [Reply(kb.text("unsupported"), menu_buttons(kb))],
         dict(state or {}),
         buttons,
         kind="unsupported",
-        hint=kb.text("numbered_hint"),
     )

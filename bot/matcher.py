@@ -61,9 +61,13 @@ WEIGHTS = (0.35, 0.15, 0.2, 0.2, 0.1)
 """token_set_ratio, token_sort_ratio, share of the message covered by the phrasing and by the
 whole topic, share of the phrasing covered by the message."""
 COVER_MIN = 0.55
+"""Lowest share of the message (by weight) the topic must cover for the bot to commit."""
 OFFER_COVER = 0.3
 """Lowest share of the message the best topic must cover to be offered as a choice."""
-"""Lowest share of the message (by weight) the topic must cover for the bot to commit."""
+BACK_MIN = 0.25
+"""Lowest share of the best phrasing the message must cover for the bot to commit: a short
+question found inside a long phrasing about something else ("ly hôn" inside "đã ly hôn, xin
+xác nhận tình trạng hôn nhân") is offered, not answered."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,23 +257,29 @@ class Index:
         if not ranks:
             return Match("fallback", None, (), 0.0, query)
         ranked = max(ranks, key=lambda r: r[0][1])
-        best_id, best, cover = ranked[0]
+        best_id, best, cover, back = ranked[0]
         for other in ranks:
-            cover = min(cover, next((c for t, _, c in other if t == best_id), 0.0))
+            cover = min(cover, next((r[2] for r in other if r[0] == best_id), 0.0))
         second = ranked[1][1] if len(ranked) > 1 else 0.0
         offered = tuple(
             (tid, round(score, 4))
-            for tid, score, _ in ranked[:MAX_CHOICES]
+            for tid, score, *_ in ranked[:MAX_CHOICES]
             if score >= OFFER_AT and score >= best - OFFER_WITHIN
         )
-        if best >= ANSWER_AT and best - second >= MARGIN and cover >= COVER_MIN:
+        if best >= ANSWER_AT and best - second >= MARGIN and cover >= COVER_MIN and (
+            back >= BACK_MIN
+        ):
             return Match("answer", best_id, offered, round(best, 4), query)
         if best >= OFFER_AT and cover >= OFFER_COVER:
             return Match("choices", None, offered, round(best, 4), query)
         return Match("fallback", None, offered, round(best, 4), query)
 
-    def rank(self, tokens: Sequence[str]) -> list[tuple[str, float, float]]:
-        """Topics scored against the folded `tokens` as (id, score, coverage), best first."""
+    def rank(self, tokens: Sequence[str]) -> list[tuple[str, float, float, float]]:
+        """Topics scored against the folded `tokens`, best first.
+
+        Each is (id, score, coverage of the message by the topic, coverage of the best
+        phrasing by the message).
+        """
         terms = _terms(tokens)
         weight = {t: self.weight(t) for t in terms}
         total = sum(weight.values())
@@ -292,7 +302,7 @@ class Index:
         for number, _ in picked:
             union = self.topic_terms[number]
             topic_cover = sum(weight[t] for t in terms if t in union) / total
-            best = 0.0
+            best = best_back = 0.0
             for phrasing in self.phrasings[number]:
                 shared = [t for t in terms if t in phrasing.terms]
                 covered = sum(weight[t] for t in shared) / total
@@ -303,8 +313,11 @@ class Index:
                     + w_cov * covered
                     + w_back * back
                 )
-                best = max(best, score)
-            scored.append((self.topic_ids[number], best + w_topic * topic_cover, topic_cover))
+                if score > best:
+                    best, best_back = score, back
+            scored.append(
+                (self.topic_ids[number], best + w_topic * topic_cover, topic_cover, best_back)
+            )
         scored.sort(key=lambda kv: -kv[1])
         return scored
 

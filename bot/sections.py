@@ -283,6 +283,8 @@ STOPWORDS = (
     "cho biết",
     "biết",
     "~chút",
+    "~tí",
+    "~tý",
     "~xíu",
     "ở",
     "tại",
