@@ -32,8 +32,8 @@ def env(tmp_path: Path) -> tuple[Flask, object, Clock, FlaskClient]:
 
 
 def local_input(epoch: float) -> str:
-    """What a datetime-local input sends for `epoch` in Hà Nội."""
-    return dt.datetime.fromtimestamp(epoch, HANOI).strftime("%Y-%m-%dT%H:%M")
+    """What staff type for `epoch`: dd/mm/yyyy HH:MM, Hà Nội time."""
+    return dt.datetime.fromtimestamp(epoch, HANOI).strftime("%d/%m/%Y %H:%M")
 
 
 def create(client: FlaskClient, **fields: str) -> object:
@@ -130,7 +130,7 @@ def test_broadcast_text_is_shown_escaped_in_the_preview_and_list(env: tuple) -> 
         ({"text": "x" * 2001}, "tối đa 2000 ký tự"),
         ({"audience": "tag:khong-ton-tai"}, "Nhóm người nhận không hợp lệ"),
         ({"when": "later", "send_at": "hôm qua"}, "không hợp lệ"),
-        ({"when": "later", "send_at": "2020-01-01T08:00"}, "đã qua"),
+        ({"when": "later", "send_at": "01/01/2020 08:00"}, "đã qua"),
         ({"link_url": "javascript:alert(1)"}, "https://"),
     ],
 )

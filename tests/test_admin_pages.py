@@ -210,6 +210,24 @@ def test_suggestions_file_keeps_earlier_questions_without_repeats(env: tuple) ->
     assert len(questions) == 3 and questions[0] == "làm giấy tạm trú cho người thuê nhà"
 
 
+def test_a_hand_broken_suggestions_file_is_reported_not_overwritten(env: tuple) -> None:
+    app, config, _ = env
+    seed_unanswered(config)
+    folder = Path(config.admin.suggestions_dir)
+    folder.mkdir()
+    (folder / "tam-tru.toml").write_text('questions = ["thiếu ngoặc"\n', encoding="utf-8")
+    client = logged_in(app, config, "staff")
+    token = csrf_of(client, "/admin/unanswered")
+    response = client.post(
+        "/admin/unanswered/assign", data={"csrf_token": token, "ids": ["1"], "topic": "tam-tru"}
+    )
+    assert response.status_code == 400 and "tam-tru.toml đang bị lỗi" in response.get_data(
+        as_text=True
+    )
+    assert (folder / "tam-tru.toml").read_text(encoding="utf-8") == 'questions = ["thiếu ngoặc"\n'
+    assert admin_store.get_unanswered(db_of(config), 1)["status"] == "open"
+
+
 @pytest.mark.parametrize("topic", ["khong-co-chu-de", "../../etc/passwd", ""])
 def test_marking_with_an_unknown_topic_is_refused(env: tuple, topic: str) -> None:
     app, config, _ = env

@@ -98,7 +98,10 @@ def console(tmp_path: Path, sim: Simulator) -> Iterator[tuple[str, Config, Simul
     )
     seed(config, sim, time.time())
     add_account(config, "lan.comms", "admin")
-    app = create_app(config, live_kb=StaticKB(config.bot.knowledge_base, loaded_at=time.time()))
+    live = StaticKB(
+        config.bot.knowledge_base, loaded_at=time.time() - 60, last_reload_at=time.time() - 2
+    )
+    app = create_app(config, live_kb=live)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     serving = threading.Thread(target=server.serve_forever, daemon=True)
     serving.start()
@@ -179,7 +182,7 @@ def test_staff_work_through_the_console_in_a_browser(
     tab.fill("textarea[name=text]", "Lịch tiếp công dân tuần sau")
     tab.check("input[name=when][value=later]")
     tomorrow = dt.datetime.now(HANOI) + dt.timedelta(days=1)
-    tab.fill("input[name=send_at]", tomorrow.strftime("%Y-%m-%dT%H:%M"))
+    tab.fill("input[name=send_at]", tomorrow.strftime("%d/%m/%Y %H:%M"))
     tab.click("button[value=send]")
     expect(tab.locator("[data-state]")).to_have_text("Đã hẹn giờ")
     expect(tab.locator("dl.facts")).to_contain_text(tomorrow.strftime("%d/%m/%Y %H:%M"))
@@ -197,8 +200,9 @@ def test_staff_work_through_the_console_in_a_browser(
     tab.select_option("select[name=audience]", "all")
     expect(tab.locator("[data-recipients]")).to_contain_text("8 người nhận")
     expect(tab.locator("[data-recipients]")).to_contain_text("1 không liên lạc được")
+    tab.screenshot(path=str(ARTIFACTS / "admin-broadcast-new.png"), full_page=True)
     tab.check("input[name=when][value=later]")
-    tab.fill("input[name=send_at]", dt.datetime.now(HANOI).strftime("%Y-%m-%dT%H:%M"))
+    tab.fill("input[name=send_at]", dt.datetime.now(HANOI).strftime("%d/%m/%Y %H:%M"))
     tab.click("button[value=send]")
     expect(tab.locator(".bubble-text")).to_have_text(text)
     seen = [numbers(tab)]
@@ -259,6 +263,11 @@ def test_staff_work_through_the_console_in_a_browser(
     tab.click("nav >> text=Tổng quan")
     expect(tab.locator(".tile.warn .big")).to_have_text("2")
     tab.screenshot(path=str(ARTIFACTS / "admin-dashboard.png"), full_page=True)
+
+    # The knowledge base page lists topics with their review dates.
+    tab.click("nav >> text=Cơ sở tri thức")
+    expect(tab.locator("table.data")).to_contain_text("Đăng ký tạm trú")
+    tab.screenshot(path=str(ARTIFACTS / "admin-kb.png"), full_page=True)
 
     # Log out: the console is closed again.
     tab.click('button:has-text("Đăng xuất")')

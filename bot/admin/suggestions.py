@@ -32,8 +32,8 @@ def directory(config: Config) -> Path:
 
 
 def _toml_string(text: str) -> str:
-    """A TOML basic string (JSON escapes are valid TOML escapes)."""
-    return json.dumps(text, ensure_ascii=False)
+    """A TOML basic string: JSON escapes are valid TOML, and TOML also forbids a raw DEL."""
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def read(folder: Path, topic: str) -> list[str]:

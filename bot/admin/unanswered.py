@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
@@ -84,7 +85,12 @@ def assign() -> Any:
             raise BadInput("Câu hỏi này đã được xử lý hoặc không còn tồn tại.", 404)
         texts.append(row["text"])
     folder = suggestions.directory(security.config())
-    added = suggestions.append(folder, topic, texts)
+    try:
+        added = suggestions.append(folder, topic, texts)
+    except tomllib.TOMLDecodeError as exc:
+        raise BadInput(
+            f"Tệp gợi ý {topic}.toml đang bị lỗi ({exc}); hãy sửa tệp rồi thử lại."
+        ) from None
     store.close_unanswered(db, ids, "assigned", topic)
     security.audit("unanswered_assigned", f"ids={ids} topic={topic} new={added}")
     title = titles.get(topic, topic)

@@ -25,6 +25,11 @@
     update();
   }
 
+  var when = $("input[name=send_at]");
+  if (when) {
+    when.addEventListener("input", function () { $("input[name=when][value=later]").checked = true; });
+  }
+
   var audience = $("[data-audience]");
   if (audience) {
     var box = $("[data-recipients]");
