@@ -150,7 +150,7 @@ class Index:
         self.idf = {t: math.log(1 + count / n) for t, n in df.items()}
         self.unseen_idf = math.log(1 + count)
         self.known = {t for t in df if " " not in t}
-        self.common = {t for t, n in df.items() if n > max(2, count // 2)}
+        self.common = {t for t, n in df.items() if n > max(2, PREFILTER * 4, count // 20)}
         self.phrasings: list[list[_Phrasing]] = [
             [_Phrasing(k, t, sum(self.idf[x] for x in t)) for k, t in seen.items()]
             for seen in texts
@@ -287,10 +287,9 @@ class Index:
             return []
         votes: dict[int, float] = defaultdict(float)
         for term in terms:
-            if term in self.common:
-                continue
-            for number in self.postings.get(term, ()):
-                votes[number] += weight[term]
+            if term not in self.common:
+                for number in self.postings.get(term, ()):
+                    votes[number] += weight[term]
         if not votes:
             for term in terms:
                 for number in self.postings.get(term, ()):
@@ -304,7 +303,9 @@ class Index:
             topic_cover = sum(weight[t] for t in terms if t in union) / total
             best = best_back = 0.0
             for phrasing in self.phrasings[number]:
-                shared = [t for t in terms if t in phrasing.terms]
+                shared = terms & phrasing.terms
+                if not shared:
+                    continue
                 covered = sum(weight[t] for t in shared) / total
                 back = sum(self.idf[t] for t in shared) / phrasing.mass if phrasing.mass else 0.0
                 score = (
