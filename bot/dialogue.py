@@ -28,7 +28,7 @@ from bot.matcher import Index, Match, Query
 from bot.messages import Reply, Turn
 from bot.replies import MAX_BUTTONS, button, finish, menu_buttons, pick, section_buttons
 from bot.smalltalk import asks_for_person, is_emoji_only, looks_like_words
-from bot.wards import explain_old_ward, ward_office
+from bot.wards import explain_old_ward, in_sentence, new_ward_names, ward_office
 
 logger = logging.getLogger(__name__)
 
@@ -249,11 +249,11 @@ def _ward_only(
     parts = []
     if state.get("ward") in kb.wards:
         ward = kb.wards[state["ward"]]
-        parts.append(kb.text("ward_noted", ward=ward.name))
+        parts.append(kb.text("ward_noted", ward=in_sentence(ward.name)))
         parts.append(ward_office(kb, ward.id))
     elif state.get("old_ward") in kb.old_wards:
         old = kb.old_wards[state["old_ward"]]
-        names = ", ".join(kb.wards[w].name for w in old.new_wards if w in kb.wards)
+        names = new_ward_names(kb, old.id)
         parts.append(kb.text("ward_old_unsure", old=old.name, new=names))
     if state.get("topic") in kb.topics:
         return _answer(

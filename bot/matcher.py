@@ -177,11 +177,12 @@ class Index:
         words: Sequence[str], folded: Sequence[str], taken: Sequence[bool], cues: Sequence[tuple]
     ) -> tuple[str, ...]:
         """The tokens to match on: the content, or content and cues when it names no topic."""
-        index = [i for i, t in enumerate(taken) if not t]
+        index = [i for i, t in enumerate(taken) if not t and not folded[i].isdigit()]
         if index and not only_generic([words[i] for i in index], [folded[i] for i in index]):
             return tuple(folded[i] for i in index)
         in_cue = {i for a, b, _ in cues for i in range(a, b)}
-        return tuple(folded[i] for i in range(len(words)) if i in in_cue or not taken[i])
+        found = tuple(folded[i] for i in range(len(words)) if i in in_cue or not taken[i])
+        return () if all(t.isdigit() for t in found) else found
 
     def analyze(self, text: str) -> Query:
         """Normalise `text` and take it apart into section, wards, small talk and content."""
@@ -266,8 +267,11 @@ class Index:
             for tid, score, *_ in ranked[:MAX_CHOICES]
             if score >= OFFER_AT and score >= best - OFFER_WITHIN
         )
-        if best >= ANSWER_AT and best - second >= MARGIN and cover >= COVER_MIN and (
-            back >= BACK_MIN
+        if (
+            best >= ANSWER_AT
+            and best - second >= MARGIN
+            and cover >= COVER_MIN
+            and (back >= BACK_MIN)
         ):
             return Match("answer", best_id, offered, round(best, 4), query)
         if best >= OFFER_AT and cover >= OFFER_COVER:

@@ -43,14 +43,24 @@ def ward_mentions(
     return [(a, b, label) for a, b, label in lexicon.scan(words, folded)]  # type: ignore[misc]
 
 
+def in_sentence(name: str) -> str:
+    """A ward name as written inside a sentence: "Phường Tây Hồ" -> "phường Tây Hồ"."""
+    return name[:1].lower() + name[1:] if name.lower().startswith("phường ") else name
+
+
+def new_ward_names(kb: KnowledgeBase, old_id: str) -> str:
+    """The new wards an old ward went to, as a list inside a sentence."""
+    old = kb.old_wards[old_id]
+    return ", ".join(in_sentence(kb.wards[w].name) for w in old.new_wards if w in kb.wards)
+
+
 def explain_old_ward(kb: KnowledgeBase, old_id: str) -> str:
     """Where an old ward went in the 2025 reorganisation, for the citizen."""
     old = kb.old_wards[old_id]
-    names = [kb.wards[w].name for w in old.new_wards if w in kb.wards]
     return kb.text(
         "ward_old_explained",
         old=old.name,
-        new=", ".join(names) or "các phường mới",
+        new=new_ward_names(kb, old_id) or "các phường mới",
         note=old.note or "",
     ).strip()
 
@@ -59,4 +69,4 @@ def ward_office(kb: KnowledgeBase, ward_id: str) -> str:
     """The service point of a new ward, one line."""
     ward = kb.wards[ward_id]
     address = f", {ward.address}" if ward.address else ""
-    return kb.text("ward_office", ward=ward.name, office=ward.office, address=address)
+    return kb.text("ward_office", ward=in_sentence(ward.name), office=ward.office, address=address)

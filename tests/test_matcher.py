@@ -150,3 +150,17 @@ def test_every_shipped_title_finds_its_own_topic() -> None:
     for topic in index.kb.topics.values():
         match = index.match(topic.title)
         assert match.topic == topic.id or match.candidates[0][0] == topic.id, topic.id
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "ly hôn ở đâu",  # divorce is a court matter, only mentioned inside another topic
+        "xin visa đi mỹ",
+        "nộp phạt vi phạm giao thông",
+        "giá vàng hôm nay",
+        "mua điện thoại ở đâu rẻ",
+    ],
+)
+def test_shipped_kb_does_not_answer_hard_negatives(question: str) -> None:
+    assert _shipped_index().match(question).outcome != "answer"
