@@ -198,7 +198,9 @@ def build_scheduler(jobs: Jobs) -> BackgroundScheduler:
         intervals["news"] = config.outreach.news_poll_minutes * 60.0
     for name, seconds in intervals.items():
         scheduler.add_job(jobs.run, "interval", args=[name], seconds=seconds, id=name, name=name)
-    scheduler.add_job(jobs.run, "cron", args=["retention"], hour=3, minute=30, id="retention")
+    scheduler.add_job(
+        jobs.run, "cron", args=["retention"], hour=3, minute=30, id="retention", name="retention"
+    )
     return scheduler
 
 
