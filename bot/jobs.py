@@ -220,6 +220,9 @@ def run(config: Config, workers: int | None = None) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     if jobs.lead(jobs.clock()):
+        from bot.outbox import free_dead_leases
+
+        free_dead_leases(jobs.db(), jobs.clock())  # rows a crashed sender on this host held
         jobs.run("retention")
     else:
         logger.warning("another scheduler holds the lease; this one stands by")

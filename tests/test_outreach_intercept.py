@@ -133,3 +133,10 @@ def test_every_required_text_exists_and_formats():
     for key in REQUIRED_TEXTS:
         assert texts.text(key, **values).strip(), key
     assert all(f"dossier_status_{key}" in REQUIRED_TEXTS for key in STATUS_KEYS)
+
+
+def test_a_dossier_turn_keeps_the_dialogue_state(setup, zalo_config, kb):
+    with transaction(setup):
+        core.save_state(setup, "8003", {"ward": "tay-ho", "topic": "khai-sinh"}, NOW.timestamp())
+    turn = intercept(setup, "8003", MINE, NOW, kb, zalo_config)
+    assert turn.state == {"ward": "tay-ho", "topic": "khai-sinh"}

@@ -26,6 +26,7 @@ from bot.outreach.text import (
     is_lookup_request,
     is_stop_request,
 )
+from bot.storage import core
 
 __all__ = ["REQUIRED_TEXTS", "intercept", "forget"]
 
@@ -56,14 +57,16 @@ def intercept(
         forget_user(db, user_id, now)
         return Turn(replies=(Reply(texts.text("data_deleted")),), state={}, kind="privacy")
     if is_stop_request(text):
-        return Turn(replies=tuple(stop_replies(db, user_id, texts)), kind="dossier")
-    codes = find_codes(text)
-    if codes:
+        replies = stop_replies(db, user_id, texts)
+    elif codes := find_codes(text):
         replies = lookup_replies(db, user_id, codes, now, texts)
-        return Turn(replies=tuple(replies), kind="dossier")
-    if is_lookup_request(text):
-        return Turn(replies=tuple(linked_replies(db, user_id, texts)), kind="dossier")
-    return None
+    elif is_lookup_request(text):
+        replies = linked_replies(db, user_id, texts)
+    else:
+        return None
+    # The dialogue's state (ward, last topic) carries over unchanged.
+    state = core.load_conversation(db, user_id)["state"]
+    return Turn(replies=tuple(replies), state=state, kind="dossier")
 
 
 def forget(
