@@ -29,10 +29,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from bot.kb.model import KnowledgeBase
-from bot.normalize import Lexicon, Normalized, Vocabulary, is_plain, normalize
+from bot.normalize import Lexicon, Normalized, Vocabulary, fold, normalize, vowel_key
 from bot.sections import (
     AMBIGUOUS_PLAIN,
     only_generic,
@@ -57,6 +58,8 @@ OFFER_WITHIN = 0.2
 MAX_CHOICES = 3
 PREFILTER = 12
 """Topics scored in full per message."""
+TYPO_MIN_LENGTH = 4
+"""Shorter tokens are not corrected: most Vietnamese syllables are one edit from several."""
 WEIGHTS = (0.35, 0.15, 0.2, 0.2, 0.1)
 """token_set_ratio, token_sort_ratio, share of the message covered by the phrasing and by the
 whole topic, share of the phrasing covered by the message."""
@@ -133,6 +136,8 @@ class Index:
         self.wards: Lexicon = ward_lexicon(kb)
         self.topic_ids: list[str] = list(kb.topics)
         self.title_words: dict[str, frozenset[str]] = {}
+        self.spelling: list[str] = []  # filled once the phrasings are known
+        self.vowels: dict[str, set[str]] = {}
         texts: list[dict[str, frozenset[str]]] = []
         df: dict[str, int] = defaultdict(int)
         for topic in kb.topics.values():
@@ -150,6 +155,11 @@ class Index:
         self.idf = {t: math.log(1 + count / n) for t, n in df.items()}
         self.unseen_idf = math.log(1 + count)
         self.known = {t for t in df if " " not in t}
+        for text in (q for topic in kb.topics.values() for q in (topic.title, *topic.questions)):
+            for word in normalize(text, self.vocab).text.split():
+                if not word.isascii():
+                    self.vowels.setdefault(fold(word), set()).add(vowel_key(word))
+        self.spelling = sorted(t for t in self.known if len(t) >= TYPO_MIN_LENGTH and t.isalpha())
         self.common = {t for t, n in df.items() if n > max(2, PREFILTER * 4, count // 20)}
         self.phrasings: list[list[_Phrasing]] = [
             [_Phrasing(k, t, sum(self.idf[x] for x in t)) for k, t in seen.items()]
@@ -184,6 +194,34 @@ class Index:
         found = tuple(folded[i] for i in range(len(words)) if i in in_cue or not taken[i])
         return () if all(t.isdigit() for t in found) else found
 
+    def mark_vowels(self, word: str, token: str) -> str:
+        """`token`, or a token no phrasing has when the word's vowels differ from every
+        spelling the knowledge base uses for it ("vàng" is not "vắng", though both fold to
+        "vang")."""
+        if word.isascii():
+            return token
+        spellings = self.vowels.get(token)
+        if spellings and vowel_key(word) not in spellings:
+            return token + "'"
+        return token
+
+    def correct(self, token: str) -> str:
+        """A typo fixed: an unknown token one edit from exactly one known word becomes it.
+
+        Vietnamese syllables are short and close to each other ("vang" is one letter from
+        "dang"), so a 4-letter token is only corrected for two swapped letters ("sihn" ->
+        "sinh"), and shorter ones never.
+        """
+        if len(token) < TYPO_MIN_LENGTH or token in self.idf or not token.isalpha():
+            return token
+        found = process.extract(token, self.spelling, scorer=OSA.distance, score_cutoff=1, limit=2)
+        if len(found) != 1:
+            return token
+        fixed = found[0][0]
+        if len(token) == TYPO_MIN_LENGTH and sorted(fixed) != sorted(token):
+            return token
+        return fixed
+
     def analyze(self, text: str) -> Query:
         """Normalise `text` and take it apart into section, wards, small talk and content."""
         norm = normalize(text, self.vocab)
@@ -204,11 +242,12 @@ class Index:
         small = claim(smalltalk_kinds(words, folded))
         cues = claim(section_spans(words, folded))
         claim(stopword_spans(words, folded))
-        unsure = [
-            i
-            for i, w in enumerate(words)
-            if not taken[i] and folded[i] in AMBIGUOUS_PLAIN and is_plain(w)
-        ]
+        if self.spelling:
+            folded = tuple(
+                t if taken[i] else self.correct(self.mark_vowels(words[i], t))
+                for i, t in enumerate(folded)
+            )
+        unsure = [i for i, w in enumerate(words) if not taken[i] and w in AMBIGUOUS_PLAIN]
         alt_terms = None
         if unsure:
             alt_terms = self._terms_of(words, folded, taken, cues)
@@ -251,7 +290,7 @@ class Index:
 
         When plain words may be fillers or content ("can": "cần" or "căn"), both readings are
         ranked and the better one is kept, but the coverage that must clear `COVER_MIN` and
-        `OFFER_COVER` is the lower of the two readings', so guessing never makes an answer.
+        `OFFER_COVER` is the mean of the two readings', so a guess alone does not make an answer.
         """
         readings = [t for t in (query.terms, query.alt_terms) if t]
         ranks = [r for r in map(self.rank, readings) if r]
@@ -259,8 +298,8 @@ class Index:
             return Match("fallback", None, (), 0.0, query)
         ranked = max(ranks, key=lambda r: r[0][1])
         best_id, best, cover, back = ranked[0]
-        for other in ranks:
-            cover = min(cover, next((r[2] for r in other if r[0] == best_id), 0.0))
+        covers = [next((r[2] for r in other if r[0] == best_id), 0.0) for other in ranks]
+        cover = sum(covers) / len(covers)
         second = ranked[1][1] if len(ranked) > 1 else 0.0
         offered = tuple(
             (tid, round(score, 4))

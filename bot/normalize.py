@@ -39,13 +39,27 @@ def clean(text: str) -> str:
     return " ".join(_TOKEN.findall(text.casefold()))
 
 
+def unaccented(token: str) -> str:
+    """The token as typed on a keyboard without Vietnamese input: no marks, đ -> d."""
+    plain = "".join(c for c in unicodedata.normalize("NFD", token) if not unicodedata.combining(c))
+    return plain.replace("đ", "d").replace("Đ", "D")
+
+
 def fold(token: str) -> str:
     """The diacritic-free key of one token: no marks, đ -> d, lone rhyme y -> i."""
-    plain = (
-        "".join(c for c in unicodedata.normalize("NFD", token) if not unicodedata.combining(c))
-        .replace("đ", "d")
-        .replace("Đ", "d")
-    )
+    plain = unaccented(token.replace("Đ", "đ"))
+    if _PLAIN_ONSET.match(plain):
+        plain = plain[:-1] + "i"
+    return plain
+
+
+def vowel_key(token: str) -> str:
+    """Tone marks dropped, vowel marks kept (ă â ê ô ơ ư), đ -> d, lone rhyme y -> i.
+
+    "vàng" and "vắng" differ, "sửa" and "sữa" (a common hỏi/ngã slip) do not.
+    """
+    kept = "".join(c for c in unicodedata.normalize("NFD", token) if c not in _TONES)
+    plain = unicodedata.normalize("NFC", kept).replace("đ", "d").replace("Đ", "d")
     if _PLAIN_ONSET.match(plain):
         plain = plain[:-1] + "i"
     return plain
@@ -75,9 +89,10 @@ class Lexicon:
     A phrase of several words matches on its folded form ("bằng lái" matches "bang lai"). A
     one-word phrase written without accents matches that word typed without accents (`dc`
     matches `dc` and `đc`, but `hong` leaves `hồng` alone). A one-word phrase written with
-    accents matches that spelling wherever the tone mark sits, so `hông` leaves `hong` and
-    `hồng` alone; with a leading `~` it also matches the word typed without any accents (use it
-    only where the plain spelling is not another common word: `~lệ` yes, `~còn` no, as `con`).
+    accents (or only `đ`) matches that spelling wherever the tone mark sits, so `hông` leaves
+    `hong` and `hồng` alone and `đang` leaves `dang`; with a leading `~` it also matches the word
+    typed without any accents (use it only where the plain spelling is not another common word:
+    `~phí` yes, `~còn` no, as `con`).
     """
 
     entries: Mapping[tuple[str, ...], tuple[tuple[object, str | None], ...]]
@@ -94,7 +109,7 @@ class Lexicon:
                 continue
             if len(words) > 1:
                 guard = None
-            elif is_plain(words[0]):
+            elif words[0].isascii():
                 guard = ""
             else:
                 guard = ("~" if loose else "=") + accent_key(words[0])
@@ -119,10 +134,10 @@ class Lexicon:
             for label, guard in self.entries.get(tuple(folded[i : i + size]), ()):
                 if guard is None:
                     return size, label
-                if is_plain(words[i]):
-                    if guard == "" or guard[0] == "~":
+                if guard == "":
+                    if is_plain(words[i]):
                         return size, label
-                elif guard and accent_key(words[i]) == guard[1:]:
+                elif accent_key(words[i]) == guard[1:] or (guard[0] == "~" and words[i].isascii()):
                     return size, label
         return None
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.normalize import Lexicon, fold, is_plain
+from bot.normalize import Lexicon, unaccented
 
 SECTION_CUES: dict[str, tuple[str, ...]] = {
     "online": (
@@ -213,26 +213,26 @@ STOPWORDS = (
     "~nhá",
     "~vậy",
     "thế",
-    "~thì",
+    "thì",
     "cho",
     "em",
-    "~mình",
+    "mình",
     "tôi",
     "toi",
     "tớ",
     "tui",
-    "~hỏi",
+    "hỏi",
     "xin hỏi",
     "cho hỏi",
     "~với",
     "~rồi",
     "~ừ",
-    "~dạ",
-    "~vâng",
+    "dạ",
+    "vâng",
     "bạn",
     "anh",
     "chị",
-    "~là",
+    "là",
     "có",
     "co",
     "~không",
@@ -252,21 +252,21 @@ STOPWORDS = (
     "của",
     "này",
     "kia",
-    "~thôi",
+    "thôi",
     "ấy",
     "đấy",
     "nhỉ",
     "hả",
     "cần",
     "~phải",
-    "~muốn",
-    "~định",
-    "~sắp",
-    "~đang",
+    "muốn",
+    "định",
+    "sắp",
+    "đang",
     "đã",
     "~sẽ",
     "vừa",
-    "~cũng",
+    "cũng",
     "còn",
     "nữa",
     "~thêm",
@@ -283,8 +283,7 @@ STOPWORDS = (
     "cho biết",
     "biết",
     "~chút",
-    "~tí",
-    "~tý",
+    "tí",
     "~xíu",
     "ở",
     "tại",
@@ -365,10 +364,10 @@ def pick_section(spans: Sequence[tuple[int, int, str]]) -> str | None:
 
 
 AMBIGUOUS_PLAIN = frozenset(
-    fold(w) for w in STOPWORDS if not w.startswith("~") and " " not in w and not is_plain(w)
-)
-"""Plain spellings of accented fillers ("can" for "cần", "con" for "còn"): typed without
-accents they may be a filler or a content word ("căn", "con"); the matcher decides by context."""
+    unaccented(w) for w in STOPWORDS if not w.startswith("~") and " " not in w and not w.isascii()
+) | {"nha"}
+"""Plain spellings of fillers ("can" for "cần", "con" for "còn", "nha"): typed without accents
+they may be a filler or a content word ("căn", "con", "nhà"); the matcher tries both readings."""
 
 
 def stopword_spans(words: Sequence[str], folded: Sequence[str]) -> list[tuple[int, int]]:
