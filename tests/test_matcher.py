@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from kbfactory import make_kb
+from kbfactory import TOPICS, make_kb
+from kbfactory import topic as make_topic
 
 from bot.kb.loader import load_kb
 from bot.matcher import build_index
@@ -164,3 +165,25 @@ def test_every_shipped_title_finds_its_own_topic() -> None:
 )
 def test_shipped_kb_does_not_answer_hard_negatives(question: str) -> None:
     assert _shipped_index().match(question).outcome != "answer"
+
+
+def test_two_swapped_letters_are_corrected() -> None:
+    match = INDEX.match("dang ky khai sihn cho con")
+    assert (match.outcome, match.topic) == ("answer", "khai-sinh")
+
+
+def test_short_unknown_words_are_not_corrected() -> None:
+    assert INDEX.correct("vang") == "vang"  # one letter from "dang", but not a typo of it
+
+
+def test_vowel_marks_keep_apart_words_that_fold_alike() -> None:
+    extra = make_topic("tam-vang", "Khai báo tạm vắng", ["khai báo tạm vắng", "đi vắng lâu ngày"])
+    index = build_index(make_kb([*TOPICS, extra]))
+    assert index.match("giá vàng hôm nay").candidates == ()
+    assert index.match("khai bao tam vang").topic == "tam-vang"
+    assert index.match("khai báo tạm vắng").topic == "tam-vang"
+
+
+@pytest.mark.parametrize("question", ["lam can cuoc cho con", "làm căn cước cho con"])
+def test_plain_word_that_may_be_a_filler_is_read_both_ways(question: str) -> None:
+    assert INDEX.match(question).topic == "can-cuoc"
