@@ -57,6 +57,7 @@ class Jobs:
         client_factory: Callable[[sqlite_utils.Database], Any] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """Jobs for `config`; `owner` names this process in the lease."""
         self.config = config
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.texts = texts or FileTexts(config.bot.knowledge_base)
@@ -69,6 +70,7 @@ class Jobs:
         self._lead_lock = threading.Lock()
 
     def _default_client(self, db: sqlite_utils.Database) -> Any:
+        """A Zalo client with its own token store on `db`."""
         from bot.tokens import TokenStore
         from bot.zalo import ZaloClient
 
@@ -215,6 +217,7 @@ def run(config: Config, workers: int | None = None) -> None:
     ]
 
     def stop(signum: int, frame: object) -> None:
+        """Signal handler: finish the current work and stop."""
         jobs.stopping.set()
 
     signal.signal(signal.SIGTERM, stop)

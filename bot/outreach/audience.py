@@ -22,6 +22,7 @@ class Audience:
     value: str = ""
 
     def __str__(self) -> str:
+        """The audience as staff write it (`all`, `tag:NAME`...)."""
         return self.kind if self.kind == "all" else f"{self.kind}:{self.value}"
 
 

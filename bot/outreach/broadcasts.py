@@ -31,6 +31,7 @@ SOURCE = "broadcast"
 
 
 def _check_url(url: str | None, what: str) -> str | None:
+    """The URL stripped, or None; raise OutreachError unless it is http(s)."""
     if not url:
         return None
     url = url.strip()
@@ -172,6 +173,7 @@ class Dispatcher:
     """
 
     def __init__(self, config: Config, batch_size: int = 1000, burst_seconds: float = 5.0) -> None:
+        """Pacing starts full; `batch_size` rows go per transaction."""
         self.config = config
         self.batch_size = batch_size
         self.burst_seconds = burst_seconds

@@ -78,20 +78,24 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _open(args: argparse.Namespace) -> tuple[Config, Any]:
+    """The configuration and a connection to its database."""
     config = config_module.load()
     return config, storage.connect(config.storage.database)
 
 
 def _fail(message: str) -> int:
+    """Print an error for staff and return exit status 2."""
     print(f"error: {message}", file=sys.stderr)
     return 2
 
 
 def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
+    """Print `data` as JSON with --json, else the human-readable `text`."""
     print(json.dumps(data, ensure_ascii=False, indent=2) if args.json else text)
 
 
 def _describe(row: dict[str, Any], config: Config) -> str:
+    """One line about a broadcast: id, state, local send time, audience, progress."""
     progress = row.get("progress", {})
     counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in progress.items() if k != "total")
     first = row["text"].splitlines()[0][:60]
@@ -106,6 +110,7 @@ def _guard(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
     """Turn staff mistakes into a clear message and exit status 2."""
 
     def run(args: argparse.Namespace) -> int:
+        """Run the command, reporting bad input instead of a traceback."""
         try:
             return func(args) or 0
         except (OutreachError, ValueError) as exc:
@@ -118,6 +123,7 @@ def _guard(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
 
 @_guard
 def _create(args: argparse.Namespace) -> int:
+    """`broadcast create`."""
     config, db = _open(args)
     row = broadcasts.create_broadcast(
         db,
@@ -138,6 +144,7 @@ def _create(args: argparse.Namespace) -> int:
 
 
 def _reach(reach: dict[str, Any]) -> str:
+    """How an audience would be reached, in words."""
     reasons = "; ".join(f"{k}: {v}" for k, v in reach["reasons"].items())
     return (
         f"{reach['total']} people: {reach['cs']} by message, {reach['template']} by template, "
@@ -147,6 +154,7 @@ def _reach(reach: dict[str, Any]) -> str:
 
 @_guard
 def _list(args: argparse.Namespace) -> int:
+    """`broadcast list`."""
     config, db = _open(args)
     rows = broadcasts.list_broadcasts(db, time.time(), args.limit)
     text = "\n".join(_describe(r, config) for r in rows) or "no broadcasts"
@@ -156,6 +164,7 @@ def _list(args: argparse.Namespace) -> int:
 
 @_guard
 def _show(args: argparse.Namespace) -> int:
+    """`broadcast show ID`."""
     config, db = _open(args)
     row = broadcasts.show_broadcast(db, args.id, time.time())
     reasons = "\n".join(
@@ -167,6 +176,7 @@ def _show(args: argparse.Namespace) -> int:
 
 @_guard
 def _cancel(args: argparse.Namespace) -> int:
+    """`broadcast cancel ID`."""
     config, db = _open(args)
     row = broadcasts.cancel_broadcast(db, args.id, time.time())
     _emit(args, row, f"cancelled {_describe(row, config)}")
@@ -175,6 +185,7 @@ def _cancel(args: argparse.Namespace) -> int:
 
 @_guard
 def _approve(args: argparse.Namespace) -> int:
+    """`broadcast approve ID`."""
     config, db = _open(args)
     row = broadcasts.approve_broadcast(db, config, args.id, time.time(), args.at)
     _emit(args, row, f"approved {_describe(row, config)}")
@@ -183,6 +194,7 @@ def _approve(args: argparse.Namespace) -> int:
 
 @_guard
 def _audience(args: argparse.Namespace) -> int:
+    """`broadcast audience AUDIENCE`."""
     config, db = _open(args)
     reach = audience.preview(db, args.audience, time.time(), config.zalo)
     _emit(args, reach, f"{reach['audience']}: {_reach(reach)}")
@@ -190,12 +202,14 @@ def _audience(args: argparse.Namespace) -> int:
 
 
 def _progress(what: str, done: int, total: int) -> None:
+    """Progress of long work on stderr (one updating line on a terminal)."""
     end = "\r" if sys.stderr.isatty() else "\n"
     print(f"{what}: {done}/{total}", end=end, file=sys.stderr, flush=True)
 
 
 @_guard
 def _sync(args: argparse.Namespace) -> int:
+    """`followers sync`."""
     from bot.tokens import TokenStore
     from bot.zalo import ZaloClient, ZaloError
 
@@ -214,6 +228,7 @@ def _sync(args: argparse.Namespace) -> int:
 
 @_guard
 def _import(args: argparse.Namespace) -> int:
+    """`dossiers import FILE [--dry-run]`."""
     config, db = _open(args)
     data = Path(args.file).read_bytes()
     if args.dry_run:
@@ -234,6 +249,7 @@ def _import(args: argparse.Namespace) -> int:
 
 @_guard
 def _dossier_show(args: argparse.Namespace) -> int:
+    """`dossiers show CODE`."""
     config, db = _open(args)
     row = dossiers.search_dossier(db, args.code, time.time())
     if row is None:

@@ -168,6 +168,7 @@ class ImportReport:
 
 
 def _decode(data: bytes) -> str:
+    """The file as text; raise OutreachError when it is not UTF-8."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Protocol
 
 import sqlite_utils
@@ -27,12 +27,16 @@ class FollowerSource(Protocol):
 
     def list_followers(
         self, offset: int = 0, count: int = 50, tag: str | None = None
-    ) -> tuple[int, list[str]]: ...
+    ) -> tuple[int, list[str]]:
+        """One page of follower ids and the total."""
 
-    def list_tags(self) -> list[str]: ...
+    def list_tags(self) -> list[str]:
+        """The OA's tag names."""
 
 
-def _pages(client: FollowerSource, tag: str | None, progress: Progress | None, what: str):
+def _pages(
+    client: FollowerSource, tag: str | None, progress: Progress | None, what: str
+) -> Iterator[list[str]]:
     """Yield pages of follower ids until the list (or Zalo's offset limit) ends."""
     offset = 0
     while True:

@@ -52,6 +52,7 @@ def _plain(text: str | None) -> str:
 
 
 def _shorten(text: str, limit: int) -> str:
+    """Cut `text` at a word boundary to at most `limit` characters."""
     if len(text) <= limit:
         return text
     return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
@@ -115,6 +116,7 @@ def fetch_feed(url: str, session: requests.Session | None = None) -> list[NewsIt
 
 
 def _sort_key(item: NewsItem) -> float:
+    """An item's publication time as epoch seconds (0 when unreadable)."""
     try:
         return email.utils.parsedate_to_datetime(item.published).timestamp()
     except (TypeError, ValueError):

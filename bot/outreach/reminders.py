@@ -31,6 +31,7 @@ SOURCE = "reminder"
 
 
 def _date(iso: str | None) -> str:
+    """An ISO date as dd/mm/yyyy ('' for none)."""
     return dt.date.fromisoformat(iso).strftime("%d/%m/%Y") if iso else ""
 
 

@@ -48,7 +48,8 @@ TEXTS_FILE = Path("texts") / "outreach.toml"
 class Texts(Protocol):
     """Anything with `text(key, **values)`: the KnowledgeBase, or `FileTexts`."""
 
-    def text(self, key: str, **values: object) -> str: ...
+    def text(self, key: str, **values: object) -> str:
+        """The text `key`, formatted with `values`."""
 
 
 class FileTexts:
@@ -59,6 +60,7 @@ class FileTexts:
     """
 
     def __init__(self, knowledge_base: str | Path) -> None:
+        """Read texts from `<knowledge_base>/texts/outreach.toml` on first use."""
         self.path = Path(knowledge_base) / TEXTS_FILE
         self._mtime: float | None = None
         self._texts: dict[str, object] = {}

@@ -94,11 +94,13 @@ FINAL_OUTBOX = ("sent", "failed", "unreachable", "template_needed")
 
 
 def _one(db: sqlite_utils.Database, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+    """The first row of a query as a dict, or None."""
     rows = list(db.query(sql, params))
     return rows[0] if rows else None
 
 
 def _scalar(db: sqlite_utils.Database, sql: str, params: Sequence[Any] = ()) -> Any:
+    """The single value of a query."""
     return db.execute(sql, params).fetchone()[0]
 
 
