@@ -234,4 +234,9 @@ def test_link_and_local_send_time_are_kept(zalo_config, db):
     assert row["send_at"] == local(2026, 12, 5, 8, 0).timestamp()
     payload = broadcasts.payload_for(row, "cs", zalo_config.zalo)
     assert payload["text"].endswith("Xem chi tiết: https://tayho.hanoi.gov.vn/tin")
+    pictured = broadcasts.create_broadcast(
+        db, zalo_config, "Ảnh", "all", "now", T, image_url="https://tayho.hanoi.gov.vn/a.jpg"
+    )
+    payload = broadcasts.payload_for(pictured, "cs", zalo_config.zalo)
+    assert payload["text"] == "Ảnh\nhttps://tayho.hanoi.gov.vn/a.jpg"  # not dropped silently
     assert json.dumps(payload, ensure_ascii=False)

@@ -157,6 +157,9 @@ def payload_for(row: dict[str, Any], channel: str, zalo: ZaloConfig) -> dict[str
     if row.get("link_url"):
         label = row.get("link_title") or "Xem chi tiết"
         text = f"{text}\n\n{label}: {row['link_url']}"
+    if row.get("image_url"):
+        # The outbox sends text and query buttons only; Zalo previews an image link in chat.
+        text = f"{text}\n{row['image_url']}"
     payload = Reply(text).to_json()
     if row.get("image_url"):
         payload["image_url"] = row["image_url"]

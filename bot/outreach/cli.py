@@ -48,6 +48,10 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         sub.add_argument("id", type=int, help="broadcast id")
         if name == "approve":
             sub.add_argument("--at", default=None, help="'now' or an ISO time")
+        if name == "show":
+            sub.add_argument(
+                "--watch", action="store_true", help="print progress every 2 s until it ends"
+            )
         sub.set_defaults(func=func)
     preview = commands.add_parser("audience", help="count an audience and how it is reachable")
     preview.add_argument("audience", help="all | tag:NAME | ward:WARD_ID | recent:DAYS")
@@ -167,6 +171,10 @@ def _show(args: argparse.Namespace) -> int:
     """`broadcast show ID`."""
     config, db = _open(args)
     row = broadcasts.show_broadcast(db, args.id, time.time())
+    while getattr(args, "watch", False) and row["state"] in ("scheduled", "sending"):
+        print(_describe(row, config), file=sys.stderr, flush=True)
+        time.sleep(2.0)
+        row = broadcasts.show_broadcast(db, args.id, time.time())
     reasons = "\n".join(
         f"  not reachable: {k} ({v})" for k, v in row["unreachable_reasons"].items()
     )
