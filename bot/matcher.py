@@ -65,7 +65,7 @@ WEIGHTS = (0.35, 0.15, 0.2, 0.2, 0.1)
 whole topic, share of the phrasing covered by the message."""
 COVER_MIN = 0.55
 """Lowest share of the message (by weight) the topic must cover for the bot to commit."""
-OFFER_COVER = 0.3
+OFFER_COVER = 0.2
 """Lowest share of the message the best topic must cover to be offered as a choice."""
 BACK_MIN = 0.25
 """Lowest share of the best phrasing the message must cover for the bot to commit: a short
