@@ -8,8 +8,10 @@ Every SQL statement of the project lives in this package, one module per area:
 
 from __future__ import annotations
 
+import fcntl
 import importlib
 import logging
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -35,6 +37,8 @@ def connect(path: str | Path, migrate: bool = True) -> sqlite_utils.Database:
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
     db = sqlite_utils.Database(conn)
+    if str(path) != ":memory:":
+        db.write_lock_path = str(path) + ".lock"  # see `transaction`
     if migrate:
         key = str(Path(path).resolve()) if str(path) != ":memory:" else f":memory:{id(conn)}"
         with _migrate_lock:
@@ -84,28 +88,67 @@ def _statements(script: str) -> list[str]:
 
 
 class transaction:
-    """`with transaction(db):` runs the block in one IMMEDIATE transaction (nested: savepoint)."""
+    """`with transaction(db):` runs the block in one IMMEDIATE transaction (nested: savepoint).
+
+    Writers first queue on an OS file lock beside the database (`<db>.lock`, flock), so they
+    wait their turn in the kernel and wake the moment the previous writer commits. Without it,
+    SQLite's busy handler sleeps in growing steps (up to 100 ms) and, with several processes
+    writing, a webhook request could stall for a second. A thread that already holds the lock
+    through another connection does not take it again (SQLite's busy timeout still applies).
+    """
 
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.conn = db.conn
         self.nested = False
+        self.lock_path: str | None = getattr(db, "write_lock_path", None)
+        self.fd: int | None = None
 
     def __enter__(self) -> sqlite3.Connection:
         self.nested = self.conn.in_transaction
         if self.nested:
             self.conn.execute("SAVEPOINT nested")
         else:
-            self.conn.execute("BEGIN IMMEDIATE")
+            self._lock()
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                self._unlock()
+                raise
         return self.conn
 
     def __exit__(self, kind: object, exc: object, tb: object) -> None:
-        if self.nested:
-            if kind is None:
-                self.conn.execute("RELEASE nested")
+        try:
+            if self.nested:
+                if kind is None:
+                    self.conn.execute("RELEASE nested")
+                else:
+                    self.conn.execute("ROLLBACK TO nested")
+                    self.conn.execute("RELEASE nested")
+            elif kind is None:
+                self.conn.execute("COMMIT")
             else:
-                self.conn.execute("ROLLBACK TO nested")
-                self.conn.execute("RELEASE nested")
-        elif kind is None:
-            self.conn.execute("COMMIT")
-        else:
-            self.conn.execute("ROLLBACK")
+                self.conn.execute("ROLLBACK")
+        finally:
+            self._unlock()
+
+    def _lock(self) -> None:
+        held = _write_locks_held.__dict__.setdefault("paths", set())
+        if self.lock_path is None or self.lock_path in held:
+            return
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:
+            os.close(fd)
+            return
+        self.fd = fd
+        held.add(self.lock_path)
+
+    def _unlock(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing releases the flock
+            self.fd = None
+            _write_locks_held.__dict__.get("paths", set()).discard(self.lock_path)
+
+
+_write_locks_held = threading.local()
