@@ -1,23 +1,31 @@
 """Finding the topic a message asks about: a hybrid of rapidfuzz and keyword coverage.
 
 Every topic's phrasings (and its title) are normalised once when the index is built. A message
-is normalised the same way, then split into what it asks (section cues such as "lệ phí"), where
-(ward names), fillers ("ạ", "cho em hỏi") and the *content* that names the procedure. Content is
-scored against each phrasing of the candidate topics on the folded view:
+is normalised the same way, then taken apart (`Index.analyze`): section cues such as "lệ phí",
+ward names, small talk and fillers ("ạ", "cho em hỏi") are set aside, and what remains is the
+*content* that names the procedure (when it names none, the cues are matched too: "nộp hồ sơ
+trực tuyến" is a topic of its own). Content is scored on the folded view against every phrasing
+of the candidate topics:
 
-    score = 0.4 · token_set_ratio + 0.2 · token_sort_ratio + 0.4 · coverage
+    score = 0.35 · token_set_ratio + 0.15 · token_sort_ratio + 0.2 · coverage by the phrasing
+            + 0.1 · share of the phrasing covered, and a topic scores its best phrasing
+            + 0.2 · coverage by the whole topic (all its phrasings together)
 
-where coverage is the IDF-weighted share of the message's syllables and syllable pairs that the
-phrasing contains (a word the knowledge base never uses gets the highest weight, so questions
-about other things score low). A topic scores as its best phrasing. Three outcomes:
+Coverage is the IDF-weighted share of the message's syllables and syllable pairs found on the
+other side; a word the knowledge base never uses weighs the most, so questions about other
+things score low. Three outcomes (see the constants below):
 
-- answer: best ≥ `ANSWER_AT` and best − second ≥ `MARGIN`;
-- choices: best ≥ `OFFER_AT` (the closest two or three topics are offered);
+- answer: score ≥ `ANSWER_AT`, lead over the second topic ≥ `MARGIN`, topic coverage ≥
+  `COVER_MIN` and phrasing share ≥ `BACK_MIN`;
+- choices: score ≥ `OFFER_AT` and coverage ≥ `OFFER_COVER` (the closest two or three topics);
 - fallback: anything lower.
 
-Candidate topics are first picked by the summed weight of the rarer terms they share with the
-message (`PREFILTER` topics at most), so the cost per message stays flat as the knowledge base
-grows.
+Robustness: a plain word that may be a filler or a content word ("can": "cần"/"căn") is read
+both ways; a word whose vowel marks differ from every spelling in the knowledge base is kept
+apart ("vàng" is not "vắng"); a longer unknown word one edit from a single known one is
+corrected. Candidate topics are first picked by the summed weight of the rarer terms they share
+with the message (`PREFILTER` at most), so the cost per message stays flat as the knowledge
+base grows.
 """
 
 from __future__ import annotations
@@ -87,11 +95,6 @@ class Query:
     names_topic: bool
     alt_terms: tuple[str, ...] | None = None
     """Terms when plain words that may be fillers ("can": "cần" or "căn") are kept instead."""
-
-    @property
-    def empty(self) -> bool:
-        """True when nothing is left once fillers, cues, wards and small talk are removed."""
-        return not self.content
 
 
 @dataclass(frozen=True, slots=True)

@@ -166,4 +166,5 @@ def is_emoji_only(text: str) -> bool:
 
 def looks_like_words(folded: Sequence[str], known: set[str] | frozenset[str]) -> bool:
     """True when at least one token is a known word or has the shape of a Vietnamese syllable."""
-    return any(t in known or t.isdigit() or _SYLLABLE.match(t) for t in folded)
+    plain = [t.rstrip("'") for t in folded]  # the matcher marks words spelled unlike the KB
+    return any(t in known or t.isdigit() or _SYLLABLE.match(t) for t in plain)
