@@ -240,3 +240,31 @@ def test_link_and_local_send_time_are_kept(zalo_config, db):
     payload = broadcasts.payload_for(pictured, "cs", zalo_config.zalo)
     assert payload["text"] == "Ảnh\nhttps://tayho.hanoi.gov.vn/a.jpg"  # not dropped silently
     assert json.dumps(payload, ensure_ascii=False)
+
+
+def test_a_stale_window_refused_by_zalo_falls_back_to_the_template_once(
+    sim, zalo_config, db, client
+):
+    seed_users(db, ["7001", "7002"], T - HOUR)  # we think both wrote an hour ago
+    sim.seed_followers(["7001", "7002"])
+    sim.set_last_interaction("7002", int((time.time() - 10 * 86400) * 1000))  # Zalo knows better
+    templated = with_sections(zalo_config, zalo={"template_id": "TPL-1"})
+    row = broadcasts.create_broadcast(db, templated, "Tin", "all", "now", T)
+    drain(db, client, templated, Dispatcher(templated), T)
+    kinds = sorted((m["user_id"], m["kind"]) for m in sim.delivered())
+    assert kinds == [("7001", "cs"), ("7002", "template")]
+    shown = broadcasts.show_broadcast(db, row["id"], T)
+    assert shown["progress"]["sent"] == 2 and shown["progress"]["not_reachable"] == 0
+
+
+def test_without_a_template_a_refused_recipient_is_reported_with_zalos_reason(
+    sim, zalo_config, db, client
+):
+    seed_users(db, ["7101"], T - HOUR)
+    sim.seed_followers(["7101"])
+    sim.set_last_interaction("7101", int((time.time() - 10 * 86400) * 1000))
+    row = broadcasts.create_broadcast(db, zalo_config, "Tin", "all", "now", T)
+    drain(db, client, zalo_config, Dispatcher(zalo_config), T)
+    shown = broadcasts.show_broadcast(db, row["id"], T)
+    assert shown["progress"]["not_reachable"] == 1 and shown["state"] == "done"
+    assert "7 days" in next(iter(shown["unreachable_reasons"]))

@@ -232,6 +232,8 @@ class Dispatcher:
                 if not count:
                     break
                 handed += count
+            if self.config.zalo.template_id and budget - handed >= 1:
+                handed += self._retry_as_template(db, row, int(min(1000, budget - handed)), ts)
             self._finish_if_done(db, row["id"], ts)
         if budget != float("inf"):
             self.tokens = max(0.0, self.tokens - handed)
@@ -282,6 +284,30 @@ class Dispatcher:
             store.enqueue_many(db, queued)
             store.mark_deliveries(db, row["id"], marks)
         return len(batch)
+
+    def _retry_as_template(
+        self, db: sqlite_utils.Database, row: dict[str, Any], limit: int, now: float
+    ) -> int:
+        """Send the template to recipients Zalo refused a consultation message (-230/-232).
+
+        Our last-interaction time can be stale (not every interaction reaches the webhook);
+        the template goes under its own unique key, so it too is sent at most once.
+        """
+        payload = json.dumps(payload_for(row, "template", self.config.zalo), ensure_ascii=False)
+        with transaction(db):
+            users = store.template_fallbacks(db, row["id"], limit)
+            keys = [(f"bc:{row['id']}:{user}:template", user) for user in users]
+            store.enqueue_many(
+                db,
+                [
+                    (key, user, "template", payload, SOURCE, str(row["id"]), now, now)
+                    for key, user in keys
+                ],
+            )
+            store.mark_deliveries(
+                db, row["id"], [("queued", "template", None, key, now, user) for key, user in keys]
+            )
+        return len(users)
 
     def _finish_if_done(self, db: sqlite_utils.Database, broadcast_id: int, now: float) -> None:
         """Mark a broadcast done once every recipient is handed over and has a final outcome."""

@@ -260,6 +260,17 @@ def enqueue_many(
     )
 
 
+def template_fallbacks(db: sqlite_utils.Database, broadcast_id: int, limit: int) -> list[str]:
+    """Recipients whose consultation message Zalo refused as outside the window (-230)."""
+    rows = db.execute(
+        "SELECT d.user_id FROM broadcast_deliveries d JOIN outbox o ON o.key = d.outbox_key "
+        "WHERE d.broadcast_id = ? AND d.channel = 'cs' AND o.status = 'template_needed' "
+        "ORDER BY d.user_id LIMIT ?",
+        [broadcast_id, limit],
+    ).fetchall()
+    return [user_id for (user_id,) in rows]
+
+
 def count_planned(db: sqlite_utils.Database, broadcast_id: int) -> int:
     """How many recipients of a broadcast are not handed over yet."""
     return int(
