@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 from bot import config as config_module
 from bot.dialogue import respond
-from bot.kb.loader import load_kb
+from bot.kb.loader import KBError, load_kb
 from bot.matcher import Index, build_index
 from bot.messages import Button, Turn
 
@@ -96,9 +96,21 @@ def run_ask(
     return 0
 
 
+def _setup_or_report(args: argparse.Namespace) -> tuple[Index, config_module.Config, bool] | None:
+    """`_setup`, printing the knowledge base's errors instead of a traceback (None then)."""
+    try:
+        return _setup(args)
+    except KBError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+
+
 def ask(args: argparse.Namespace) -> int:
     """`ask`: answer one question, or every line of stdin."""
-    index, config, buttons = _setup(args)
+    ready = _setup_or_report(args)
+    if ready is None:
+        return 2
+    index, config, buttons = ready
     questions = [" ".join(args.question)] if args.question else sys.stdin
     now = dt.datetime.now(dt.UTC)
     return run_ask(
@@ -115,7 +127,10 @@ def ask(args: argparse.Namespace) -> int:
 
 def chat(args: argparse.Namespace) -> int:
     """`chat`: talk to the bot in the terminal; type a button's number to tap it."""
-    index, config, buttons = _setup(args)
+    ready = _setup_or_report(args)
+    if ready is None:
+        return 2
+    index, config, buttons = ready
     print("Gõ câu hỏi (Ctrl+D để thoát). Gõ số để bấm nút.\n")
     state: dict[str, Any] = {}
     shown: list[Button] = []

@@ -81,3 +81,12 @@ def test_chat_answers_and_taps_a_button_by_number() -> None:
 def test_every_command_has_help(command: str) -> None:
     done = run([command, "--help"])
     assert done.returncode == 0 and "usage:" in done.stdout
+
+
+def test_ask_reports_a_broken_knowledge_base_without_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text(
+        f'[bot]\nknowledge_base = "{tmp_path / "missing"}"\n', encoding="utf-8"
+    )
+    done = run(["ask", "xin chào"], cwd=tmp_path)
+    assert done.returncode == 2
+    assert "error:" in done.stderr and "Traceback" not in done.stderr
