@@ -90,3 +90,11 @@ def test_user_withdraw_forgets_without_a_message(db, index, config):
     assert not store.is_subscribed(db, USER, CODE)
     assert core.load_conversation(db, USER)["state"] == {}
     assert core.get_user(db, USER)["ward"] is None
+
+
+def test_asking_how_to_look_up_is_answered_by_the_knowledge_base_topic(db, index, config):
+    send(db, index, config, "user_send_text", "tra cứu hồ sơ", "m1")
+    [answer] = queued(db)[:1]
+    assert "mã hồ sơ" in answer.lower()
+    kinds = [k for (k,) in db.execute("SELECT kind FROM turns").fetchall()]
+    assert kinds and kinds[0] != "dossier"

@@ -17,7 +17,12 @@ from bot.messages import Reply, Turn
 from bot.outreach.clock import Moment, epoch
 from bot.outreach.dossiers import find_codes
 from bot.outreach.privacy import forget_user
-from bot.outreach.reminders import linked_replies, lookup_replies, stop_replies
+from bot.outreach.reminders import (
+    has_linked_dossiers,
+    linked_replies,
+    lookup_replies,
+    stop_replies,
+)
 from bot.outreach.text import (
     REQUIRED_TEXTS,
     FileTexts,
@@ -46,7 +51,8 @@ def intercept(
     db: sqlite_utils.Database, user_id: str, text: str, now: Moment, kb: Any, config: Config
 ) -> Turn | None:
     """Handle a citizen text that is for outreach (data deletion, "dừng nhắc", dossier codes,
-    "tra cứu hồ sơ"); None when it is not, so the dialogue answers it.
+    "tra cứu hồ sơ" from a citizen with linked dossiers); None when it is not, so the dialogue
+    answers it.
 
     Runs inside the caller's transaction; writes only subscriptions and deletions.
     """
@@ -60,7 +66,8 @@ def intercept(
         replies = stop_replies(db, user_id, texts)
     elif codes := find_codes(text):
         replies = lookup_replies(db, user_id, codes, now, texts)
-    elif is_lookup_request(text):
+    elif is_lookup_request(text) and has_linked_dossiers(db, user_id):
+        # Without linked dossiers the knowledge base's "tra-cuu-ho-so" topic guides them.
         replies = linked_replies(db, user_id, texts)
     else:
         return None

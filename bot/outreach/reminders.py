@@ -73,6 +73,11 @@ def lookup_replies(
     return replies
 
 
+def has_linked_dossiers(db: sqlite_utils.Database, user_id: str) -> bool:
+    """Whether the one-stop export links any dossier to this citizen's Zalo id."""
+    return bool(store.dossiers_linked_to(db, user_id))
+
+
 def linked_replies(db: sqlite_utils.Database, user_id: str, texts: Texts) -> list[Reply]:
     """Guidance for "tra cứu hồ sơ", listing the dossiers linked to this citizen's own Zalo id."""
     replies = [Reply(texts.text("dossier_help"))]
