@@ -28,7 +28,7 @@ from bot.matcher import Index, Match, Query
 from bot.messages import Reply, Turn
 from bot.replies import MAX_BUTTONS, button, finish, menu_buttons, pick, section_buttons
 from bot.smalltalk import asks_for_person, is_emoji_only, looks_like_words
-from bot.wards import explain_old_ward, in_sentence, new_ward_names, ward_office
+from bot.wards import decided_by_ward, explain_old_ward, in_sentence, new_ward_names, ward_office
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +102,8 @@ def _answer(
         if (
             section == "where"
             and state.get("ward") in kb.wards
-            and (state["ward"] not in topic.where_by_ward)
+            and state["ward"] not in topic.where_by_ward
+            and decided_by_ward(topic)
         ):
             text += "\n" + ward_office(kb, state["ward"])
         shown = []

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.kb.model import KnowledgeBase
-from bot.normalize import Lexicon
+from bot.kb.model import KnowledgeBase, Topic
+from bot.normalize import Lexicon, clean, fold
 
 _PREFIXES = ("phường", "p", "khu vực", "khu", "ở", "tại", "thuộc")
 """Words that often precede a ward name; the ward lexicon includes them in the span."""
@@ -63,6 +63,15 @@ def explain_old_ward(kb: KnowledgeBase, old_id: str) -> str:
         new=new_ward_names(kb, old_id) or "các phường mới",
         note=old.note or "",
     ).strip()
+
+
+def decided_by_ward(topic: Topic) -> bool:
+    """True when the ward's People's Committee decides the procedure (its office is the place).
+
+    Procedures of the ward police, the city or other bodies are filed elsewhere, so the ward's
+    service point is not suggested for them.
+    """
+    return "ubnd phuong" in " ".join(fold(w) for w in clean(topic.authority).split())
 
 
 def ward_office(kb: KnowledgeBase, ward_id: str) -> str:

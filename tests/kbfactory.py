@@ -74,6 +74,7 @@ TOPICS = [
             "làm tạm trú ở đâu",
             "sinh viên thuê trọ đăng ký tạm trú",
         ],
+        authority="Công an phường nơi có chỗ ở tạm trú",
     ),
     topic(
         "thuong-tru",

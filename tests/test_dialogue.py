@@ -244,3 +244,9 @@ def test_button_titles_fit_zalo() -> None:
     for turn in talk("thủ tục đăng ký khai sinh", "khai sinh mất bao lâu", "đăng ký khai"):
         assert all(len(b.title) <= 35 for r in turn.replies for b in r.buttons)
         assert all(len(r.buttons) <= 5 for r in turn.replies)
+
+
+def test_ward_office_is_not_suggested_for_a_procedure_of_another_body() -> None:
+    _, where = talk("mình ở phường Hồng Hà", "đăng ký tạm trú ở đâu")
+    assert (where.topic, where.section) == ("tam-tru", "where")
+    assert "30 phố Tứ Liên" not in where.replies[-1].text
