@@ -13,6 +13,7 @@ from bot.outreach.dossiers import (
     find_codes,
     mask_name,
     normalize_phone,
+    parse_date,
     preview_import,
     search_dossier,
 )
@@ -130,3 +131,24 @@ def test_names_and_phones_are_masked_and_normalised():
     assert normalize_phone("+84 912.345.678") == "0912345678"
     assert normalize_phone("84912345678") == "0912345678"
     assert normalize_phone("091234567") is None
+    assert normalize_phone("912345678") == "0912345678"  # Excel ate the zero
+    assert normalize_phone("12345678") is None
+
+
+@pytest.mark.parametrize(
+    "raw, iso",
+    [
+        ("02/12/2026", "2026-12-02"),
+        ("2/1/2027", "2027-01-02"),
+        ("02/12/2026 14:00", "2026-12-02"),
+        ("2026-12-02", "2026-12-02"),
+    ],
+)
+def test_appointment_dates_in_the_forms_excel_writes(raw, iso):
+    assert parse_date(raw) == iso
+
+
+@pytest.mark.parametrize("raw", ["12/2026", "2/12/26", "mai", "32/01/2026"])
+def test_impossible_appointment_dates_are_refused(raw):
+    with pytest.raises(ValueError, match="date"):
+        parse_date(raw)

@@ -17,6 +17,19 @@ from bot.outreach import audience, broadcasts, dossiers, followers
 from bot.outreach.audience import OutreachError
 from bot.outreach.clock import format_local
 
+IMPORT_COLUMNS = """columns (header row, any order, with or without diacritics):
+  Mã hồ sơ        required  000.00.01.H26-260930-0012 (any province code)
+  Thủ tục         required  procedure name
+  Trạng thái      required  e.g. Đã tiếp nhận, Đang xử lý, Yêu cầu bổ sung, Từ chối, Trễ hạn,
+                            Đã có kết quả, Đã trả kết quả, Dừng xử lý
+  Nơi tiếp nhận   required  receiving office
+  Ngày hẹn trả    optional  dd/mm/yyyy
+  Người nộp       optional  stored as initials only
+  Số điện thoại   optional  stored, never shown in full
+  Zalo user id    optional  links the dossier to a citizen's Zalo account
+UTF-8 with or without BOM; comma, semicolon or tab separated. Bad rows are listed with their
+line and reason and skipped; good rows are applied together."""
+
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Register `broadcast`, `followers` and `dossiers`."""
@@ -70,7 +83,12 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     dos = subparsers.add_parser("dossiers", help="import the one-stop system's dossier export")
     dos_commands = dos.add_subparsers(dest="dossiers_command", metavar="DOSSIERS_COMMAND")
     dos.set_defaults(func=lambda args: dos.print_help() or 2)
-    imp = dos_commands.add_parser("import", help="validate, preview and apply a CSV export")
+    imp = dos_commands.add_parser(
+        "import",
+        help="validate, preview and apply a CSV export",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=IMPORT_COLUMNS,
+    )
     imp.add_argument("file", help="the CSV file (UTF-8, with or without BOM)")
     imp.add_argument("--dry-run", action="store_true", help="preview only; change nothing")
     imp.add_argument("--json", action="store_true", help="print the report as JSON")

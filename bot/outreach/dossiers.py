@@ -123,6 +123,8 @@ def normalize_phone(raw: str) -> str | None:
         digits = "0" + digits[3:]
     elif digits.startswith("84") and len(digits) == 11:
         digits = "0" + digits[2:]
+    elif re.fullmatch(r"[35789]\d{8}", digits):
+        digits = "0" + digits  # Excel drops the leading zero of a number-formatted cell
     return digits if re.fullmatch(r"0\d{9}", digits) else None
 
 
@@ -132,11 +134,16 @@ def mask_phone(phone: str | None) -> str:
 
 
 def parse_date(raw: str) -> str:
-    """dd/mm/yyyy (or d/m/yyyy) into ISO; raise ValueError naming the value."""
-    match = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", raw.strip())
-    if not match:
+    """dd/mm/yyyy (or d/m/yyyy, a time after it ignored; or ISO) into ISO; raise ValueError."""
+    day_part = raw.strip().split(" ")[0]
+    match = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", day_part)
+    iso = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", day_part)
+    if match:
+        day, month, year = (int(part) for part in match.groups())
+    elif iso:
+        year, month, day = (int(part) for part in iso.groups())
+    else:
         raise ValueError(f"date '{raw}' is not dd/mm/yyyy")
-    day, month, year = (int(part) for part in match.groups())
     try:
         return dt.date(year, month, day).isoformat()
     except ValueError:
