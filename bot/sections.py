@@ -173,6 +173,27 @@ SECTION_CUES: dict[str, tuple[str, ...]] = {
         "giấy tờ nào",
         "cần chuẩn bị",
     ),
+    # Office hours: no answer section holds them, so they ask for the overview of whatever
+    # topic is named (or of the contacts topic); listed so that "thời gian làm việc" is not
+    # taken for "thời gian" (duration).
+    "hours": (
+        "giờ làm việc",
+        "thời gian làm việc",
+        "giờ mở cửa",
+        "mấy giờ",
+        "giờ hành chính",
+        "làm việc thứ bảy",
+        "làm việc thứ 7",
+        "làm việc chủ nhật",
+        "làm việc cuối tuần",
+        "có làm việc",
+        "thứ 7",
+        "thứ bảy",
+        "chủ nhật",
+        "cuối tuần",
+        "ngày lễ",
+        "nghỉ trưa",
+    ),
 }
 """Cue phrases per section; the first section found in `PRIORITY` order wins."""
 
@@ -309,6 +330,8 @@ STOPWORDS = (
 """Fillers that say nothing about what is asked; they are ignored when matching."""
 
 GENERIC = (
+    "phường",
+    "~phường",
     "thủ tục",
     "quy trình",
     "làm",
@@ -348,7 +371,7 @@ _STOP_LEXICON = Lexicon.build((w, "stop") for w in STOPWORDS)
 _GENERIC_LEXICON = Lexicon.build((w, "generic") for w in GENERIC)
 
 _SECTION_LEXICON = Lexicon.build(
-    (cue, section) for section in PRIORITY for cue in SECTION_CUES[section]
+    (cue, section) for section, cues in SECTION_CUES.items() for cue in cues
 )
 
 
@@ -360,6 +383,8 @@ def section_spans(words: Sequence[str], folded: Sequence[str]) -> list[tuple[int
 def pick_section(spans: Sequence[tuple[int, int, str]]) -> str | None:
     """The section a message asks about, from its cue spans (None: the whole overview)."""
     found = {section for _, _, section in spans}
+    if "hours" in found:
+        return None
     return next((s for s in PRIORITY if s in found), None)
 
 
