@@ -82,6 +82,8 @@ def test_candidates_are_best_first_and_scores_bounded() -> None:
         ("nop khai sinh online duoc ko", "online"),
         ("đăng ký khai sinh", None),
         ("thủ tục khai sinh cho con", None),
+        ("khai sinh thứ bảy có làm việc không", None),
+        ("thời gian làm việc của phường", None),
     ],
 )
 def test_section_is_detected(question: str, section: str | None) -> None:
