@@ -268,3 +268,18 @@ def test_without_a_template_a_refused_recipient_is_reported_with_zalos_reason(
     shown = broadcasts.show_broadcast(db, row["id"], T)
     assert shown["progress"]["not_reachable"] == 1 and shown["state"] == "done"
     assert "7 days" in next(iter(shown["unreachable_reasons"]))
+
+
+def test_one_broken_broadcast_does_not_hold_up_the_others(sim, zalo_config, db, client, caplog):
+    sim.seed_followers(seed_users(db, ["7201"], T - HOUR))
+    with transaction(db):
+        db.execute(
+            "INSERT INTO broadcasts (text, audience, send_at, state, created_at, updated_at) "
+            "VALUES ('hỏng', 'phuong:x', ?, 'scheduled', ?, ?)",
+            [T, T, T],
+        )
+    good = broadcasts.create_broadcast(db, zalo_config, "Tin tốt", "all", "now", T)
+    with caplog.at_level("ERROR"):
+        assert Dispatcher(zalo_config).tick(db, T) == 1
+    assert "dispatch failed" in caplog.text
+    assert broadcasts.show_broadcast(db, good["id"], T)["state"] == "sending"

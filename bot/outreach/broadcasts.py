@@ -225,18 +225,29 @@ class Dispatcher:
         budget = self._budget(ts)
         handed = 0
         for row in store.due_broadcasts(db, ts):
-            if row["state"] == "scheduled" and not self._start(db, row, ts):
-                continue
-            while budget - handed >= 1:
-                count = self._hand_over(db, row, int(min(self.batch_size, budget - handed)), ts)
-                if not count:
-                    break
-                handed += count
-            if self.config.zalo.template_id and budget - handed >= 1:
-                handed += self._retry_as_template(db, row, int(min(1000, budget - handed)), ts)
-            self._finish_if_done(db, row["id"], ts)
+            try:
+                handed += self._advance(db, row, budget - handed, ts)
+            except Exception:  # one broken broadcast must not hold up the others
+                logger.exception("broadcast %d: dispatch failed; retried next tick", row["id"])
         if budget != float("inf"):
             self.tokens = max(0.0, self.tokens - handed)
+        return handed
+
+    def _advance(
+        self, db: sqlite_utils.Database, row: dict[str, Any], budget: float, now: float
+    ) -> int:
+        """Start one broadcast if due, hand over up to `budget` rows, finish it if done."""
+        if row["state"] == "scheduled" and not self._start(db, row, now):
+            return 0
+        handed = 0
+        while budget - handed >= 1:
+            count = self._hand_over(db, row, int(min(self.batch_size, budget - handed)), now)
+            if not count:
+                break
+            handed += count
+        if self.config.zalo.template_id and budget - handed >= 1:
+            handed += self._retry_as_template(db, row, int(min(1000, budget - handed)), now)
+        self._finish_if_done(db, row["id"], now)
         return handed
 
     def _start(self, db: sqlite_utils.Database, row: dict[str, Any], now: float) -> bool:
