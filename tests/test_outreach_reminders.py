@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from outreach_support import local, seed_users, with_sections
 
@@ -93,3 +95,25 @@ def test_out_of_window_reminder_is_recorded_unreachable_with_the_reason(db, zalo
     assert record["status"] == "unreachable" and "no template" in record["reason"]
     templated = with_sections(zalo_config, zalo={"template_id": "TPL-HEN"})
     assert send_reminders(db, templated, kb, local(2026, 12, 1, 8, 5))["queued"] == 0
+
+
+def test_a_reminder_refused_as_out_of_window_goes_out_once_as_the_template(
+    db, zalo_config, kb, citizen, sim, client
+):
+    from bot.outbox import deliver_due
+
+    templated = with_sections(zalo_config, zalo={"template_id": "TPL-HEN"})
+    sim.set_last_interaction(citizen, int((time.time() - 10 * 86400) * 1000))
+    assert send_reminders(db, templated, kb, local(2026, 12, 1, 8, 0))["queued"] == 1
+    deliver_due(db, client, templated, local(2026, 12, 1, 8, 0).timestamp())
+    assert sim.delivered() == []  # Zalo said -230
+    assert send_reminders(db, templated, kb, local(2026, 12, 1, 8, 5))["queued"] == 1
+    assert send_reminders(db, templated, kb, local(2026, 12, 1, 8, 10))["queued"] == 0
+    deliver_due(db, client, templated, local(2026, 12, 1, 8, 10).timestamp())
+    [message] = sim.delivered()
+    assert message["kind"] == "template"
+    assert message["template_data"] == {
+        "ma_ho_so": CODE,
+        "ngay_hen": "02/12/2026",
+        "trang_thai": "Đang giải quyết",
+    }

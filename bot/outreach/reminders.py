@@ -104,9 +104,22 @@ def stop_replies(db: sqlite_utils.Database, user_id: str, texts: Texts) -> list[
     return [Reply(texts.text("reminders_none"))]
 
 
+def _template(config: Config, texts: Texts, row: dict[str, Any]) -> dict[str, Any]:
+    """The template payload of a reminder (data keys documented in config.example.toml)."""
+    return {
+        "template_id": config.zalo.template_id,
+        "template_data": {
+            "ma_ho_so": row["code"],
+            "ngay_hen": _date(row["appointment"]),
+            "trang_thai": texts.text(f"dossier_status_{row['status']}"),
+        },
+    }
+
+
 def _send(
     db: sqlite_utils.Database,
     config: Config,
+    texts: Texts,
     row: dict[str, Any],
     kind: str,
     text: str,
@@ -120,22 +133,12 @@ def _send(
             db, row["code"], row["user_id"], kind, now, way.channel, status, way.reason or None
         ):
             return "already"
-        if way.channel == "cs":
-            payload: dict[str, Any] = Reply(text).to_json()
-        elif way.channel == "template":
-            payload = {
-                "template_id": config.zalo.template_id,
-                "template_data": {
-                    "ma_ho_so": row["code"],
-                    "ngay_hen": _date(row["appointment"]),
-                    "trang_thai": row["status"],
-                },
-            }
-        else:
+        if way.channel is None:
             logger.info(
                 "reminder %s for dossier %s not reachable: %s", kind, row["code"], way.reason
             )
             return "unreachable"
+        payload = Reply(text).to_json() if way.channel == "cs" else _template(config, texts, row)
         core.enqueue(
             db,
             f"rm:{kind}:{row['code']}:{row['user_id']}",
@@ -147,6 +150,29 @@ def _send(
             channel=way.channel,
         )
     return "queued"
+
+
+def _retry_as_template(db: sqlite_utils.Database, config: Config, texts: Texts, now: float) -> int:
+    """Re-send as the template the reminders Zalo refused as outside the window (-230)."""
+    if not config.zalo.template_id:
+        return 0
+    count = 0
+    for row in store.refused_reminders(db):
+        with transaction(db):
+            if not store.switch_reminder_to_template(db, row["code"], row["user_id"], row["kind"]):
+                continue
+            core.enqueue(
+                db,
+                f"rm:{row['kind']}:{row['code']}:{row['user_id']}:template",
+                row["user_id"],
+                _template(config, texts, row),
+                now,
+                source=SOURCE,
+                source_id=row["code"],
+                channel="template",
+            )
+        count += 1
+    return count
 
 
 def send_reminders(
@@ -181,9 +207,10 @@ def send_reminders(
         )
         due.append((row, "result_ready", text))
     for row, kind, text in due:
-        outcome = _send(db, config, row, kind, text, ts)
+        outcome = _send(db, config, texts, row, kind, text, ts)
         if outcome in counts:
             counts[outcome] += 1
+    counts["queued"] += _retry_as_template(db, config, texts, ts)
     if counts["queued"] or counts["unreachable"]:
         logger.info(
             "reminders: %d queued, %d not reachable", counts["queued"], counts["unreachable"]

@@ -546,6 +546,30 @@ def record_reminder(
     return cursor.rowcount == 1
 
 
+def refused_reminders(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """Reminders sent as consultation messages that Zalo refused as outside the window."""
+    return list(
+        db.query(
+            "SELECT r.kind, r.user_id, d.* FROM reminders_sent r "
+            "JOIN outbox o ON o.key = 'rm:' || r.kind || ':' || r.code || ':' || r.user_id "
+            "JOIN dossiers d ON d.code = r.code "
+            "WHERE r.channel = 'cs' AND r.status = 'queued' AND o.status = 'template_needed'"
+        )
+    )
+
+
+def switch_reminder_to_template(
+    db: sqlite_utils.Database, code: str, user_id: str, kind: str
+) -> bool:
+    """Note that a refused reminder goes out as the template; False if already switched."""
+    cursor = db.execute(
+        "UPDATE reminders_sent SET channel = 'template' "
+        "WHERE code = ? AND user_id = ? AND kind = ? AND channel = 'cs'",
+        [code, user_id, kind],
+    )
+    return cursor.rowcount == 1
+
+
 def reminders_for(db: sqlite_utils.Database, code: str) -> list[dict[str, Any]]:
     """Reminders recorded for a dossier."""
     return list(db.query("SELECT * FROM reminders_sent WHERE code = ? ORDER BY at", [code]))
