@@ -326,6 +326,8 @@ class Dispatcher:
             return
         if store.count_open_outbox(db, SOURCE, str(broadcast_id)):
             return
+        if self.config.zalo.template_id and store.template_fallbacks(db, broadcast_id, 1):
+            return
         with transaction(db):
             if store.update_broadcast_state(db, broadcast_id, "done", now, ["sending"]):
                 logger.info("broadcast %d done", broadcast_id)
