@@ -148,3 +148,11 @@ def test_unknown_broadcast_is_a_clear_404(env: tuple) -> None:
     assert response.status_code == 404 and "Không tìm thấy thông báo" in response.get_data(
         as_text=True
     )
+
+
+def test_a_notice_waits_for_a_page_and_is_not_eaten_by_progress_polling(env: tuple) -> None:
+    _, _, _, client = env
+    location = create(client).headers["Location"]
+    assert client.get(f"{location}/progress").status_code == 200
+    assert "Đã lên lịch gửi thông báo" in client.get(location).get_data(as_text=True)
+    assert "Đã lên lịch gửi thông báo" not in client.get(location).get_data(as_text=True)

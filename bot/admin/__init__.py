@@ -105,7 +105,7 @@ def create_blueprint(config: Config) -> Blueprint:
             "csrf_token": g.get("csrf_token", ""),
             "can": security.can,
             "role_labels": security.ROLE_LABELS,
-            "notice": g.get("notice"),
+            "take_notice": security.take_notice,
             "fmt_time": lambda epoch, seconds=False: dates.fmt_time(epoch, tz, seconds),
             "fmt_day": dates.fmt_day,
             "office_name": config.bot.office_name,

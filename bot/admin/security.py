@@ -120,9 +120,7 @@ def load_session() -> None:
             g.account = {"username": row["username"], "role": row["role"]}
             g.session_key = row["token_hash"]
             g.csrf_token = row["csrf_token"]
-            g.notice = row["notice"]
-            if row["notice"]:
-                store.set_notice(db(), row["token_hash"], None)
+            g.pending_notice = row["notice"]
     if g.csrf_token is None:
         anon = request.cookies.get(ANON_CSRF_COOKIE, "")
         if len(anon) != 43:
@@ -180,6 +178,14 @@ def logout() -> None:
     if g.session_key:
         audit("logout", "")
         store.delete_session(db(), g.session_key)
+
+
+def take_notice() -> str | None:
+    """The one-time message for this session, cleared once a page shows it."""
+    text = g.pop("pending_notice", None)
+    if text and g.session_key:
+        store.set_notice(db(), g.session_key, None)
+    return text
 
 
 def notice(text: str) -> None:
