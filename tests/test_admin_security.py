@@ -21,7 +21,12 @@ from flask import Flask
 from bot.admin.security import PUBLIC_ENDPOINTS, ROLES
 from bot.storage import admin as admin_store
 
-SAMPLE_ARGS = {"broadcast_id": "1", "username": "someone", "user_id": "123456"}
+SAMPLE_ARGS = {
+    "broadcast_id": "1",
+    "username": "someone",
+    "user_id": "123456",
+    "anything": "khong/co/trang/nay",
+}
 
 
 @pytest.fixture
@@ -256,3 +261,11 @@ def test_security_headers_forbid_framing_and_inline_scripts(env: tuple) -> None:
     assert response.headers["X-Frame-Options"] == "DENY"
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_unknown_console_addresses_get_a_vietnamese_404_after_login(env: tuple) -> None:
+    app, config, _ = env
+    assert app.test_client().get("/admin/khong-co").status_code == 302
+    response = logged_in(app, config, "staff").get("/admin/khong-co/trang-nay")
+    assert response.status_code == 404
+    assert "Không tìm thấy trang" in response.get_data(as_text=True)

@@ -57,6 +57,7 @@ def create_blueprint(config: Config) -> Blueprint:
 
     for module in (auth, dashboard, unanswered, handover, kbstatus, broadcasts, dossiers):
         module.register(bp)
+    bp.add_url_rule("/<path:anything>", "not_found", not_found)
 
     @bp.before_request
     def guard() -> Any:
@@ -128,6 +129,12 @@ def create_blueprint(config: Config) -> Blueprint:
         )
 
     return bp
+
+
+@security.roles(*security.ROLES)
+def not_found(anything: str) -> Any:
+    """Any other /admin address: a Vietnamese 404 (after the login check, so nothing leaks)."""
+    raise BadInput(ERROR_MESSAGES[404], 404)
 
 
 def error_page(message: str, status: int) -> tuple[str, int]:
