@@ -7,6 +7,7 @@ Day buckets use a fixed UTC offset passed in by the caller (Asia/Ho_Chi_Minh has
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -56,6 +57,11 @@ MIGRATIONS = [
         data BLOB NOT NULL,
         created_at REAL NOT NULL
     )
+    """,
+    # Covering indexes for the dashboard: its reports read only these columns of a date range.
+    """
+    CREATE INDEX admin_turns_report ON turns (at, kind, topic, user_id);
+    CREATE INDEX admin_ratings_at ON ratings (at, topic, helpful)
     """,
 ]
 
@@ -233,23 +239,28 @@ def delete_upload(db: sqlite_utils.Database, token: str) -> None:
 # Dashboard reports ---------------------------------------------------------------------------
 
 
-def _day(column: str, offset_seconds: int) -> str:
-    """SQL for the local calendar day (YYYY-MM-DD) of an epoch column."""
-    return f"date({column} + {int(offset_seconds)}, 'unixepoch')"
-
-
 def activity_per_day(
     db: sqlite_utils.Database, start: float, end: float, offset_seconds: int
 ) -> list[dict[str, Any]]:
-    """Per local day: citizen messages handled (turns) and distinct citizens (conversations)."""
-    return list(
-        db.query(
-            f"SELECT {_day('at', offset_seconds)} AS day, COUNT(*) AS messages, "
-            "COUNT(DISTINCT user_id) AS conversations FROM turns "
-            "WHERE at >= ? AND at < ? GROUP BY day ORDER BY day",
-            [start, end],
-        )
-    )
+    """Per local day: citizen messages handled (turns) and distinct citizens (conversations).
+
+    `day` is the local calendar day as YYYY-MM-DD; the bucket is computed as a day number,
+    which is several times faster than date() on a year of turns.
+    """
+    rows = db.execute(
+        "SELECT CAST((at + ?) / 86400 AS INTEGER) AS day, COUNT(*), COUNT(DISTINCT user_id) "
+        "FROM turns WHERE at >= ? AND at < ? GROUP BY day ORDER BY day",
+        [int(offset_seconds), start, end],
+    ).fetchall()
+    epoch = dt.date(1970, 1, 1)
+    return [
+        {
+            "day": (epoch + dt.timedelta(days=day)).isoformat(),
+            "messages": count,
+            "conversations": people,
+        }
+        for day, count, people in rows
+    ]
 
 
 def distinct_citizens(db: sqlite_utils.Database, start: float, end: float) -> int:
