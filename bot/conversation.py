@@ -20,6 +20,7 @@ from bot.config import Config
 from bot.events import STATUS_EVENTS, Event
 from bot.messages import Turn
 from bot.storage import core, transaction
+from bot.storage import outbox as outbox_store
 
 logger = logging.getLogger(__name__)
 
@@ -56,21 +57,9 @@ def _is_staff_echo(db: sqlite_utils.Database, event: Event) -> bool:
         return True
     if not event.msg_id:
         return False
-    sent = db.execute(
-        "SELECT 1 FROM outbox WHERE zalo_message_id = ? LIMIT 1", [event.msg_id]
-    ).fetchone()
-    if sent:
-        return False
-    # Our own echo can arrive before the sender has recorded the message id: compare texts.
-    if event.text:
-        pending = db.execute(
-            "SELECT payload FROM outbox WHERE user_id = ? AND status IN ('sending', 'sent') "
-            "ORDER BY id DESC LIMIT 20",
-            [event.user_id],
-        ).fetchall()
-        if any(event.text[:200] in row[0] for row in pending):
-            return False
-    return True
+    # Any part of a split message, also before the sender recorded Zalo's id (texts compared
+    # on the decoded payload: JSON escapes line breaks) -- see bot.storage.outbox.is_own_echo.
+    return not outbox_store.is_own_echo(db, event.user_id, event.msg_id, event.text)
 
 
 def handle_event(
