@@ -192,9 +192,11 @@ def _deliver_row(
                 logger.warning("outbox %s: part %d had reached Zalo; not resent", row["id"], index)
                 store.record_part(db, row["id"], owner, index, len(parts), found, clock())
                 continue
-        if not store.renew(db, row["id"], owner, clock(), lease):
-            logger.warning("outbox %s: lease lost before sending, skipped", row["id"])
-            return False
+        if clock() > row["lease_until"] - lease / 2:  # claimed a while ago: extend first
+            if not store.renew(db, row["id"], owner, clock(), lease):
+                logger.warning("outbox %s: lease lost before sending, skipped", row["id"])
+                return False
+            row["lease_until"] = clock() + lease
         try:
             if row["channel"] == "template":
                 message_id = client.send_template(

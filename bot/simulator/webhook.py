@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import queue
 import threading
 from typing import Any
-
-import requests
+from urllib.parse import urlsplit
 
 from bot.simulator.state import SimState, new_id, now_ms
 from bot.zalo import sign
@@ -74,25 +74,41 @@ class WebhookPoster:
         self.thread = threading.Thread(target=self._echo_loop, name="sim-echo", daemon=True)
         self.thread.start()
 
-    def _session(self) -> requests.Session:
-        session = getattr(self.local, "session", None)
-        if session is None:
-            session = self.local.session = requests.Session()
-        return session
+    def _connection(self, fresh: bool = False) -> http.client.HTTPConnection:
+        """This thread's keep-alive connection to the webhook (http.client: cheap per call)."""
+        conn = getattr(self.local, "conn", None)
+        target = urlsplit(self.url)
+        if fresh or conn is None or getattr(self.local, "netloc", None) != target.netloc:
+            if conn is not None:
+                conn.close()
+            factory = (
+                http.client.HTTPSConnection
+                if target.scheme == "https"
+                else http.client.HTTPConnection
+            )
+            conn = self.local.conn = factory(target.hostname, target.port, timeout=self.timeout)
+            self.local.netloc = target.netloc
+        return conn
 
     def post(self, body: dict[str, Any]) -> int:
         """Sign and post one event; return the HTTP status (0 when unreachable)."""
         if not self.url:
             return 0
         raw, headers = signed(self.state, body)
-        try:
-            response = self._session().post(
-                self.url, data=raw, headers=headers, timeout=self.timeout
-            )
-            status = response.status_code
-        except requests.RequestException as exc:
-            logger.warning("simulator: webhook unreachable: %s", type(exc).__name__)
-            status = 0
+        target = urlsplit(self.url)
+        path = (target.path or "/") + (f"?{target.query}" if target.query else "")
+        status = 0
+        for attempt in range(2):  # a kept-alive connection may have been closed: retry once
+            try:
+                conn = self._connection(fresh=attempt > 0)
+                conn.request("POST", path, body=raw, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                status = response.status
+                break
+            except (OSError, http.client.HTTPException) as exc:
+                if attempt:
+                    logger.warning("simulator: webhook unreachable: %s", type(exc).__name__)
         with self.state.lock:
             self.state.webhook_results.append(status)
         return status

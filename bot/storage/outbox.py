@@ -71,9 +71,9 @@ def claim(
             return []
         marks = ",".join("?" * len(ids))
         db.execute(
-            f"UPDATE outbox SET status = 'sending', lease_owner = ?, lease_until = ? "
-            f"WHERE id IN ({marks})",
-            [owner, now + lease_seconds, *ids],
+            f"UPDATE outbox SET status = 'sending', lease_owner = ?, lease_until = ?, "
+            f"last_attempt_at = ? WHERE id IN ({marks})",
+            [owner, now + lease_seconds, now, *ids],
         )
         claimed = list(db.query(f"SELECT * FROM outbox WHERE id IN ({marks}) ORDER BY id", ids))
     for row in claimed:
