@@ -352,13 +352,14 @@ class Index:
                 shared = terms & phrasing.terms
                 if not shared:
                     continue
-                covered = sum(weight[t] for t in shared) / total
-                back = sum(self.idf[t] for t in shared) / phrasing.mass if phrasing.mass else 0.0
-                score = (
+                mass = sum(weight[t] for t in shared)  # shared terms weigh their IDF
+                back = mass / phrasing.mass if phrasing.mass else 0.0
+                score = w_cov * mass / total + w_back * back
+                if score + w_set + w_sort <= best:
+                    continue  # cannot beat the best phrasing so far, whatever rapidfuzz says
+                score += (
                     w_set * fuzz.token_set_ratio(text, phrasing.text) / 100
                     + w_sort * fuzz.token_sort_ratio(text, phrasing.text) / 100
-                    + w_cov * covered
-                    + w_back * back
                 )
                 if score > best:
                     best, best_back = score, back
