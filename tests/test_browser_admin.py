@@ -92,6 +92,7 @@ def console(tmp_path: Path, sim: Simulator) -> Iterator[tuple[str, Config, Simul
     admin = make_admin_config(tmp_path)
     config = dataclasses.replace(
         base,
+        outbox=dataclasses.replace(base.outbox, workers=1),
         bot=admin.bot,
         admin=admin.admin,
         outreach=OutreachConfig(quiet_start="00:00", quiet_end="00:00", rate_per_minute=600),
@@ -105,7 +106,7 @@ def console(tmp_path: Path, sim: Simulator) -> Iterator[tuple[str, Config, Simul
     server = make_server("127.0.0.1", 0, app, threaded=True)
     serving = threading.Thread(target=server.serve_forever, daemon=True)
     serving.start()
-    sim.slow(0.4)  # deliveries take a moment, so progress is seen moving
+    sim.slow(0.5)  # one sender, half a second a message: the progress is seen moving
     sender = Sender(config).start()
     jobs = Jobs(config)
     stop = threading.Event()
