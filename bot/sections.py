@@ -319,8 +319,6 @@ STOPWORDS = (
     "vui lòng",
     "làm ơn",
     "trong",
-    "dùng",
-    "sử dụng",
     "hay",
     "mà",
     "nhờ",
@@ -330,6 +328,7 @@ STOPWORDS = (
 """Fillers that say nothing about what is asked; they are ignored when matching."""
 
 GENERIC = (
+    "dùng",
     "phường",
     "~phường",
     "thủ tục",
