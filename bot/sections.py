@@ -323,11 +323,11 @@ STOPWORDS = (
     "mà",
     "nhờ",
     "xem",
-    "hỗ trợ",
 )
 """Fillers that say nothing about what is asked; they are ignored when matching."""
 
 GENERIC = (
+    "hỗ trợ",
     "dùng",
     "phường",
     "~phường",
