@@ -331,8 +331,15 @@ def respond(
             return _smalltalk(index, key, state, buttons, now)
     if query.content and not looks_like_words(query.content, index.known):
         return _smalltalk(index, "smalltalk_gibberish", state, buttons, now)
-    match = index.match_query(query)
     last = state.get("topic") if state.get("topic") in kb.topics else None
+    if not query.names_topic and not query.section and not query.cues:
+        # Only procedure-neutral words ("thủ tục thế nào", "cần hỗ trợ"): the last topic's
+        # overview in a conversation, else the menu; never a guess.
+        if last:
+            return _answer(index, last, None, state, buttons, lead=lead)
+        reply = Reply(kb.text("menu_intro"), menu_buttons(kb))
+        return finish(kb, [*lead, reply], state, buttons, kind="choices")
+    match = index.match_query(query)
     if match.outcome == "answer" and (query.names_topic or not last):
         return _answer(index, match.topic, query.section, state, buttons, match, lead)
     if last and not query.names_topic and query.section:

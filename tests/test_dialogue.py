@@ -250,3 +250,14 @@ def test_ward_office_is_not_suggested_for_a_procedure_of_another_body() -> None:
     _, where = talk("mình ở phường Hồng Hà", "đăng ký tạm trú ở đâu")
     assert (where.topic, where.section) == ("tam-tru", "where")
     assert "30 phố Tứ Liên" not in where.replies[-1].text
+
+
+def test_only_procedure_neutral_words_show_the_menu_and_never_guess() -> None:
+    (turn,) = talk("đăng ký thủ tục")
+    assert (turn.kind, turn.topic) == ("choices", None)
+    assert "đăng ký khai sinh" in payloads(turn)
+
+
+def test_only_procedure_neutral_words_in_a_conversation_give_the_last_overview() -> None:
+    _, turn = talk("kết hôn mất bao lâu", "thủ tục thế nào")
+    assert (turn.kind, turn.topic, turn.section) == ("answer", "ket-hon", None)
