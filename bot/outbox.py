@@ -178,11 +178,10 @@ def _deliver_row(
 ) -> bool:
     """Send the remaining parts of one row; record the result; True when it is fully sent."""
     lease = config.outbox.lease_seconds
+    payload = row["payload"]
     if row["channel"] == "template":
-        payload = row["payload"]
-        parts: list[tuple[str, list]] = [("", [])]
+        parts: list[tuple[str, list]] = [("", [])]  # one send, no text of ours
     else:
-        payload = row["payload"]
         parts = message_parts(payload, config.zalo.buttons)
     in_doubt = row["last_attempt_at"] is not None and (row["taken_over"] or row["error_code"] == 0)
     for index in range(row["parts_sent"], len(parts)):

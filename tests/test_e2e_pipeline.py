@@ -268,3 +268,49 @@ def test_kill_9_of_the_sender_mid_queue_then_restart_loses_and_duplicates_nothin
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(10)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_run_local_serves_a_chat_page_where_a_citizen_gets_answers(tmp_path):
+    port, sim_port = free_port(), free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run-local", "--dir", str(tmp_path / "local")]
+        + ["--port", str(port), "--sim-port", str(sim_port)],
+        cwd=str(ROOT),
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        banner = ""
+        while "Chat as a citizen" not in banner:
+            line = process.stdout.readline()
+            assert line, "run-local exited before printing the chat URL"
+            banner += line
+        chat = f"http://127.0.0.1:{sim_port}"
+        assert chat + "/" in banner
+        assert "Trò chuyện" in requests.get(chat + "/", timeout=5).text
+        follow = requests.post(chat + "/_sim/chat/follow", json={"user_id": "900"}, timeout=5)
+        said = requests.post(
+            chat + "/_sim/chat/send", json={"user_id": "900", "text": "khai sinh"}, timeout=5
+        )
+        assert follow.json()["webhook_status"] == said.json()["webhook_status"] == 200
+
+        def bot_replies():
+            thread = requests.get(f"{chat}/_sim/chat/messages?user_id=900", timeout=5).json()
+            return [m for m in thread["messages"] if m["from"] == "oa"]
+
+        assert wait_until(lambda: len(bot_replies()) >= 2, timeout=20)
+        assert bot_replies()[0]["buttons"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(20) == 0
