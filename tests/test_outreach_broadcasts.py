@@ -34,7 +34,7 @@ print("ready", flush=True)
 while True:
     dispatcher.tick(db, now)
     now += 0.01
-    time.sleep(0.004)
+    time.sleep(0.01)
 """
 
 
