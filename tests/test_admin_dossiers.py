@@ -131,3 +131,20 @@ def test_comms_accounts_cannot_import_dossiers(env: tuple) -> None:
     app, config, _ = env
     comms = logged_in(app, config, "comms")
     assert comms.get("/admin/dossiers").status_code == 403
+
+
+def test_search_shows_the_reminders_sent_for_a_dossier(env: tuple) -> None:
+    _, config, client = env
+    page = upload(client, GOOD.encode()).get_data(as_text=True)
+    token = re.search(r'name="token" value="([^"]+)"', page).group(1)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    client.post("/admin/dossiers/apply", data={"csrf_token": csrf, "token": token})
+    code = "000.00.01.H26-260930-0012"
+    db = db_of(config)
+    outreach_store.record_reminder(
+        db, code, "777", "appointment:2026-12-02", 1.79e9, "cs", "queued"
+    )
+    outreach_store.record_reminder(db, code, "778", "result_ready", 1.79e9, None, "unreachable")
+    found = client.get(f"/admin/dossiers?code={code}").get_data(as_text=True)
+    assert "Nhắc lịch hẹn ngày 02/12/2026 · đã gửi đi" in found
+    assert "Báo đã có kết quả · không liên lạc được" in found

@@ -92,6 +92,25 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/dossiers/apply", "dossiers_apply", apply, methods=["POST"])
 
 
+REMINDER_STATUS = {
+    "queued": "đã gửi đi",
+    "unreachable": "không liên lạc được",
+    "informed": "đã báo trong lúc tra cứu",
+}
+
+
+def _reminder(row: dict[str, Any]) -> dict[str, Any]:
+    """A reminder of a dossier as staff read it: what it was about and what became of it."""
+    kind, _, day = row["kind"].partition(":")
+    if kind == "appointment":
+        label = "Nhắc lịch hẹn" + (f" ngày {day[8:10]}/{day[5:7]}/{day[0:4]}" if day else "")
+    elif kind == "result_ready":
+        label = "Báo đã có kết quả"
+    else:
+        label = row["kind"]
+    return {**row, "label": label, "outcome": REMINDER_STATUS.get(row["status"], row["status"])}
+
+
 @security.roles("admin", "staff")
 def index() -> Any:
     """The upload form and the search by code."""
@@ -104,6 +123,8 @@ def index() -> Any:
             found = outreach.search_dossier(security.db(), code, security.now())
             if found is None:
                 error = "Không tìm thấy hồ sơ có mã này."
+            else:
+                found["reminders"] = [_reminder(r) for r in found["reminders"]]
     return render_template(
         "admin/dossiers.html", code=code, found=found, error=error, statuses=STATUS_LABELS
     )
