@@ -156,3 +156,19 @@ def test_a_notice_waits_for_a_page_and_is_not_eaten_by_progress_polling(env: tup
     assert client.get(f"{location}/progress").status_code == 200
     assert "Đã lên lịch gửi thông báo" in client.get(location).get_data(as_text=True)
     assert "Đã lên lịch gửi thông báo" not in client.get(location).get_data(as_text=True)
+
+
+def test_a_refused_broadcast_keeps_what_staff_typed(env: tuple) -> None:
+    _, _, _, client = env
+    response = create(
+        client,
+        text="Lịch tiếp dân <b>mới</b>",
+        when="later",
+        send_at="31/02/2026 08:00",
+        audience="recent:30",
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and "31/02/2026 08:00" in page and "không hợp lệ" in page
+    assert "Lịch tiếp dân &lt;b&gt;mới&lt;/b&gt;</textarea>" in page
+    assert '<option value="recent:30" selected>' in page
+    assert 'name="when" value="later" checked' in page

@@ -92,14 +92,23 @@ def index() -> Any:
 @security.roles("admin", "comms")
 def new() -> Any:
     """The form, with the live preview and the recipient count of the default audience."""
-    return render_template(
+    return _form_page({}, None)
+
+
+def _form_page(form: Any, error: str | None) -> Any:
+    """The broadcast form, refilled with what staff typed and the reason it was refused."""
+    options = audience_options()
+    audience = form.get("audience", "all")
+    counts = _count(audience if audience in dict(options) else "all")
+    page = render_template(
         "admin/broadcast_new.html",
-        options=audience_options(),
-        counts=_count("all"),
+        options=options,
+        counts=counts,
         text_max=outreach.TEXT_MAX,
-        form={},
-        error=None,
+        form=form,
+        error=error,
     )
+    return (page, 400) if error else page
 
 
 @security.roles("admin", "comms")
@@ -129,6 +138,16 @@ def _send_at(tz: Any) -> float | None:
 
 @security.roles("admin", "comms")
 def create() -> Any:
+    """Create the broadcast, or show the form again with what is wrong."""
+    try:
+        return _create()
+    except BadInput as exc:
+        if exc.status != 400:
+            raise
+        return _form_page(request.form, exc.message)
+
+
+def _create() -> Any:
     """Create the broadcast (scheduled, or a draft when 'save as draft' was pressed)."""
     settings = security.config()
     tz = dates.zone(settings.outreach.timezone)
