@@ -142,12 +142,16 @@ def test_bad_broadcast_input_gets_a_clear_message(env: tuple, fields: dict, mess
     assert outreach.list_broadcasts(db_of(config), T0) == []
 
 
-def test_unknown_broadcast_is_a_clear_404(env: tuple) -> None:
+@pytest.mark.parametrize("action", ["", "/progress", "/approve", "/cancel"])
+def test_unknown_broadcast_is_a_clear_404(env: tuple, action: str) -> None:
     _, _, _, client = env
-    response = client.get("/admin/broadcasts/999")
-    assert response.status_code == 404 and "Không tìm thấy thông báo" in response.get_data(
-        as_text=True
-    )
+    token = csrf_of(client, "/admin/broadcasts")
+    if action in ("/approve", "/cancel"):
+        response = client.post(f"/admin/broadcasts/999{action}", data={"csrf_token": token})
+    else:
+        response = client.get(f"/admin/broadcasts/999{action}")
+    assert response.status_code == 404
+    assert "Không tìm thấy thông báo" in response.get_data(as_text=True)
 
 
 def test_a_notice_waits_for_a_page_and_is_not_eaten_by_progress_polling(env: tuple) -> None:

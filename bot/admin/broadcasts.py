@@ -217,6 +217,7 @@ def progress(broadcast_id: int) -> Any:
 @security.roles("admin", "comms")
 def approve(broadcast_id: int) -> Any:
     """Approve a draft (for example from the news feed): it is scheduled."""
+    _get(broadcast_id)
     try:
         outreach.approve_broadcast(security.db(), security.config(), broadcast_id, security.now())
     except OutreachError:
@@ -229,6 +230,7 @@ def approve(broadcast_id: int) -> Any:
 @security.roles("admin", "comms")
 def cancel(broadcast_id: int) -> Any:
     """Cancel a draft, scheduled or running broadcast."""
+    _get(broadcast_id)
     try:
         row = outreach.cancel_broadcast(security.db(), broadcast_id, security.now())
     except OutreachError:
