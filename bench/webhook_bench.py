@@ -186,14 +186,15 @@ def drive(port: int, path: str, secret: str, args: argparse.Namespace, signed: b
     }
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and its children that were waited for, or of its tree."""
+def cpu_seconds(pid: int, children: bool = True) -> float:
+    """User + system CPU of a process and (optionally) its direct children."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0.0
     pids = [pid]
     try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        pids += [int(c) for c in children]
+        if children:
+            kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            pids += [int(c) for c in kids]
         for p in pids:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / ticks
@@ -220,6 +221,10 @@ def check_delivery(config_path: Path, sim, timeout: float) -> dict:
             wanted[(row["user_id"], text)] += 1
     got = collections.Counter((m["user_id"], m["text"]) for m in sim.delivered())
     rows = db.execute("SELECT count(*) FROM outbox").fetchone()[0]
+    delays = sorted(
+        r[0]
+        for r in db.execute("SELECT sent_at - created_at FROM outbox WHERE sent_at IS NOT NULL")
+    ) or [float("nan")]
     inbound = db.execute(
         "SELECT count(*) FROM inbound_events WHERE event_name = 'user_send_text'"
     ).fetchone()[0]
@@ -231,6 +236,8 @@ def check_delivery(config_path: Path, sim, timeout: float) -> dict:
         "missing": sum((wanted - got).values()),
         "duplicates": sum((got - wanted).values()),
         "pending": pending,
+        "delay_p50": delays[len(delays) // 2],
+        "delay_p99": delays[int(len(delays) * 0.99) - 1] if len(delays) > 1 else delays[0],
     }
 
 
@@ -289,7 +296,7 @@ def main() -> int:
         cpu = {
             "webhook (gunicorn)": cpu_seconds(web.pid),
             "sender": cpu_seconds(processes[1].pid),
-            "bench process (simulator)": cpu_seconds(os.getpid()),
+            "simulator (bench process)": cpu_seconds(os.getpid(), children=False),
         }
 
         hello = gunicorn("bench.hello_app:app", hello_port, args, env)
@@ -298,6 +305,7 @@ def main() -> int:
         drive(hello_port, "/", secret, warm, False, 0)
         bare = drive(hello_port, "/", secret, args, False, 0)
     finally:
+        sim.set_webhook("")  # echoes still queued are dropped, not posted to a stopped server
         for process in processes:
             process.send_signal(signal.SIGTERM)
         for process in processes:
@@ -320,6 +328,10 @@ def main() -> int:
         f"\nreplies: {d['replies']} queued for {d['inbound']} citizen events (incl. warm-up); "
         f"{d['sends_delivered']}/{d['sends_expected']} sends delivered, "
         f"{d['missing']} missing, {d['duplicates']} duplicated, {d['pending']} still pending"
+    )
+    print(
+        f"delivery delay (queued -> accepted by Zalo): p50 {d['delay_p50'] * 1000:.0f} ms, "
+        f"p99 {d['delay_p99'] * 1000:.0f} ms"
     )
     ok = (
         d["missing"] == 0

@@ -28,7 +28,7 @@ from bot.config import Config, ZaloConfig
 from bot.logs import mask
 from bot.storage import core, transaction
 from bot.storage import outbox as store
-from bot.zalo import TOKEN_PATH, RetryableError, ZaloError
+from bot.zalo import TOKEN_PATH, RetryableError, ZaloError, make_session
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class TokenStore:
     ) -> None:
         self.db = db
         self.zalo: ZaloConfig = config.zalo if isinstance(config, Config) else config
-        self.session = session or requests.Session()
+        self.session = session or make_session(self.zalo.oauth_base_url)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.lock_ttl = 2 * self.zalo.timeout_seconds + 15
         self._mutex = threading.RLock()
