@@ -212,7 +212,7 @@ def cpu_seconds(pid: int, children: bool = True) -> float:
     return total
 
 
-def check_delivery(config_path: Path, sim, timeout: float) -> dict:
+def check_delivery(config_path: Path, sim, timeout: float, since: float = 0.0) -> dict:
     config = load(config_path)
     db = storage.connect(config.storage.database)
     deadline = time.monotonic() + timeout
@@ -232,7 +232,10 @@ def check_delivery(config_path: Path, sim, timeout: float) -> dict:
     rows = db.execute("SELECT count(*) FROM outbox").fetchone()[0]
     delays = sorted(
         r[0]
-        for r in db.execute("SELECT sent_at - created_at FROM outbox WHERE sent_at IS NOT NULL")
+        for r in db.execute(
+            "SELECT sent_at - created_at FROM outbox WHERE sent_at IS NOT NULL AND created_at >= ?",
+            [since],
+        )
     ) or [float("nan")]
     inbound = db.execute(
         "SELECT count(*) FROM inbound_events WHERE event_name = 'user_send_text'"
@@ -304,10 +307,11 @@ def main() -> int:
         if not args.deliver_after:
             check_delivery(config_path, sim, timeout=60)  # start from an empty queue
             time.sleep(1.0)  # and let the warm-up's echoes land
+        measured_from = time.time()
         bot = drive(port, webhook_path, secret, args, True, 0)
         if args.deliver_after:
             start_sender()
-        delivery = check_delivery(config_path, sim, timeout=120)
+        delivery = check_delivery(config_path, sim, timeout=120, since=measured_from)
         cpu = {
             "webhook (gunicorn)": cpu_seconds(web.pid),
             "sender": cpu_seconds(processes[1].pid),
@@ -346,8 +350,8 @@ def main() -> int:
         f"{d['missing']} missing, {d['duplicates']} duplicated, {d['pending']} still pending"
     )
     print(
-        f"delivery delay (queued -> accepted by Zalo): p50 {d['delay_p50'] * 1000:.0f} ms, "
-        f"p99 {d['delay_p99'] * 1000:.0f} ms"
+        "delivery delay of the measured replies (queued -> accepted by Zalo): "
+        f"p50 {d['delay_p50'] * 1000:.0f} ms, p99 {d['delay_p99'] * 1000:.0f} ms"
     )
     ok = (
         d["missing"] == 0
@@ -356,10 +360,8 @@ def main() -> int:
         and bot["p99"] < 50
         and set(bot["statuses"]) == {200}
     )
-    print(
-        "target (>= 500 events/s, p99 < 50 ms, every reply exactly once):",
-        "MET" if ok else "NOT MET",
-    )
+    rate = f"sustain {args.rate:.0f} events/s" if args.rate else ">= 500 events/s"
+    print(f"target ({rate}, p99 < 50 ms, every reply exactly once):", "MET" if ok else "NOT MET")
     return 0 if ok else 1
 
 
