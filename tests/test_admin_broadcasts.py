@@ -109,6 +109,7 @@ def test_news_drafts_are_listed_for_approval(env: tuple) -> None:
     )
     page = client.get("/admin/broadcasts").get_data(as_text=True)
     assert "Tin mới: lịch nghỉ Tết" in page and "tin tức" in page and "Nháp chờ duyệt" in page
+    assert "1 thông báo nháp đang chờ duyệt" in page
 
 
 def test_broadcast_text_is_shown_escaped_in_the_preview_and_list(env: tuple) -> None:

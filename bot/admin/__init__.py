@@ -109,6 +109,7 @@ def create_blueprint(config: Config) -> Blueprint:
             "take_notice": security.take_notice,
             "fmt_time": lambda epoch, seconds=False: dates.fmt_time(epoch, tz, seconds),
             "fmt_day": dates.fmt_day,
+            "fmt_iso_day": dates.fmt_iso_day,
             "office_name": config.bot.office_name,
         }
 

@@ -80,6 +80,14 @@ def fmt_day(value: dt.date | None) -> str:
     return value.strftime("%d/%m/%Y") if value else ""
 
 
+def fmt_iso_day(text: str | None) -> str:
+    """An ISO date string (YYYY-MM-DD, as stored) as dd/mm/yyyy; other text unchanged."""
+    try:
+        return fmt_day(dt.date.fromisoformat(text)) if text else ""
+    except ValueError:
+        return text or ""
+
+
 def fmt_time(epoch: float | None, tz: ZoneInfo, seconds: bool = False) -> str:
     """`dd/mm/yyyy HH:MM` in the local zone, or an empty string."""
     if epoch is None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Blueprint, g, redirect, render_template, request, url_for
 
-from bot.admin import BadInput, security
+from bot.admin import BadInput, dates, security
 from bot.admin.forms import field
 from bot.outreach import dossiers as outreach
 from bot.outreach.audience import OutreachError
@@ -103,7 +103,7 @@ def _reminder(row: dict[str, Any]) -> dict[str, Any]:
     """A reminder of a dossier as staff read it: what it was about and what became of it."""
     kind, _, day = row["kind"].partition(":")
     if kind == "appointment":
-        label = "Nhắc lịch hẹn" + (f" ngày {day[8:10]}/{day[5:7]}/{day[0:4]}" if day else "")
+        label = "Nhắc lịch hẹn" + (f" ngày {dates.fmt_iso_day(day)}" if day else "")
     elif kind == "result_ready":
         label = "Báo đã có kết quả"
     else:
