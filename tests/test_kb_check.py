@@ -38,6 +38,8 @@ BROKEN = [
     ("duplicate-text", "texts/general.toml", 1, "khóa 'welcome' đã có trong"),
     ("bad-placeholder", "texts/general.toml", 1, "ngoặc nhọn { } không khớp"),
     ("menu-title-too-long", "texts/general.toml", 18, "dài 48 ký tự; tối đa 35"),
+    ("menu-unknown-topic", "texts/general.toml", 19, "chủ đề 'khai-sinh' không có"),
+    ("short-title-too-long", "topics/tam-tru.toml", 3, "'short_title' dài 34 ký tự; tối đa 30"),
     ("not-utf8", "topics/tam-tru.toml", 1, "không phải văn bản UTF-8"),
     ("self-test", "topics/tam-tru.toml", 16, "tự kiểm tra"),
 ]

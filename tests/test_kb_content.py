@@ -36,6 +36,7 @@ def test_topic_is_present_and_complete(topic_id: str) -> None:
     assert dt.date(2025, 7, 1) <= topic.reviewed <= dt.date(2027, 12, 31)
     assert len(topic.questions) >= MIN_QUESTIONS
     assert topic.title and topic.category and topic.authority and topic.summary
+    assert 0 < len(topic.short_title) <= 30, "short_title (for choice buttons) missing or long"
 
 
 @pytest.mark.parametrize("topic_id", STANDARD_TOPICS)
@@ -68,3 +69,9 @@ def test_offices_state_no_unconfirmed_hours_or_phones() -> None:
 def test_menu_buttons_fit_zalo() -> None:
     assert 1 <= len(KB.menu) <= 5
     assert all(len(item.title) <= 35 and item.payload for item in KB.menu)
+
+
+def test_menu_buttons_open_one_existing_topic_each() -> None:
+    topics = [item.payload.removeprefix("#topic:") for item in KB.menu]
+    assert all(item.payload.startswith("#topic:") for item in KB.menu)
+    assert all(t in KB.topics for t in topics) and len(set(topics)) == len(topics)

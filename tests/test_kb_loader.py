@@ -32,6 +32,14 @@ def test_good_fixture_loads_into_typed_topics() -> None:
     assert kb.loaded_at == now
 
 
+def test_short_title_is_read_and_defaults_to_the_title_for_buttons() -> None:
+    kb = load_kb(GOOD)
+    assert kb.topics["ket-hon"].short_title == "Kết hôn"
+    assert kb.topics["ket-hon"].button_title == "Kết hôn"
+    assert kb.topics["tam-tru"].short_title == ""
+    assert kb.topics["tam-tru"].button_title == "Đăng ký tạm trú"
+
+
 def test_wards_old_wards_offices_and_contact_are_read() -> None:
     kb = load_kb(GOOD)
     assert kb.wards["hong-ha"].address == "30 phố Tứ Liên"

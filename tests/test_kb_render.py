@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from bot.kb.loader import load_kb
-from bot.kb.render import BULLET, RENDERABLE, render_overview, render_section, rendered_answers
+from bot.kb.render import (
+    BULLET,
+    RENDERABLE,
+    render_overview,
+    render_section,
+    render_summary,
+    rendered_answers,
+)
 
 GOOD = Path(__file__).parent / "fixtures" / "kb" / "good"
 KB = load_kb(GOOD)
@@ -70,4 +77,22 @@ def test_overview_has_summary_every_section_and_review_date() -> None:
 
 def test_rendered_answers_cover_every_section_and_ward() -> None:
     answers = rendered_answers(KET_HON)
-    assert set(answers) == {"overview", *RENDERABLE, "where_by_ward.tay-ho", "overview (tay-ho)"}
+    assert set(answers) == {
+        "overview",
+        "summary",
+        *RENDERABLE,
+        "where_by_ward.tay-ho",
+        "overview (tay-ho)",
+    }
+
+
+def test_summary_is_the_title_line_and_summary_only() -> None:
+    text = render_summary(KET_HON)
+    assert text == f"ĐĂNG KÝ KẾT HÔN\n{KET_HON.summary}"
+    assert KET_HON.fee not in text and "Hồ sơ cần chuẩn bị" not in text
+    assert len(text) < len(render_overview(KET_HON))
+
+
+def test_summary_without_a_summary_is_the_title_line() -> None:
+    bare = dataclasses.replace(KET_HON, summary="")
+    assert render_summary(bare) == "ĐĂNG KÝ KẾT HÔN"

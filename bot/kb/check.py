@@ -24,6 +24,7 @@ from bot.kb.source import SourceLines
 logger = logging.getLogger(__name__)
 
 MIN_QUESTIONS = 10
+SHORT_TITLE_MAX = 30
 BUTTON_TITLE_MAX = 35
 MENU_MAX_BUTTONS = 5
 
@@ -57,6 +58,7 @@ STANDARD_TOPICS = (
 """The 33 topic ids the bot is expected to cover."""
 
 _INSECURE = re.compile(r"\bhttp://[^\s\"']*", re.IGNORECASE)
+_MENU_TOPIC = re.compile(r"^#(?:topic|section):([a-z0-9-]+)")
 _URLISH = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|www\.)", re.IGNORECASE)
 
 
@@ -96,6 +98,12 @@ def _topic_rules(topic: Topic, lines: SourceLines, today: dt.date, max_age_days:
             lines.line("questions"),
             f"'questions' chỉ có {len(topic.questions)} câu; cần ít "
             f"nhất {MIN_QUESTIONS} cách hỏi của người dân",
+        )
+    if len(topic.short_title) > SHORT_TITLE_MAX:
+        add(
+            lines.line("short_title"),
+            f"'short_title' dài {len(topic.short_title)} ký tự; tối đa {SHORT_TITLE_MAX} "
+            "(tên ngắn hiện trên nút chọn)",
         )
     seen: dict[str, str] = {}
     for question in topic.questions:
@@ -219,6 +227,13 @@ def _text_rules(kb: KnowledgeBase, root: Path, lines_of: _Sources) -> list[Probl
                 lines_of(menu_file).line("title", "menu", index),
                 f"tiêu đề nút '{item.title}' dài {len(item.title)} ký tự; "
                 f"tối đa {BUTTON_TITLE_MAX}",
+            )
+        payload = _MENU_TOPIC.match(item.payload)
+        if payload and payload.group(1) not in kb.topics:
+            add(
+                menu_file,
+                lines_of(menu_file).line("payload", "menu", index),
+                f"nút '{item.title}' dẫn tới chủ đề '{payload.group(1)}' không có trong topics/",
             )
     if len(kb.menu) > MENU_MAX_BUTTONS:
         line = lines_of(menu_file).line(None, "menu", MENU_MAX_BUTTONS)

@@ -19,6 +19,7 @@ Topic file, with the section names the dialogue answers:
 
     id = "khai-sinh"
     title = "Đăng ký khai sinh"
+    short_title = "Khai sinh"      # optional: <= 30 characters, whole words, for choice buttons
     category = "Hộ tịch"
     authority = "UBND phường nơi cư trú của cha hoặc mẹ"
     reviewed = 2026-11-20
@@ -81,9 +82,15 @@ class Topic:
     sources: tuple[str, ...] = ()
     steps: tuple[str, ...] = ()
     notes: str = ""
+    short_title: str = ""
     not_applicable: frozenset[str] = frozenset()
     where_by_ward: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     path: str = ""
+
+    @property
+    def button_title(self) -> str:
+        """The name for a choice button: `short_title`, or `title` when none is set."""
+        return self.short_title or self.title
 
     def has_section(self, name: str) -> bool:
         """True when the section has content and is not marked not applicable."""

@@ -22,6 +22,7 @@ TEXT, TEXTS, DATE, TABLE, SECTIONS = "text", "texts", "date", "table", "sections
 TOPIC_FIELDS = {
     "id": (TEXT, True),
     "title": (TEXT, True),
+    "short_title": (TEXT, False),
     "category": (TEXT, True),
     "authority": (TEXT, True),
     "reviewed": (DATE, True),

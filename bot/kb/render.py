@@ -90,9 +90,16 @@ def render_overview(topic: Topic, ward: str | Ward | None = None) -> str:
     return "\n\n".join(parts)
 
 
+def render_summary(topic: Topic) -> str:
+    """The title line and summary, for the overview that then offers one button per section."""
+    if not topic.summary:
+        return topic.title.upper()
+    return f"{topic.title.upper()}\n{topic.summary}"
+
+
 def rendered_answers(topic: Topic) -> dict[str, str]:
     """Every message the bot can send for `topic` (overview, each section, each ward's where)."""
-    answers = {"overview": render_overview(topic)}
+    answers = {"overview": render_overview(topic), "summary": render_summary(topic)}
     for section in RENDERABLE:
         answers[section] = render_section(topic, section)
     for ward in topic.where_by_ward:
