@@ -17,6 +17,8 @@ from pathlib import Path
 from bot.config import Config
 
 TOPIC_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,80}$")
+NUMBER = re.compile(r"\+?\d(?:[\s.-]?\d){6,}")
+"""A run of 7+ digits (phone, ID-card or dossier number): never written to the suggestions."""
 HEADER = (
     "# Câu hỏi người dân đã hỏi mà bot chưa trả lời được; cán bộ đã gán vào chủ đề này.\n"
     "# Biên tập viên xem lại, chuyển câu phù hợp vào `questions` của topics/{topic}.toml\n"
@@ -55,7 +57,7 @@ def append(folder: Path, topic: str, questions: list[str]) -> int:
         seen = {q.casefold() for q in existing}
         added = []
         for question in questions:
-            clean = " ".join(question.split())
+            clean = NUMBER.sub("[số]", " ".join(question.split()))
             if clean and clean.casefold() not in seen:
                 seen.add(clean.casefold())
                 added.append(clean)
