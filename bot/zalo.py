@@ -162,14 +162,19 @@ class TokenSource(Protocol):
 
 
 def button_json(button: Button | Mapping[str, str], title_max: int) -> dict[str, str]:
-    """One `oa.query.show` button: the title (cut at `title_max`) and the payload sent back."""
+    """One query button: the title (cut at `title_max`) and the payload sent back as text.
+
+    A machine payload (starting with '#') uses `oa.query.hide`, so the citizen does not see
+    '#section:...' appear as their own message; a readable one uses `oa.query.show`.
+    """
     if isinstance(button, Mapping):
         title, payload = str(button["title"]), str(button["payload"])
     else:
         title, payload = button.title, button.payload
     if len(title) > title_max:
         title = title[: max(1, title_max - 1)].rstrip() + "…"
-    return {"title": title, "type": "oa.query.show", "payload": payload}
+    kind = "oa.query.hide" if payload.startswith("#") else "oa.query.show"
+    return {"title": title, "type": kind, "payload": payload}
 
 
 def make_session(base_url: str) -> requests.Session:

@@ -136,15 +136,15 @@ def test_every_action_in_the_table_is_known():
 
 
 def test_send_text_returns_zalo_message_id_and_sends_buttons(client, sim):
-    message_id = client.send_text(
-        "u1", "Chào bạn", [Button("Khai sinh cho con", "#khaisinh")], quote_msg_id="q1"
-    )
+    buttons = [Button("Khai sinh cho con", "#khaisinh"), Button("Đúng rồi", "đúng")]
+    message_id = client.send_text("u1", "Chào bạn", buttons, quote_msg_id="q1")
     [sent] = sim.delivered()
     assert sent["message_id"] == message_id
     assert sent["text"] == "Chào bạn"
     assert sent["quote_message_id"] == "q1"
     assert sent["buttons"] == [
-        {"title": "Khai sinh cho con", "payload": "#khaisinh", "type": "oa.query.show"}
+        {"title": "Khai sinh cho con", "payload": "#khaisinh", "type": "oa.query.hide"},
+        {"title": "Đúng rồi", "payload": "đúng", "type": "oa.query.show"},
     ]
 
 

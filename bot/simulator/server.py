@@ -303,7 +303,8 @@ class Handler(BaseHTTPRequestHandler):
             if not user_id or not text:
                 return self._send(400, {"error": "user_id and text are required"})
             state.interact(user_id)
-            state.chat_user_said(user_id, text)
+            if not body.get("hidden"):  # an oa.query.hide click shows nothing in the chat
+                state.chat_user_said(user_id, text)
             status = poster.post(user_text_event(state, user_id, text, new_id()))
             return self._send(200, {"webhook_status": status})
         if path == "/_sim/chat/follow":
