@@ -69,6 +69,8 @@ class WebhookConfig:
     path: str = "/webhooks/zalo"
     max_body_bytes: int = 65536
     public_base_url: str = ""
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0 = none).
+    proxy_hops: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,9 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, request
+from markupsafe import escape
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot import storage
 from bot.config import Config
@@ -30,6 +32,9 @@ def create_app(
 ) -> Flask:
     """Build the app for `config`; `clock` gives the current epoch seconds (tests pass one)."""
     app = Flask(__name__)
+    if config.webhook.proxy_hops:
+        hops = config.webhook.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     app.config["MAX_CONTENT_LENGTH"] = config.webhook.max_body_bytes
     app.config["SECRET_KEY"] = config.admin.secret_key or None
     storage.connect(config.storage.database)  # create and migrate once, before serving
@@ -62,8 +67,9 @@ def create_app(
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:
-        if request.path.startswith("/admin") and exc.code not in (413,):
-            return exc
+        admin_page = app.extensions.get("bot.admin_error_page")
+        if admin_page is not None and request.path.startswith("/admin"):
+            return admin_page(exc.code or 500)
         code_name = (exc.name or "error").lower().replace(" ", "_")
         return error_response(exc.code or 500, code_name, exc.description or exc.name)
 
@@ -83,3 +89,15 @@ def _register_admin(app: Flask, config: Config) -> None:
             return
         raise
     app.register_blueprint(admin.create_blueprint(config), url_prefix="/admin")
+
+    def admin_error_page(status: int) -> Response:
+        # Routing errors happen outside the blueprint (no console context): a plain page.
+        message = escape(admin.ERROR_MESSAGES.get(status, "Yêu cầu không thực hiện được."))
+        page = (
+            '<!doctype html><html lang="vi"><head><meta charset="utf-8">'
+            f"<title>Lỗi {status}</title></head><body><h1>Lỗi {status}</h1>"
+            f'<p>{message}</p><p><a href="/admin/">Về trang quản trị</a></p></body></html>'
+        )
+        return Response(page, status=status, mimetype="text/html")
+
+    app.extensions["bot.admin_error_page"] = admin_error_page

@@ -1,0 +1,61 @@
+"""The app around the webhook: health, domain verification, error shapes, proxy trust."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.config import AdminConfig, Config, StorageConfig, WebhookConfig, ZaloConfig
+from bot.web import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def make_app(tmp_path, **sections):
+    config = Config(
+        storage=StorageConfig(database=str(tmp_path / "bot.db")),
+        admin=AdminConfig(secret_key="k" * 40),
+        **sections,
+    )
+    return create_app(config)
+
+
+def test_healthz_reports_the_knowledge_base(tmp_path):
+    response = make_app(tmp_path).test_client().get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json()["knowledge_base"]["topics"] == 33
+
+
+def test_domain_verification_file_and_meta_tag_are_served(tmp_path):
+    app = make_app(tmp_path, zalo=ZaloConfig(domain_verification_code="ABC123"))
+    client = app.test_client()
+    page = client.get("/zalo_verifierABC123.html")
+    assert page.status_code == 200
+    assert 'name="zalo-platform-site-verification" content="ABC123"' in page.get_data(True)
+    assert "ABC123" in client.get("/").get_data(True)
+
+
+@pytest.mark.parametrize(
+    "method,path,status",
+    [("get", "/nowhere", 404), ("delete", "/webhooks/zalo", 405), ("put", "/healthz", 405)],
+)
+def test_errors_outside_the_console_share_one_json_shape(tmp_path, method, path, status):
+    response = getattr(make_app(tmp_path).test_client(), method)(path)
+    assert response.status_code == status
+    body = json.loads(response.get_data())
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
+
+
+def test_console_routing_errors_are_a_vietnamese_page(tmp_path):
+    response = make_app(tmp_path).test_client().put("/admin/login")
+    assert response.status_code == 405
+    assert "không được hỗ trợ" in response.get_data(True)
+
+
+def test_https_behind_a_trusted_proxy_gets_secure_cookies(tmp_path):
+    trusted = make_app(tmp_path, webhook=WebhookConfig(proxy_hops=1)).test_client()
+    cookie = trusted.get("/admin/login", headers={"X-Forwarded-Proto": "https"})
+    assert "Secure" in cookie.headers["Set-Cookie"]
+    direct = make_app(tmp_path).test_client()
+    cookie = direct.get("/admin/login", headers={"X-Forwarded-Proto": "https"})
+    assert "Secure" not in cookie.headers["Set-Cookie"], "untrusted header must be ignored"
