@@ -93,7 +93,7 @@ def gunicorn(app: str, port: int, args: argparse.Namespace, env: dict) -> subpro
         "--workers",
         str(args.workers),
         "--worker-class",
-        "gthread",
+        args.worker_class,
         "--threads",
         str(args.threads),
         "--log-level",
@@ -259,6 +259,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=4, help="load processes (connections)")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
+    parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class")
     parser.add_argument("--warmup", type=int, default=400)
     parser.add_argument(
         "--rate", type=float, default=0.0, help="open loop at this many events/s (0: closed loop)"
@@ -331,7 +332,7 @@ def main() -> int:
             process.wait(15)
         sim.stop()
 
-    workers = f"gunicorn gthread {args.workers} workers x {args.threads} threads"
+    workers = f"gunicorn {args.worker_class} {args.workers} workers x {args.threads} threads"
     print(f"\nmachine: {os.cpu_count()} CPU(s); {workers}")
     loop = f"open loop at {args.rate:.0f} events/s" if args.rate else "closed loop"
     print(f"load: {args.events} events, {args.clients} keep-alive client processes, {loop}")
