@@ -8,6 +8,10 @@ token, so two concurrent refreshes lose the grant. Hence:
 - the new pair is committed in one write before the new access token is used or returned;
 - a failed refresh is logged with Zalo's whole (masked) answer and not retried for a minute.
 The configured refresh token seeds the store once; later it is only the stored one that counts.
+The one unrecoverable case: the process dies after Zalo issued the new pair and before our
+commit (one round trip): the old refresh token is dead and the new one unknown, so an
+administrator must authorise again and put the new refresh token in the configuration (a
+configured token different from the one seeded before replaces the stored pair).
 """
 
 from __future__ import annotations
