@@ -180,3 +180,8 @@ def test_chat_page_is_served_and_its_endpoints_work(sim, webhook):
     ]
     later = requests.get(sim.url + "/_sim/chat/messages?user_id=c1&after=2", timeout=5).json()
     assert later["messages"] == []
+
+
+def test_invalid_parameters_get_error_201_in_zalo_envelope(sim):
+    answer = api(sim, "/v3.0/oa/user/getlist", method="GET", data={"offset": "x", "count": 5})
+    assert answer["error"] == -201

@@ -94,6 +94,13 @@ class Handler(BaseHTTPRequestHandler):
     def _route(self, method: str) -> None:
         self._raw = None
         self._body()
+        try:
+            self._dispatch(method)
+        except Exception:  # a fake must not hang a client: answer like a broken server
+            logger.exception("simulator: error on %s %s", method, self.path)
+            self._send(500, b"Internal Server Error", "text/plain")
+
+    def _dispatch(self, method: str) -> None:
         path = urlsplit(self.path).path
         state = self.server.state
         if path.startswith("/_sim/") or path == "/":
@@ -117,7 +124,11 @@ class Handler(BaseHTTPRequestHandler):
         handler = ROUTES.get((method, path))
         if handler is None:
             return self._send(200, envelope(error=-201, message="API not supported here"))
-        self._send(200, handler(self))
+        try:
+            result = handler(self)
+        except (TypeError, ValueError, KeyError, AttributeError):
+            result = envelope(error=-201, message="Parameters invalid")
+        self._send(200, result)
 
     # -- OA API ----------------------------------------------------------------------------
 
