@@ -13,7 +13,6 @@ import hmac
 import json
 import logging
 import os
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -324,8 +323,3 @@ def parse_response(response: requests.Response, path: str) -> Any:
     if code != 0:
         raise error_for(code, str(payload.get("message", "")))
     return payload.get("data", {})
-
-
-def now_ms(now: float | None = None) -> str:
-    """Epoch milliseconds as Zalo writes them: a string."""
-    return str(int((time.time() if now is None else now) * 1000))
