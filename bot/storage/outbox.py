@@ -208,8 +208,9 @@ def is_own_message(db: sqlite_utils.Database, zalo_message_id: str) -> bool:
 def is_own_echo(db: sqlite_utils.Database, user_id: str, zalo_message_id: str, text: str) -> bool:
     """True when an `oa_send_*` echo is one of our outbox's messages (any part), not staff's.
 
-    The echo can arrive before the sender has committed Zalo's message id, so a message in
-    flight to that user whose text contains the echoed text counts too (texts compared after
+    The echo can arrive before the sender has committed Zalo's message id, or after a send
+    that timed out but went through (the row is then waiting for a retry), so a recent outbox
+    message to that user whose text contains the echoed text counts too (texts compared after
     NFC, on the decoded payload, so line breaks and quotes match).
     """
     if zalo_message_id and (
@@ -223,8 +224,7 @@ def is_own_echo(db: sqlite_utils.Database, user_id: str, zalo_message_id: str, t
     if not wanted:
         return False
     rows = db.execute(
-        "SELECT payload FROM outbox WHERE user_id = ? AND status IN ('sending', 'sent') "
-        "ORDER BY id DESC LIMIT 20",
+        "SELECT payload FROM outbox WHERE user_id = ? ORDER BY id DESC LIMIT 20",
         [user_id],
     ).fetchall()
     for (payload,) in rows:
