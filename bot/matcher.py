@@ -15,8 +15,10 @@ Coverage is the IDF-weighted share of the message's syllables and syllable pairs
 other side; a word the knowledge base never uses weighs the most, so questions about other
 things score low. Three outcomes (see the constants below):
 
-- answer: score ≥ `ANSWER_AT`, lead over the second topic ≥ `MARGIN`, topic coverage ≥
-  `COVER_MIN` and phrasing share ≥ `BACK_MIN`;
+- answer: score ≥ `ANSWER_AT`, topic coverage ≥ `COVER_MIN`, phrasing share ≥ `BACK_MIN`,
+  and a lead over the second topic ≥ `MARGIN` or, when the lead is smaller, a message that
+  names the best topic and nothing of its rivals (`Index.names_alone`); a message made only of
+  the topic's name and procedure-neutral words needs no coverage (`Index.only_names`);
 - choices: score ≥ `OFFER_AT` and coverage ≥ `OFFER_COVER` (the closest two or three topics);
 - fallback: anything lower.
 
@@ -41,9 +43,11 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from bot.kb.model import KnowledgeBase
-from bot.normalize import Lexicon, Normalized, Vocabulary, fold, normalize, vowel_key
+from bot.normalize import Lexicon, Normalized, Vocabulary, fold, normalize, tone_key, vowel_key
 from bot.sections import (
     AMBIGUOUS_PLAIN,
+    PRIORITY,
+    generic_spans,
     only_generic,
     pick_section,
     section_spans,
@@ -81,6 +85,10 @@ question found inside a long phrasing about something else ("ly hôn" inside "đ
 xác nhận tình trạng hôn nhân") is offered, not answered."""
 
 
+NAME_SHARE = 0.5
+"""Share of a topic's name (by weight) a message must hold to name it (`Index.names_alone`)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Query:
     """A message taken apart: its section cue, wards named, and the words that name a topic."""
@@ -95,6 +103,10 @@ class Query:
     names_topic: bool
     alt_terms: tuple[str, ...] | None = None
     """Terms when plain words that may be fillers ("can": "cần" or "căn") are kept instead."""
+    core: tuple[str, ...] = ()
+    """Content words that are not procedure-neutral: what the message names."""
+    alt_core: tuple[str, ...] = ()
+    """`core` when the plain words that may be fillers are read as content (if different)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,16 +153,28 @@ class Index:
         self.title_words: dict[str, frozenset[str]] = {}
         self.spelling: list[str] = []  # filled once the phrasings are known
         self.vowels: dict[str, set[str]] = {}
+        self.tones: dict[str, set[str]] = {}
         texts: list[dict[str, frozenset[str]]] = []
         df: dict[str, int] = defaultdict(int)
+        self.names: list[tuple[frozenset[str], ...]] = []
         for topic in kb.topics.values():
             seen: dict[str, frozenset[str]] = {}
-            for text in (topic.title, *topic.questions):
+            cores = []
+            short = getattr(topic, "short_title", "")
+            for number, text in enumerate((topic.title, short, *topic.questions)):
+                if not text:
+                    continue
                 query = self.analyze(text)
+                core = frozenset(query.core) | frozenset(query.alt_core)
+                if number < 2 and core:
+                    cores.append(core)
+                if number == 1:
+                    continue  # a short title names the topic but is no phrasing of a question
                 for tokens in (query.terms, query.alt_terms or ()):
                     if tokens:
                         seen.setdefault(" ".join(tokens), frozenset(_terms(tokens)))
             texts.append(seen)
+            self.names.append(tuple(cores))
             for term in set().union(*seen.values()):
                 df[term] += 1
             self.title_words[topic.id] = frozenset(normalize(topic.title, self.vocab).tokens)
@@ -162,6 +186,7 @@ class Index:
             for word in normalize(text, self.vocab).text.split():
                 if not word.isascii():
                     self.vowels.setdefault(fold(word), set()).add(vowel_key(word))
+                    self.tones.setdefault(fold(word), set()).add(tone_key(word))
         self.spelling = sorted(t for t in self.known if len(t) >= TYPO_MIN_LENGTH and t.isalpha())
         self.common = {t for t, n in df.items() if n > max(2, PREFILTER * 4, count // 20)}
         self.phrasings: list[list[_Phrasing]] = [
@@ -169,6 +194,8 @@ class Index:
             for seen in texts
         ]
         self.topic_terms = [frozenset(set().union(*seen.values())) for seen in texts]
+        self.name_words = [frozenset().union(*cores) for cores in self.names]
+        self.numbers = {tid: n for n, tid in enumerate(self.topic_ids)}
         self.postings: dict[str, list[int]] = defaultdict(list)
         for number, union in enumerate(self.topic_terms):
             for term in union:
@@ -176,14 +203,23 @@ class Index:
         logger.debug("index: %d topics, %d terms", count, len(df))
 
     def weight(self, term: str) -> float:
-        """The IDF weight of a term; unseen pairs of words count half their words' mean."""
+        """The IDF weight of a term; unseen pairs of words count half their words' mean.
+
+        A word set apart for its marks ("quần" where the knowledge base only has "quận") is
+        unseen, but weighs what its folded form weighs: it is an ordinary word, not a sign
+        that the question is about something the knowledge base does not cover.
+        """
         found = self.idf.get(term)
         if found is not None:
             return found
         if " " in term:
             a, b = term.split(" ", 1)
-            return (self.idf.get(a, self.unseen_idf) + self.idf.get(b, self.unseen_idf)) / 4
-        return self.unseen_idf
+            return (self._word_weight(a) + self._word_weight(b)) / 4
+        return self._word_weight(term)
+
+    def _word_weight(self, word: str) -> float:
+        """The IDF of one word, of its folded form when it was set apart for its marks."""
+        return self.idf.get(word.rstrip("'"), self.unseen_idf)
 
     @staticmethod
     def _terms_of(
@@ -197,14 +233,24 @@ class Index:
         found = tuple(folded[i] for i in range(len(words)) if i in in_cue or not taken[i])
         return () if all(t.isdigit() for t in found) else found
 
-    def mark_vowels(self, word: str, token: str) -> str:
-        """`token`, or a token no phrasing has when the word's vowels differ from every
-        spelling the knowledge base uses for it ("vàng" is not "vắng", though both fold to
-        "vang")."""
+    def mark_spelling(self, word: str, token: str) -> str:
+        """`token`, or a token no phrasing has when the word is spelled unlike the knowledge base.
+
+        Typed with diacritics, a word is another word when its vowel marks differ from every
+        spelling the knowledge base uses for its folded form ("vàng" is not "vắng"), or when it
+        carries a tone mark that differs from all of them ("giảm" is not "giám"); hỏi and ngã
+        count as one tone, as many speakers do not tell them apart ("sữa" for "sửa"). A word
+        typed without any mark is left alone: it may be any of them.
+        """
         if word.isascii():
             return token
         spellings = self.vowels.get(token)
-        if spellings and vowel_key(word) not in spellings:
+        if not spellings:
+            return token
+        if vowel_key(word) not in spellings:
+            return token + "'"
+        tone = tone_key(word)
+        if tone[-1:].isdigit() and tone not in self.tones.get(token, ()):
             return token + "'"
         return token
 
@@ -243,17 +289,24 @@ class Index:
 
         wards = claim(ward_mentions(self.wards, words, folded))
         small = claim(smalltalk_kinds(words, folded))
-        cues = claim(section_spans(words, folded))
+        cues = [(a, b, c) for a, b, c in section_spans(words, folded) if not any(taken[a:b])]
+        for a, b, _ in cues:  # cues may overlap each other ("nộp ở" + "ở đâu")
+            taken[a:b] = [True] * (b - a)
         claim(stopword_spans(words, folded))
         if self.spelling:
             folded = tuple(
-                t if taken[i] else self.correct(self.mark_vowels(words[i], t))
+                self.mark_spelling(words[i], t)
+                if taken[i]
+                else self.correct(self.mark_spelling(words[i], t))
                 for i, t in enumerate(folded)
             )
         unsure = [i for i, w in enumerate(words) if not taken[i] and w in AMBIGUOUS_PLAIN]
+        generic = {i for a, b in generic_spans(words, folded) for i in range(a, b)}
         alt_terms = None
+        alt_core: tuple[str, ...] = ()
         if unsure:
             alt_terms = self._terms_of(words, folded, taken, cues)
+            alt_core = tuple(folded[i] for i, t in enumerate(taken) if not t and i not in generic)
             for i in unsure:
                 taken[i] = True
         content_idx = [i for i, t in enumerate(taken) if not t]
@@ -261,9 +314,10 @@ class Index:
         cue_tokens = tuple((str(c), tuple(folded[a:b])) for a, b, c in cues)
         names = bool(content) and not only_generic([words[i] for i in content_idx], content)
         terms = self._terms_of(words, folded, taken, cues)
+        core = tuple(folded[i] for i in content_idx if i not in generic)
         return Query(
             normalized=norm,
-            section=pick_section(cues) or weak_section(words, folded),
+            section=pick_section(cues) or weak_section(words, folded, taken),
             wards=tuple(label for _, _, label in wards if label[0] != "district"),
             smalltalk=tuple(kind for _, _, kind in small),
             content=content,
@@ -271,18 +325,23 @@ class Index:
             terms=terms,
             names_topic=names,
             alt_terms=alt_terms if alt_terms != terms else None,
+            core=core,
+            alt_core=alt_core if alt_core != core else (),
         )
 
     def section_for(self, topic_id: str, query: Query) -> str | None:
-        """The section asked, unless its cue is part of the topic's own title (then None).
+        """The section asked, leaving out cues that are part of the topic's own title.
 
         "nộp hồ sơ trực tuyến" names the topic about filing online rather than asking for the
-        online section of some other topic.
+        online section of some other topic, so it asks for that topic's overview; "nộp hồ sơ
+        trực tuyến có được giảm phí không" asks for its fee.
         """
         title = self.title_words.get(topic_id, frozenset())
-        if any(s == query.section and set(words) <= title for s, words in query.cues):
-            return None
-        return query.section
+        inside = {s for s, words in query.cues if s and set(words) <= title}
+        if query.section not in inside:
+            return query.section
+        rest = {s for s, _ in query.cues if s and s not in inside}
+        return next((s for s in PRIORITY if s in rest), None)
 
     def match(self, text: str) -> Match:
         """The verdict for one message (see the module docstring for the bands)."""
@@ -309,16 +368,48 @@ class Index:
             for tid, score, *_ in ranked[:MAX_CHOICES]
             if score >= OFFER_AT and score >= best - OFFER_WITHIN
         )
-        if (
-            best >= ANSWER_AT
-            and best - second >= MARGIN
-            and cover >= COVER_MIN
-            and (back >= BACK_MIN)
-        ):
-            return Match("answer", best_id, offered, round(best, 4), query)
+        if best >= ANSWER_AT and back >= BACK_MIN:
+            rivals = [tid for tid, score, *_ in ranked[1:] if score > best - OFFER_WITHIN]
+            named = self.names_alone(best_id, rivals, query)
+            bare = named and self.only_names(best_id, query)
+            if (cover >= COVER_MIN or bare) and (best - second >= MARGIN or named):
+                return Match("answer", best_id, offered, round(best, 4), query)
         if best >= OFFER_AT and cover >= OFFER_COVER:
             return Match("choices", None, offered, round(best, 4), query)
         return Match("fallback", None, offered, round(best, 4), query)
+
+    def names_alone(self, topic_id: str, rivals: Sequence[str], query: Query) -> bool:
+        """True when the message names `topic_id` and says nothing that names a rival.
+
+        Named: the message holds at least `NAME_SHARE` (by weight) of the words of the topic's
+        title or short title, procedure-neutral words aside ("căn cước" for "Thẻ căn cước",
+        "khai sinh" in a long story about a new baby). Nothing for a rival: no rival is named
+        that way ("khai" names "khai sinh" and "khai tử" alike), and none of the words of the
+        rivals' names that are not in the topic's own names is said ("trích lục" for copies of
+        civil-status records, "cải chính" for corrections). A message that shares words with
+        phrasings of several topics thus gets the topic it names.
+        """
+        said = frozenset(query.core) | frozenset(query.alt_core)
+        number = self.numbers[topic_id]
+        if not said or not self._named(number, said):
+            return False
+        own = self.name_words[number]
+        others = [self.numbers[r] for r in rivals]
+        return not any((self.name_words[r] - own) & said or self._named(r, said) for r in others)
+
+    def only_names(self, topic_id: str, query: Query) -> bool:
+        """True when every word of the message is a word of the topic's names, a filler, a
+        cue or a procedure-neutral word ("thủ tục căn cước"): then the procedure-neutral words
+        that other phrasings happen to use do not lower the coverage that an answer needs."""
+        said = frozenset(query.core) | frozenset(query.alt_core)
+        return bool(said) and said <= self.name_words[self.numbers[topic_id]]
+
+    def _named(self, number: int, said: frozenset[str]) -> bool:
+        """True when `said` holds `NAME_SHARE` of one of the topic's names."""
+        return any(
+            sum(map(self.weight, name & said)) >= NAME_SHARE * sum(map(self.weight, name))
+            for name in self.names[number]
+        )
 
     def rank(self, tokens: Sequence[str]) -> list[tuple[str, float, float, float]]:
         """Topics scored against the folded `tokens`, best first.

@@ -65,6 +65,16 @@ def vowel_key(token: str) -> str:
     return plain
 
 
+def tone_key(token: str) -> str:
+    """`vowel_key` plus the tone digit, hỏi and ngã as one: "giảm" -> giam3, "giám" -> giam1.
+
+    Tone placement does not matter (hoà/hòa), and neither does hỏi versus ngã ("sữa"/"sửa"),
+    which many speakers merge; a word without a tone mark has no digit.
+    """
+    tone = next((_TONES[c] for c in unicodedata.normalize("NFD", token) if c in _TONES), "")
+    return vowel_key(token) + ("3" if tone == "4" else tone)
+
+
 def accent_key(token: str) -> str:
     """Vowel marks kept, tone mark moved to a trailing digit: hoà/hòa -> hoa2, qúy -> quy1."""
     tone = ""

@@ -25,7 +25,7 @@ SECTION_CUES: dict[str, tuple[str, ...]] = {
         "lệ phí", "~phí", "chi phí", "mất phí", "tốn phí", "miễn phí", "bao nhiêu tiền", "mất tiền",
         "tốn tiền", "hết tiền", "nộp tiền", "~tiền", "mất bao nhiêu", "tốn bao nhiêu",
         "hết bao nhiêu", "giá", "mức thu", "thu bao nhiêu", "đóng bao nhiêu", "trả bao nhiêu",
-        "bao nhiêu tiền", "phải trả", "có mất", "có tốn",
+        "phải trả", "có mất", "có tốn", "giảm phí", "giảm lệ phí", "miễn giảm", "phí bao nhiêu",
     ),
     "duration": (
         "bao lâu", "mất bao lâu", "bao lâu thì", "lâu không", "mấy ngày", "bao nhiêu ngày",
@@ -61,17 +61,44 @@ SECTION_CUES: dict[str, tuple[str, ...]] = {
 # fmt: on
 """Cue phrases per section; the first section found in `PRIORITY` order wins."""
 
+# fmt: off
+PROGRESS = (
+    "đến đâu rồi", "tới đâu rồi", "đâu rồi", "giải quyết đến đâu", "giải quyết tới đâu",
+    "xử lý đến đâu", "xử lý tới đâu", "làm đến đâu", "làm tới đâu", "được đến đâu",
+    "được tới đâu", "đến bước nào", "tới bước nào",
+)
+"""Phrases asking how far a file has got: no section of a procedure, not even a weak cue's."""
+
+NOT_SECTION = (
+    *PROGRESS, "giá thú", "ngoài giá thú", "giá trị", "mất giấy", "mất thẻ", "mất sổ",
+    "mất bằng", "bị mất", "đánh mất",
+)
+# fmt: on
+"""Phrases that hold a cue's words without asking for that section ("con ngoài giá thú" is not
+about a price, "hồ sơ đến đâu rồi" asks about progress, not a place): a cue overlapping one of
+them is ignored, and the words stay content."""
+
 PRIORITY = ("online", "fee", "duration", "where", "documents")
 """When a message carries cues of several sections, the most specific one is meant."""
 
-WEAK_CUES = {"hồ sơ": "documents", "giấy tờ": "documents"}
-"""Cues that set the section only when no other cue does, and that stay part of the topic."""
+WEAK_CUES = {"hồ sơ": "heads", "giấy tờ": "documents"}
+"""Cues that set the section only when no other cue does, and that stay part of the topic.
+
+"giấy tờ" asks for the documents wherever it stands; "hồ sơ" ("heads") only when it opens the
+question ("hồ sơ đăng ký khai sinh") or the message has a documents verb (`DOCUMENT_VERBS`):
+as the object of another verb ("cán bộ làm chậm hồ sơ") it is just the file."""
+
+DOCUMENT_VERBS = ("cần", "~gồm", "bao gồm", "chuẩn bị", "những gì", "mang", "phải có", "yêu cầu")
+"""Words that make "hồ sơ" anywhere in a message ask for the documents."""
+
+HEAD_VERBS = frozenset({"lam", "lap"})
+"""Verbs that may stand before an opening "hồ sơ" ("làm hồ sơ khai sinh")."""
 
 # fmt: off
 NOT_CUES = (
     "nộp hồ sơ", "tra cứu hồ sơ", "hồ sơ của", "tình trạng hồ sơ", "tiến độ hồ sơ", "kết quả hồ sơ",
     "hồ sơ trực tuyến", "hồ sơ đã", "hồ sơ bị", "hồ sơ đến đâu", "làm lại giấy tờ", "mất giấy tờ",
-    "giấy tờ tùy thân",
+    "giấy tờ tùy thân", "mã hồ sơ", "số hồ sơ",
 )
 # fmt: on
 """Phrases in which a weak cue does not ask for the documents."""
@@ -102,22 +129,54 @@ GENERIC = (
 """Procedure-neutral words: matched on, but a message made only of them names no procedure."""
 
 _WEAK_LEXICON = Lexicon.build([*((p, None) for p in NOT_CUES), *WEAK_CUES.items()])
+_PROGRESS_LEXICON = Lexicon.build((p, "progress") for p in PROGRESS)
+_VERB_LEXICON = Lexicon.build((w, "verb") for w in DOCUMENT_VERBS)
 _STOP_LEXICON = Lexicon.build((w, "stop") for w in STOPWORDS)
 _GENERIC_LEXICON = Lexicon.build((w, "generic") for w in GENERIC)
 
 _SECTION_LEXICON = Lexicon.build(
-    (cue, section) for section, cues in SECTION_CUES.items() for cue in cues
+    [
+        *((phrase, "") for phrase in NOT_SECTION),
+        *((cue, section) for section, cues in SECTION_CUES.items() for cue in cues),
+    ]
 )
 
 
 def section_spans(words: Sequence[str], folded: Sequence[str]) -> list[tuple[int, int, str]]:
-    """Every section cue in the message as (start, end, section)."""
-    return [(a, b, str(s)) for a, b, s in _SECTION_LEXICON.scan(words, folded)]
+    """Every section cue in the message as (start, end, section or ""); spans may overlap.
+
+    The longest cue is looked up at every word, not only after the previous cue, so that
+    "nộp ở đâu" keeps "ở đâu" although "nộp ở" took its "ở". A cue overlapping a `NOT_SECTION`
+    phrase is dropped; of two overlapping cues of different sections, the one that reaches
+    further right wins ("mất bao nhiêu ngày" asks for days, "có mất bao lâu" for time) and the
+    other keeps its words with the section "".
+    """
+    found = []
+    for i in range(len(words)):
+        hit = _SECTION_LEXICON.at(words, folded, i)
+        if hit:
+            found.append((i, i + hit[0], str(hit[1])))
+    blocked = [(a, b) for a, b, s in found if not s]
+
+    def overlaps(a: int, b: int, c: int, d: int) -> bool:
+        return a < d and c < b
+
+    kept = []
+    for a, b, section in found:
+        if not section or any(overlaps(a, b, c, d) for c, d in blocked):
+            continue
+        if any(
+            s and s != section and overlaps(a, b, c, d) and (d, d - c) > (b, b - a)
+            for c, d, s in found
+        ):
+            section = ""  # still cue words ("mất" in "mất bao nhiêu ngày"), but not the section
+        kept.append((a, b, section))
+    return kept
 
 
 def pick_section(spans: Sequence[tuple[int, int, str]]) -> str | None:
     """The section a message asks about, from its cue spans (None: the whole overview)."""
-    found = {section for _, _, section in spans}
+    found = {section for _, _, section in spans if section}
     if "hours" in found:
         return None
     return next((s for s in PRIORITY if s in found), None)
@@ -135,12 +194,37 @@ def stopword_spans(words: Sequence[str], folded: Sequence[str]) -> list[tuple[in
     return [(a, b) for a, b, _ in _STOP_LEXICON.scan(words, folded)]
 
 
+def generic_spans(words: Sequence[str], folded: Sequence[str]) -> list[tuple[int, int]]:
+    """Procedure-neutral words in the message as (start, end)."""
+    return [(a, b) for a, b, _ in _GENERIC_LEXICON.scan(words, folded)]
+
+
 def only_generic(words: Sequence[str], folded: Sequence[str]) -> bool:
     """True when every word is procedure-neutral (the message names no procedure)."""
-    covered = sum(b - a for a, b, _ in _GENERIC_LEXICON.scan(words, folded))
+    covered = sum(b - a for a, b in generic_spans(words, folded))
     return covered == len(words)
 
 
-def weak_section(words: Sequence[str], folded: Sequence[str]) -> str | None:
-    """The section of a weak cue ("hồ sơ khai sinh" asks for the documents), if any."""
-    return next((str(s) for _, _, s in _WEAK_LEXICON.scan(words, folded) if s), None)
+def weak_section(
+    words: Sequence[str], folded: Sequence[str], taken: Sequence[bool] = ()
+) -> str | None:
+    """The section of a weak cue ("hồ sơ khai sinh" asks for the documents), if any.
+
+    `taken` marks the words already read as fillers, small talk or wards: an "hồ sơ" preceded
+    only by such words (or by "làm") opens the question. A message about progress ("hồ sơ kết
+    hôn đến đâu rồi") asks for no section.
+    """
+    if _PROGRESS_LEXICON.scan(words, folded):
+        return None
+    verb = None
+    for a, _, label in _WEAK_LEXICON.scan(words, folded):
+        if label == "documents":
+            return "documents"
+        if label == "heads":
+            if all((i < len(taken) and taken[i]) or folded[i] in HEAD_VERBS for i in range(a)):
+                return "documents"
+            if verb is None:
+                verb = bool(_VERB_LEXICON.scan(words, folded))
+            if verb:
+                return "documents"
+    return None

@@ -189,3 +189,166 @@ def test_vowel_marks_keep_apart_words_that_fold_alike() -> None:
 @pytest.mark.parametrize("question", ["lam can cuoc cho con", "làm căn cước cho con"])
 def test_plain_word_that_may_be_a_filler_is_read_both_ways(question: str) -> None:
     assert INDEX.match(question).topic == "can-cuoc"
+
+
+# Generalisation classes: each table holds utterances written for these tests, with and without
+# diacritics, against a small knowledge base in which several topics share words.
+
+SHARED = [
+    *TOPICS,
+    make_topic(
+        "trich-luc",
+        "Cấp bản sao trích lục hộ tịch, bản sao giấy khai sinh",
+        [
+            "xin bản sao giấy khai sinh",
+            "trích lục khai sinh mất bao lâu",
+            "khai sinh cho con bị rách thì xin lại",
+            "cấp bản sao giấy đăng ký kết hôn",
+        ],
+    ),
+    make_topic(
+        "cai-chinh",
+        "Cải chính hộ tịch",
+        [
+            "sửa năm sinh trong giấy khai sinh",
+            "khai sinh cho con bị sai tên",
+            "khai sinh ghi sai quê quán",
+        ],
+    ),
+    make_topic(
+        "chung-thuc",
+        "Chứng thực bản sao",
+        ["công chứng căn cước", "chứng thực bản sao căn cước", "photo công chứng"],
+    ),
+    make_topic(
+        "vneid",
+        "Tài khoản định danh điện tử VNeID",
+        ["kích hoạt vneid bằng căn cước", "quên mật khẩu vneid", "đăng ký tài khoản vneid"],
+    ),
+    make_topic(
+        "giam-ho",
+        "Đăng ký giám hộ",
+        ["đăng ký giám hộ cho cháu", "cử người giám hộ cho người già", "giám hộ mất phí không"],
+    ),
+]
+SHARED_INDEX = build_index(make_kb(SHARED))
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("căn cước", "can-cuoc"),
+        ("can cuoc", "can-cuoc"),
+        ("thẻ căn cước", "can-cuoc"),
+        ("the can cuoc", "can-cuoc"),
+        ("thủ tục căn cước", "can-cuoc"),
+        ("Cải chính hộ tịch", "cai-chinh"),
+        ("cai chinh ho tich", "cai-chinh"),
+    ],
+)
+def test_a_bare_topic_name_is_answered(question: str, topic: str) -> None:
+    match = SHARED_INDEX.match(question)
+    assert (match.outcome, match.topic) == ("answer", topic)
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("khai sinh cho con nhà mình có mất tiền không ad", "khai-sinh"),
+        ("khai sinh cho con nha minh co mat tien ko ad", "khai-sinh"),
+        ("vợ mới sinh em bé thì khai sinh mất mấy ngày", "khai-sinh"),
+        ("vo moi sinh em be thi khai sinh mat may ngay", "khai-sinh"),
+    ],
+)
+def test_a_clear_top_topic_is_answered_although_others_share_its_words(
+    question: str, topic: str
+) -> None:
+    match = SHARED_INDEX.match(question)
+    assert (match.outcome, match.topic) == ("answer", topic)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "khai",  # names both khai sinh and khai tử
+        "bản sao khai sinh có mất tiền không",  # "bản sao" points to the copies
+        "ban sao khai sinh co mat tien khong",
+    ],
+)
+def test_a_message_that_also_names_a_rival_is_not_answered_with_the_shared_name(
+    question: str,
+) -> None:
+    match = SHARED_INDEX.match(question)
+    assert match.topic != "khai-sinh"
+
+
+@pytest.mark.parametrize(
+    ("question", "section"),
+    [
+        ("đăng ký khai sinh cho con ngoài giá thú", None),
+        ("dang ky khai sinh cho con ngoai gia thu", None),
+        ("hồ sơ kết hôn của tôi giải quyết đến đâu rồi", None),
+        ("ho so ket hon cua toi giai quyet toi dau roi", None),
+        ("giấy tờ tạm trú của tôi xử lý đến đâu rồi", None),
+        ("phản ánh cán bộ trả chậm hồ sơ kết hôn", None),
+        ("phan anh can bo tra cham ho so ket hon", None),
+        ("tra tiến độ khai sinh bằng số hồ sơ", None),
+        ("hồ sơ đăng ký kết hôn", "documents"),
+        ("ho so dang ky ket hon", "documents"),
+        ("kết hôn thì hồ sơ bao gồm", "documents"),
+        ("ket hon mat bao nhieu ngay", "duration"),
+        ("kết hôn có mất bao lâu không", "duration"),
+        ("kết hôn mất bao nhiêu tiền", "fee"),
+        ("ket hon nop o dau", "where"),
+        ("thế kết hôn làm ở đâu", "where"),
+    ],
+)
+def test_section_cues_are_read_as_whole_phrases(question: str, section: str | None) -> None:
+    assert SHARED_INDEX.analyze(question).section == section
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("nộp hồ sơ trực tuyến có được giảm lệ phí không", "nop-truc-tuyen"),
+        ("đăng ký tạm trú cho sinh viên có được giảm phí không", "tam-tru"),
+        ("làm căn cước cho con có được giảm phí không", "can-cuoc"),
+    ],
+)
+def test_a_word_typed_with_another_tone_is_not_the_knowledge_base_word(
+    question: str, topic: str
+) -> None:
+    match = SHARED_INDEX.match(question)
+    assert "giam-ho" not in [match.topic, *(c for c, _ in match.candidates)]
+    assert (match.outcome, match.topic) == ("answer", topic)
+    assert SHARED_INDEX.section_for(topic, match.query) == "fee"
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("giam ho cho chau", "giam-ho"),  # no marks at all: may be any word that folds alike
+        ("giám hộ cho cháu", "giam-ho"),
+        ("sữa năm sinh trong giấy khai sinh", "cai-chinh"),  # hỏi/ngã slip
+    ],
+)
+def test_unmarked_words_and_hoi_nga_slips_still_match(question: str, topic: str) -> None:
+    assert SHARED_INDEX.match(question).topic == topic
+
+
+@pytest.mark.parametrize(
+    ("question", "topic", "section"),
+    [
+        ("căn cước", "can-cuoc", None),
+        ("can cuoc", "can-cuoc", None),
+        ("khai sinh cho con co ton phi ko", "khai-sinh", "fee"),
+        ("khai sinh cho con hết bao nhiêu", "khai-sinh", "fee"),
+        ("khai sinh cho con mat bao lau", "khai-sinh", "duration"),
+        ("khai sinh cho con có làm online được không", "khai-sinh", "online"),
+    ],
+)
+def test_shipped_kb_answers_a_named_topic_that_shares_words_with_others(
+    question: str, topic: str, section: str | None
+) -> None:
+    match = _shipped_index().match(question)
+    assert (match.outcome, match.topic, match.section) == ("answer", topic, section)

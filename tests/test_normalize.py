@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.normalize import Lexicon, Vocabulary, accent_key, clean, fold, normalize
+from bot.normalize import Lexicon, Vocabulary, accent_key, clean, fold, normalize, tone_key
 
 VOCAB_FILE = Path(__file__).resolve().parent.parent / "knowledge_base" / "vocabulary.toml"
 SHIPPED = tomllib.loads(VOCAB_FILE.read_text(encoding="utf-8"))
@@ -63,6 +63,20 @@ def test_accent_key_is_independent_of_tone_mark_position(a: str, b: str) -> None
 
 def test_accent_key_separates_different_tones() -> None:
     assert accent_key("thuế") != accent_key("thuê")
+
+
+@pytest.mark.parametrize(
+    ("a", "b"), [("hoà", "hòa"), ("sửa", "sữa"), ("kỹ", "kỷ"), ("ký", "kí"), ("Đổi", "đỗi")]
+)
+def test_tone_key_ignores_placement_and_merges_hoi_with_nga(a: str, b: str) -> None:
+    assert tone_key(a) == tone_key(b)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"), [("giảm", "giám"), ("quần", "quận"), ("hồi", "hỏi"), ("cân", "cần"), ("đài", "đai")]
+)
+def test_tone_key_separates_other_tones(a: str, b: str) -> None:
+    assert tone_key(a) != tone_key(b)
 
 
 def test_fold_maps_d_stroke_and_lone_y() -> None:
