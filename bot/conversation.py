@@ -1,8 +1,8 @@
 """One webhook event in, one transaction out: dedupe, decide what to say, remember, enqueue.
 
-This is the only place that ties the pure dialogue to storage. Everything for one event happens
-in a single SQLite transaction, so an accepted event always has its replies in the outbox, and a
-redelivered event (same dedup key) changes nothing.
+This is the only place that ties the pure dialogue to storage. Everything an event changes
+happens in a single SQLite transaction, so an accepted event always has its replies in the
+outbox, and a redelivered event (same dedup key) changes nothing.
 """
 
 from __future__ import annotations
@@ -70,44 +70,79 @@ def handle_event(
     now: float,
     num_retry: int = 0,
 ) -> Outcome:
-    """Process one verified event in one transaction; see the module docstring."""
+    """Process one verified event in one transaction; see the module docstring.
+
+    Status receipts and the echoes of our own messages write nothing. For a text message the
+    dialogue runs first on the state read outside the write lock (it is pure and takes about a
+    millisecond); inside the transaction the state is read again and the turn recomputed only
+    if another message of the same citizen changed it meanwhile.
+    """
+    if event.name in STATUS_EVENTS:
+        return Outcome("ignored")
+    if event.is_echo:
+        if not event.user_id or not _is_staff_echo(db, event):
+            return Outcome("echo")
+        with transaction(db):
+            if _record(db, event, num_retry, now) is None:
+                return Outcome("duplicate")
+            until = now + config.bot.handover_quiet_minutes * 60
+            core.mark_staff_active(db, event.user_id, until, now)
+        return Outcome("staff_echo")
+    guess = _speculate(db, event, index, config, now)
     with transaction(db):
-        inbound_id = core.record_inbound(
-            db,
-            event.dedup_key,
-            event.name,
-            event.user_id,
-            event.msg_id,
-            event.text,
-            event.timestamp,
-            num_retry,
-            now,
-        )
+        inbound_id = _record(db, event, num_retry, now)
         if inbound_id is None:
             return Outcome("duplicate")
-        turn = _decide(db, event, index, config, now)
+        turn = _decide(db, event, index, config, now, guess)
         if isinstance(turn, Outcome):
             return turn
         queued = _apply(db, event, turn, inbound_id, config, now)
         return Outcome("turn", turn.kind, queued, inbound_id)
 
 
-def _decide(
+def _record(db: sqlite_utils.Database, event: Event, num_retry: int, now: float) -> int | None:
+    """Store the inbound event; None when it was seen before (a redelivery)."""
+    return core.record_inbound(
+        db,
+        event.dedup_key,
+        event.name,
+        event.user_id,
+        event.msg_id,
+        event.text,
+        event.timestamp,
+        num_retry,
+        now,
+    )
+
+
+def _speculate(
     db: sqlite_utils.Database, event: Event, index: Any, config: Config, now: float
+) -> tuple[dict[str, Any], Turn] | None:
+    """The dialogue's turn for a text message on the state as read now, outside the lock."""
+    from bot import dialogue
+
+    if event.name != "user_send_text" or not event.text.strip() or not event.user_id:
+        return None
+    state = core.load_conversation(db, event.user_id)["state"]
+    turn = dialogue.respond(
+        event.text, state, index, _local(now, config), config.bot, buttons=config.zalo.buttons
+    )
+    return state, turn
+
+
+def _decide(
+    db: sqlite_utils.Database,
+    event: Event,
+    index: Any,
+    config: Config,
+    now: float,
+    guess: tuple[dict[str, Any], Turn] | None = None,
 ) -> Turn | Outcome:
     """Pick the turn for an event, or an Outcome when nothing is to be said."""
     from bot import dialogue
 
     buttons = config.zalo.buttons
     name = event.name
-    if event.is_echo:
-        if event.user_id and _is_staff_echo(db, event):
-            until = now + config.bot.handover_quiet_minutes * 60
-            core.mark_staff_active(db, event.user_id, until, now)
-            return Outcome("staff_echo")
-        return Outcome("echo")
-    if name in STATUS_EVENTS:
-        return Outcome("ignored")
     if name in GREETING_EVENTS and event.user_id:
         core.touch_user(
             db, event.user_id, now, follow_state="follower" if name == "follow" else None
@@ -146,6 +181,8 @@ def _decide(
         )
         if turn is not None:
             return turn
+    if guess is not None and guess[0] == conversation["state"]:
+        return guess[1]
     return dialogue.respond(
         event.text, conversation["state"], index, _local(now, config), config.bot, buttons=buttons
     )

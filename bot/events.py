@@ -64,20 +64,36 @@ def _id(value: Any) -> str:
     raise EventError("ids must be strings")
 
 
-def parse_event(raw: bytes) -> Event:
-    """Parse a webhook body; raise EventError when it is not a Zalo event."""
+def decode(raw: bytes) -> dict[str, Any]:
+    """The JSON object of a webhook body; raise EventError when it is not one."""
     try:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise EventError("body is not JSON") from None
     if not isinstance(data, dict):
         raise EventError("body is not a JSON object")
-    name = data.get("event_name")
+    return data
+
+
+def timestamp_of(data: dict[str, Any]) -> str:
+    """The event's timestamp string (it is part of the signature); EventError if absent."""
     timestamp = data.get("timestamp")
-    if not isinstance(name, str) or not name or len(name) > 64:
-        raise EventError("missing event_name")
     if not isinstance(timestamp, (str, int)) or isinstance(timestamp, bool) or not str(timestamp):
         raise EventError("missing timestamp")
+    return str(timestamp)
+
+
+def parse_event(raw: bytes) -> Event:
+    """Parse a webhook body; raise EventError when it is not a Zalo event."""
+    return from_data(decode(raw))
+
+
+def from_data(data: dict[str, Any]) -> Event:
+    """Build the typed event from a decoded body; raise EventError when it is not an event."""
+    name = data.get("event_name")
+    if not isinstance(name, str) or not name or len(name) > 64:
+        raise EventError("missing event_name")
+    timestamp = timestamp_of(data)
     sender = data.get("sender") if isinstance(data.get("sender"), dict) else {}
     recipient = data.get("recipient") if isinstance(data.get("recipient"), dict) else {}
     message = data.get("message") if isinstance(data.get("message"), dict) else {}
@@ -104,7 +120,7 @@ def parse_event(raw: bytes) -> Event:
             )
     return Event(
         name=name,
-        timestamp=str(timestamp),
+        timestamp=timestamp,
         app_id=_id(data.get("app_id")),
         user_id=user_id,
         oa_id=oa_id,

@@ -17,7 +17,7 @@ from flask import Blueprint, Response, current_app, request
 from bot import storage
 from bot.config import Config
 from bot.conversation import handle_event
-from bot.events import EventError, parse_event
+from bot.events import EventError, decode, from_data, timestamp_of
 
 logger = logging.getLogger(__name__)
 
@@ -41,17 +41,6 @@ def database() -> sqlite_utils.Database:
     return cached[path]
 
 
-def _timestamp_of(raw: bytes) -> str | None:
-    try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    value = data.get("timestamp") if isinstance(data, dict) else None
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        return None
-    return str(value)
-
-
 def create_webhook_blueprint(config: Config) -> Blueprint:
     """The blueprint serving POST (events) and GET (a harmless 200) on the webhook path."""
     from bot.zalo import verify_signature
@@ -70,14 +59,16 @@ def create_webhook_blueprint(config: Config) -> Blueprint:
         raw = request.get_data(cache=True)
         if not header:
             return error_response(403, "missing_signature", "X-ZEvent-Signature is required")
-        timestamp = _timestamp_of(raw)
-        if timestamp is None:
-            return error_response(400, "not_an_event", "body is not a Zalo event")
+        try:
+            data = decode(raw)
+            timestamp = timestamp_of(data)
+        except EventError as exc:
+            return error_response(400, "not_an_event", str(exc))
         if not verify_signature(header, raw, timestamp, config.zalo):
             logger.warning("webhook: bad signature from %s", request.remote_addr)
             return error_response(403, "bad_signature", "signature does not match")
         try:
-            event = parse_event(raw)
+            event = from_data(data)
         except EventError as exc:
             return error_response(400, "not_an_event", str(exc))
         try:
