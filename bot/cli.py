@@ -8,6 +8,7 @@ import logging
 import sys
 
 from bot.config import ConfigError
+from bot.logs import configure_logging
 
 COMMAND_MODULES = (
     "bot.kb.cli",  # kb check, kb list
@@ -39,10 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command; return its exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(logging.DEBUG if args.verbose else logging.WARNING)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

@@ -78,3 +78,5 @@ def configure_logging(level: int | str = logging.INFO) -> None:
     for name in ("gunicorn.error", "gunicorn.access", "werkzeug"):
         install_filter(logging.getLogger(name))
     logging.getLogger("urllib3").setLevel(max(level, logging.WARNING))
+    # APScheduler logs every run of every job at INFO (once a second here): keep its warnings.
+    logging.getLogger("apscheduler").setLevel(max(level, logging.WARNING))
