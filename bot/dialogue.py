@@ -24,11 +24,19 @@ from typing import Any
 from bot.config import BotConfig
 from bot.kb.model import ANSWER_SECTIONS, SECTION_LABELS
 from bot.kb.render import render_section
-from bot.matcher import Index, Match, Query
+from bot.matcher import BACK_MIN, Index, Match
 from bot.messages import Reply, Turn
-from bot.replies import MAX_BUTTONS, button, finish, menu_buttons, pick, section_buttons
+from bot.replies import (
+    MAX_BUTTONS,
+    finish,
+    menu_buttons,
+    pick,
+    rating_buttons,
+    section_buttons,
+    topic_button,
+)
 from bot.smalltalk import asks_for_person, is_emoji_only, looks_like_words
-from bot.wards import decided_by_ward, explain_old_ward, in_sentence, new_ward_names, ward_office
+from bot.wards import decided_by_ward, remember_wards, ward_office, ward_only
 
 logger = logging.getLogger(__name__)
 
@@ -106,12 +114,7 @@ def _answer(
             and decided_by_ward(topic)
         ):
             text += "\n" + ward_office(kb, state["ward"])
-        shown = []
-        if buttons:
-            shown = [
-                button(kb.text("button_helpful"), f"#rate:{topic.id}:1"),
-                button(kb.text("button_not_helpful"), f"#rate:{topic.id}:0"),
-            ]
+        shown = rating_buttons(kb, topic.id) if buttons else []
         shown += section_buttons(index.kb, topic, section, MAX_BUTTONS - len(shown))
     state.update(topic=topic.id, section=section, fallbacks=0)
     committed = match is not None and match.topic == topic.id
@@ -138,7 +141,7 @@ def _choices(
     shown = []
     for topic_id, _ in match.candidates:
         payload = f"#section:{topic_id}:{section}" if section else f"#topic:{topic_id}"
-        shown.append(button(kb.topics[topic_id].title, payload))
+        shown.append(topic_button(kb.topics[topic_id], payload))
     return finish(
         kb,
         [*lead, Reply(kb.text("choices_prompt"), tuple(shown))],
@@ -221,54 +224,6 @@ def _smalltalk(index: Index, key: str, state: dict[str, Any], buttons: bool, now
     return finish(kb, [Reply(text, menu_buttons(kb))], state, buttons, kind="smalltalk")
 
 
-def _ward_replies(index: Index, query: Query, state: dict[str, Any]) -> tuple[Reply, ...]:
-    """Remember the ward named in the message; explain the 2025 change for an old ward."""
-    kb = index.kb
-    replies = []
-    for kind, ward_id in query.wards:
-        if kind == "ward" and ward_id in kb.wards:
-            state["ward"] = ward_id
-            state.pop("old_ward", None)
-        elif kind == "old_ward" and ward_id in kb.old_wards:
-            old = kb.old_wards[ward_id]
-            state["old_ward"] = ward_id
-            if state.get("explained") != ward_id:
-                state["explained"] = ward_id
-                replies.append(Reply(explain_old_ward(kb, ward_id)))
-            if len(old.new_wards) == 1 and old.new_wards[0] in kb.wards:
-                state["ward"] = old.new_wards[0]
-            else:
-                state.pop("ward", None)
-    return tuple(replies)
-
-
-def _ward_only(
-    index: Index, query: Query, state: dict[str, Any], lead: tuple[Reply, ...], buttons: bool
-) -> Turn:
-    """A message that only names a ward: acknowledge it and say where to file there."""
-    kb = index.kb
-    parts = []
-    if state.get("ward") in kb.wards:
-        ward = kb.wards[state["ward"]]
-        parts.append(kb.text("ward_noted", ward=in_sentence(ward.name)))
-        parts.append(ward_office(kb, ward.id))
-    elif state.get("old_ward") in kb.old_wards:
-        old = kb.old_wards[state["old_ward"]]
-        names = new_ward_names(kb, old.id)
-        parts.append(kb.text("ward_old_unsure", old=old.name, new=names))
-    if state.get("topic") in kb.topics:
-        return _answer(
-            index,
-            state["topic"],
-            "where",
-            state,
-            buttons,
-            lead=(*lead, Reply("\n".join(parts))) if parts else lead,
-        )
-    replies = [*lead, Reply("\n".join(parts) + "\n\n" + kb.text("menu_intro"), menu_buttons(kb))]
-    return finish(kb, replies, state, buttons, kind="ward")
-
-
 def _payload(
     index: Index, text: str, state: dict[str, Any], buttons: bool, now: datetime
 ) -> Turn | None:
@@ -321,10 +276,10 @@ def respond(
     words, folded = query.normalized.text.split(), query.normalized.tokens
     if asks_for_person(words, folded):
         return _handover(index, state, buttons)
-    lead = _ward_replies(index, query, state)
+    lead = remember_wards(kb, query.wards, state)
+    if query.wards and not query.names_topic and not query.section:
+        return ward_only(kb, state, lead, buttons)  # "nhà mình ở Bưởi"
     if not query.content and not query.section:
-        if query.wards:
-            return _ward_only(index, query, state, lead, buttons)
         if query.smalltalk:
             kind = next(k for k in SMALLTALK_ORDER if k in query.smalltalk)
             key = "smalltalk_thanks" if kind == "ok" else f"smalltalk_{kind}"
@@ -343,6 +298,10 @@ def respond(
     if match.outcome == "answer" and (query.names_topic or not last):
         return _answer(index, match.topic, query.section, state, buttons, match, lead)
     if last and not query.names_topic and query.section:
+        return _answer(index, last, query.section, state, buttons, match, lead)
+    if last and query.section and match.outcome == "choices" and match.back < BACK_MIN:
+        # A follow-up whose other words name no procedure, only sharing a common word with a
+        # few phrasings ("thế nếu ở xa thì nộp ở đâu"): still about the last topic.
         return _answer(index, last, query.section, state, buttons, match, lead)
     if not query.names_topic and query.section:
         label = SECTION_LABELS[query.section].lower()

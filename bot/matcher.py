@@ -39,11 +39,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz, process
-from rapidfuzz.distance import OSA
+from rapidfuzz import fuzz
 
 from bot.kb.model import KnowledgeBase
-from bot.normalize import Lexicon, Normalized, Vocabulary, fold, normalize, tone_key, vowel_key
+from bot.normalize import Lexicon, Normalized, Spelling, Vocabulary, normalize
 from bot.sections import (
     AMBIGUOUS_PLAIN,
     PRIORITY,
@@ -70,8 +69,6 @@ OFFER_WITHIN = 0.2
 MAX_CHOICES = 3
 PREFILTER = 12
 """Topics scored in full per message."""
-TYPO_MIN_LENGTH = 4
-"""Shorter tokens are not corrected: most Vietnamese syllables are one edit from several."""
 WEIGHTS = (0.35, 0.15, 0.2, 0.2, 0.1)
 """token_set_ratio, token_sort_ratio, share of the message covered by the phrasing and by the
 whole topic, share of the phrasing covered by the message."""
@@ -118,6 +115,9 @@ class Match:
     candidates: tuple[tuple[str, float], ...]
     score: float
     query: Query | None = None
+    back: float = 0.0
+    """Share of the best topic's best phrasing the message covers: low when the message only
+    shares a common word with it ("ở xa" with "trợ cấp xã hội")."""
 
     @property
     def section(self) -> str | None:
@@ -151,9 +151,7 @@ class Index:
         self.wards: Lexicon = ward_lexicon(kb)
         self.topic_ids: list[str] = list(kb.topics)
         self.title_words: dict[str, frozenset[str]] = {}
-        self.spelling: list[str] = []  # filled once the phrasings are known
-        self.vowels: dict[str, set[str]] = {}
-        self.tones: dict[str, set[str]] = {}
+        self.spelling: Spelling | None = None  # built once the phrasings are known
         texts: list[dict[str, frozenset[str]]] = []
         df: dict[str, int] = defaultdict(int)
         self.names: list[tuple[frozenset[str], ...]] = []
@@ -182,12 +180,14 @@ class Index:
         self.idf = {t: math.log(1 + count / n) for t, n in df.items()}
         self.unseen_idf = math.log(1 + count)
         self.known = {t for t in df if " " not in t}
-        for text in (q for topic in kb.topics.values() for q in (topic.title, *topic.questions)):
-            for word in normalize(text, self.vocab).text.split():
-                if not word.isascii():
-                    self.vowels.setdefault(fold(word), set()).add(vowel_key(word))
-                    self.tones.setdefault(fold(word), set()).add(tone_key(word))
-        self.spelling = sorted(t for t in self.known if len(t) >= TYPO_MIN_LENGTH and t.isalpha())
+        self.spelling = Spelling.build(
+            (
+                normalize(q, self.vocab).text
+                for topic in kb.topics.values()
+                for q in (topic.title, *topic.questions)
+            ),
+            self.known,
+        )
         self.common = {t for t, n in df.items() if n > max(2, PREFILTER * 4, count // 20)}
         self.phrasings: list[list[_Phrasing]] = [
             [_Phrasing(k, t, sum(self.idf[x] for x in t)) for k, t in seen.items()]
@@ -233,44 +233,6 @@ class Index:
         found = tuple(folded[i] for i in range(len(words)) if i in in_cue or not taken[i])
         return () if all(t.isdigit() for t in found) else found
 
-    def mark_spelling(self, word: str, token: str) -> str:
-        """`token`, or a token no phrasing has when the word is spelled unlike the knowledge base.
-
-        Typed with diacritics, a word is another word when its vowel marks differ from every
-        spelling the knowledge base uses for its folded form ("vàng" is not "vắng"), or when it
-        carries a tone mark that differs from all of them ("giảm" is not "giám"); hỏi and ngã
-        count as one tone, as many speakers do not tell them apart ("sữa" for "sửa"). A word
-        typed without any mark is left alone: it may be any of them.
-        """
-        if word.isascii():
-            return token
-        spellings = self.vowels.get(token)
-        if not spellings:
-            return token
-        if vowel_key(word) not in spellings:
-            return token + "'"
-        tone = tone_key(word)
-        if tone[-1:].isdigit() and tone not in self.tones.get(token, ()):
-            return token + "'"
-        return token
-
-    def correct(self, token: str) -> str:
-        """A typo fixed: an unknown token one edit from exactly one known word becomes it.
-
-        Vietnamese syllables are short and close to each other ("vang" is one letter from
-        "dang"), so a 4-letter token is only corrected for two swapped letters ("sihn" ->
-        "sinh"), and shorter ones never.
-        """
-        if len(token) < TYPO_MIN_LENGTH or token in self.idf or not token.isalpha():
-            return token
-        found = process.extract(token, self.spelling, scorer=OSA.distance, score_cutoff=1, limit=2)
-        if len(found) != 1:
-            return token
-        fixed = found[0][0]
-        if len(token) == TYPO_MIN_LENGTH and sorted(fixed) != sorted(token):
-            return token
-        return fixed
-
     def analyze(self, text: str) -> Query:
         """Normalise `text` and take it apart into section, wards, small talk and content."""
         norm = normalize(text, self.vocab)
@@ -293,13 +255,10 @@ class Index:
         for a, b, _ in cues:  # cues may overlap each other ("nộp ở" + "ở đâu")
             taken[a:b] = [True] * (b - a)
         claim(stopword_spans(words, folded))
-        if self.spelling:
-            folded = tuple(
-                self.mark_spelling(words[i], t)
-                if taken[i]
-                else self.correct(self.mark_spelling(words[i], t))
-                for i, t in enumerate(folded)
-            )
+        spelling = self.spelling
+        if spelling is not None:
+            marked = [spelling.mark(w, t) for w, t in zip(words, folded, strict=True)]
+            folded = tuple(t if taken[i] else spelling.correct(t) for i, t in enumerate(marked))
         unsure = [i for i, w in enumerate(words) if not taken[i] and w in AMBIGUOUS_PLAIN]
         generic = {i for a, b in generic_spans(words, folded) for i in range(a, b)}
         alt_terms = None
@@ -373,10 +332,10 @@ class Index:
             named = self.names_alone(best_id, rivals, query)
             bare = named and self.only_names(best_id, query)
             if (cover >= COVER_MIN or bare) and (best - second >= MARGIN or named):
-                return Match("answer", best_id, offered, round(best, 4), query)
+                return Match("answer", best_id, offered, round(best, 4), query, back)
         if best >= OFFER_AT and cover >= OFFER_COVER:
-            return Match("choices", None, offered, round(best, 4), query)
-        return Match("fallback", None, offered, round(best, 4), query)
+            return Match("choices", None, offered, round(best, 4), query, back)
+        return Match("fallback", None, offered, round(best, 4), query, back)
 
     def names_alone(self, topic_id: str, rivals: Sequence[str], query: Query) -> bool:
         """True when the message names `topic_id` and says nothing that names a rival.

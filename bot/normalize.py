@@ -15,6 +15,9 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
 _LOOKALIKES = str.maketrans(
     {"\u00d0": "\u0110", "\u00f0": "\u0111", "\u0189": "\u0110", "\u0256": "\u0111"}
 )
@@ -250,3 +253,73 @@ def normalize(text: str, vocab: Vocabulary = EMPTY_VOCABULARY) -> Normalized:
             break
         words = expanded
     return Normalized(text=" ".join(words), tokens=tuple(fold(w) for w in words))
+
+
+TYPO_MIN_LENGTH = 4
+"""Shorter tokens are not corrected: most Vietnamese syllables are one edit from several."""
+
+
+@dataclass(frozen=True, slots=True)
+class Spelling:
+    """How the knowledge base spells its words, to check and correct the words of a message."""
+
+    vowels: Mapping[str, frozenset[str]]
+    tones: Mapping[str, frozenset[str]]
+    known: frozenset[str]
+    words: tuple[str, ...]
+
+    @classmethod
+    def build(cls, texts: Iterable[str], known: Iterable[str]) -> Spelling:
+        """Index the accented words of `texts` (normalised) and the folded `known` words."""
+        vowels: dict[str, set[str]] = {}
+        tones: dict[str, set[str]] = {}
+        for text in texts:
+            for word in text.split():
+                if not word.isascii():
+                    vowels.setdefault(fold(word), set()).add(vowel_key(word))
+                    tones.setdefault(fold(word), set()).add(tone_key(word))
+        known = frozenset(known)
+        return cls(
+            vowels={k: frozenset(v) for k, v in vowels.items()},
+            tones={k: frozenset(v) for k, v in tones.items()},
+            known=known,
+            words=tuple(sorted(t for t in known if len(t) >= TYPO_MIN_LENGTH and t.isalpha())),
+        )
+
+    def mark(self, word: str, token: str) -> str:
+        """`token`, or `token` + "'" (a token no phrasing has) when the word is another word.
+
+        Typed with diacritics, a word is another word when its vowel marks differ from every
+        spelling the knowledge base uses for its folded form ("vàng" is not "vắng"), or when it
+        carries a tone mark that differs from all of them ("giảm" is not "giám"); hỏi and ngã
+        count as one tone, as many speakers do not tell them apart ("sữa" for "sửa"). A word
+        typed without any mark is left alone: it may be any of them.
+        """
+        if word.isascii():
+            return token
+        spellings = self.vowels.get(token)
+        if not spellings:
+            return token
+        if vowel_key(word) not in spellings:
+            return token + "'"
+        tone = tone_key(word)
+        if tone[-1:].isdigit() and tone not in self.tones.get(token, ()):
+            return token + "'"
+        return token
+
+    def correct(self, token: str) -> str:
+        """A typo fixed: an unknown token one edit from exactly one known word becomes it.
+
+        Vietnamese syllables are short and close to each other ("vang" is one letter from
+        "dang"), so a 4-letter token is only corrected for two swapped letters ("sihn" ->
+        "sinh"), and shorter ones never.
+        """
+        if len(token) < TYPO_MIN_LENGTH or token in self.known or not token.isalpha():
+            return token
+        found = process.extract(token, self.words, scorer=OSA.distance, score_cutoff=1, limit=2)
+        if len(found) != 1:
+            return token
+        fixed = found[0][0]
+        if len(token) == TYPO_MIN_LENGTH and sorted(fixed) != sorted(token):
+            return token
+        return fixed

@@ -8,14 +8,39 @@ from bot.kb.model import ANSWER_SECTIONS, KnowledgeBase, Topic
 from bot.messages import Button, Reply, Turn
 
 BUTTON_TITLE_MAX = 35
+"""Characters of a button title (the default of `zalo.button_title_max`)."""
 MAX_BUTTONS = 5
 
 
-def button(title: str, payload: str) -> Button:
-    """A button with its title cut to what Zalo shows."""
-    if len(title) > BUTTON_TITLE_MAX:
-        title = title[: BUTTON_TITLE_MAX - 1].rstrip() + "…"
-    return Button(title, payload)
+def shorten(title: str, limit: int = BUTTON_TITLE_MAX) -> str:
+    """`title` cut to `limit` characters at a word boundary, with "…" when cut.
+
+    A word is never cut in half ("Cấp Giấy xác nhận tình trạng hôn…", not "…hôn n…"), unless
+    the words before it fill less than half the limit, and a bracketed aside is dropped whole.
+    """
+    if len(title) <= limit:
+        return title
+    cut = title[: limit - 1]
+    if not title[limit - 1].isspace():
+        space = cut.rfind(" ")
+        if space > limit // 2:
+            cut = cut[:space]
+    if cut.count("(") > cut.count(")") and cut.rfind("(") > limit // 2:
+        cut = cut[: cut.rfind("(")]  # no half of a bracketed aside
+    return cut.rstrip(" ,;:–-(") + "…"
+
+
+def button(title: str, payload: str, limit: int = BUTTON_TITLE_MAX) -> Button:
+    """A button with its title shortened to what Zalo shows."""
+    return Button(shorten(title, limit), payload)
+
+
+def topic_button(topic: Topic, payload: str, limit: int = BUTTON_TITLE_MAX) -> Button:
+    """A button naming a topic: its title, or its short title when the title is too long."""
+    title = topic.title
+    if len(title) > limit:
+        title = getattr(topic, "short_title", "") or title
+    return button(title, payload, limit)
 
 
 def menu_buttons(kb: KnowledgeBase) -> tuple[Button, ...]:
@@ -54,3 +79,11 @@ def section_buttons(kb: KnowledgeBase, topic: Topic, skip: str | None, limit: in
         if section != skip and topic.has_section(section):
             found.append(button(kb.text(f"button_{section}"), f"#section:{topic.id}:{section}"))
     return found[:limit]
+
+
+def rating_buttons(kb: KnowledgeBase, topic_id: str) -> list[Button]:
+    """The helpful / not helpful buttons under an answer."""
+    return [
+        button(kb.text("button_helpful"), f"#rate:{topic_id}:1"),
+        button(kb.text("button_not_helpful"), f"#rate:{topic_id}:0"),
+    ]

@@ -7,12 +7,14 @@ import json
 from pathlib import Path
 
 import pytest
-from kbfactory import make_kb
+from kbfactory import TOPICS, make_kb
+from kbfactory import topic as make_topic
 
 from bot.config import BotConfig
 from bot.dialogue import REQUIRED_TEXTS, respond, unsupported, welcome
 from bot.kb.loader import load_kb
 from bot.matcher import build_index
+from bot.replies import shorten
 
 INDEX = build_index(make_kb())
 NOW = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
@@ -261,3 +263,112 @@ def test_only_procedure_neutral_words_show_the_menu_and_never_guess() -> None:
 def test_only_procedure_neutral_words_in_a_conversation_give_the_last_overview() -> None:
     _, turn = talk("kết hôn mất bao lâu", "thủ tục thế nào")
     assert (turn.kind, turn.topic, turn.section) == ("answer", "ket-hon", None)
+
+
+# Generalisation classes, with utterances written for these tests (with and without accents).
+
+
+@pytest.mark.parametrize(
+    ("follow_up", "section"),
+    [
+        ("the nop o dau", "where"),
+        ("thế nộp ở đâu", "where"),
+        ("the con lam o dau", "where"),
+        ("thế còn làm ở đâu ạ", "where"),
+        ("vay nop o cho nao", "where"),
+        ("the het bao nhieu tien", "fee"),
+        ("the nop online duoc ko", "online"),
+        ("the thi mang theo nhung gi", "documents"),
+    ],
+)
+def test_follow_up_of_filler_and_section_cue_keeps_the_topic(follow_up: str, section: str) -> None:
+    _, turn = talk("dang ky ket hon mat bao lau", follow_up)
+    assert (turn.kind, turn.topic, turn.section) == ("answer", "ket-hon", section)
+
+
+@pytest.mark.parametrize("message", ["the can cuoc lam o dau", "thẻ căn cước làm ở đâu"])
+def test_plain_the_before_a_procedure_still_reads_as_the_card(message: str) -> None:
+    _, turn = talk("dang ky ket hon mat bao lau", message)
+    assert (turn.kind, turn.topic, turn.section) == ("answer", "can-cuoc", "where")
+
+
+@pytest.mark.parametrize("message", ["tôi ở phường Bưởi", "toi o phuong buoi", "nhà mình ở Bưởi"])
+def test_naming_an_old_ward_in_a_conversation_is_one_short_message(message: str) -> None:
+    first, turn = talk("khai sinh nộp ở đâu", message)
+    (reply,) = turn.replies
+    assert "1/7/2025" in reply.text and "Tây Hồ" in reply.text
+    assert "657 Lạc Long Quân" in reply.text  # the ward-specific where of khai sinh
+    assert first.replies[-1].text not in reply.text
+    assert len(reply.text) < 400
+    assert (turn.topic, turn.section, turn.state["ward"]) == ("khai-sinh", "where", "tay-ho")
+
+
+@pytest.mark.parametrize("message", ["mình ở phường Hồng Hà", "minh o phuong hong ha"])
+def test_naming_a_new_ward_gives_its_office_for_a_procedure_filed_by_ward(message: str) -> None:
+    _, turn = talk("kết hôn cần giấy tờ gì", message)
+    (reply,) = turn.replies
+    assert "1/7/2025" not in reply.text
+    assert "30 phố Tứ Liên" in reply.text
+    assert turn.state["ward"] == "hong-ha"
+
+
+@pytest.mark.parametrize("message", ["tôi ở phường Bưởi", "toi o phuong buoi"])
+def test_naming_a_ward_for_a_procedure_filed_elsewhere_gives_no_ward_office(message: str) -> None:
+    _, turn = talk("đăng ký tạm trú ở đâu", message)
+    (reply,) = turn.replies
+    assert "1/7/2025" in reply.text
+    assert "657 Lạc Long Quân" not in reply.text
+    assert turn.state["ward"] == "tay-ho"
+
+
+def test_a_ward_already_explained_is_not_explained_again() -> None:
+    _, _, turn = talk("khai sinh ở đâu", "tôi ở phường Bưởi", "toi o p buoi")
+    assert "1/7/2025" not in " ".join(r.text for r in turn.replies)
+
+
+@pytest.mark.parametrize(
+    ("title", "short"),
+    [
+        ("Cấp Giấy xác nhận tình trạng hôn nhân", "Cấp Giấy xác nhận tình trạng hôn…"),
+        ("Đăng ký biến động đất đai (chuyển nhượng, tặng cho)", "Đăng ký biến động đất đai…"),
+        ("Đăng ký khai sinh", "Đăng ký khai sinh"),
+        ("Chứngthựcbảnsaotừbảnchínhgiấytờvănbản", "Chứngthựcbảnsaotừbảnchínhgiấytờvăn…"),
+    ],
+)
+def test_long_button_titles_are_cut_at_a_word_boundary(title: str, short: str) -> None:
+    assert shorten(title) == short
+    assert len(shorten(title)) <= 35
+
+
+@pytest.mark.parametrize(
+    ("short_title", "shown"),
+    [("Khai tử", "Khai tử"), ("", "Đăng ký khai tử cho người mất tại…")],
+)
+def test_choice_buttons_name_a_long_topic_by_its_short_title_or_whole_words(
+    short_title: str, shown: str
+) -> None:
+    topics = [
+        make_topic(
+            t.id,
+            "Đăng ký khai tử cho người mất tại nhà hoặc bệnh viện",
+            list(t.questions),
+            short_title=short_title,
+        )
+        if t.id == "khai-tu"
+        else t
+        for t in TOPICS
+    ]
+    index = build_index(make_kb(topics))
+    turn = respond("khai sinh hay khai tử", {}, index, NOW, SETTINGS)
+    assert turn.kind == "choices"
+    titles = {b.payload: b.title for r in turn.replies for b in r.buttons}
+    assert titles["#topic:khai-tu"] == shown
+
+
+def test_a_follow_up_sharing_only_a_common_word_with_other_topics_keeps_the_topic() -> None:
+    index = build_index(load_kb(Path(__file__).resolve().parent.parent / "knowledge_base"))
+    state: dict = {}
+    for message in ("dk ket hon can gi", "the neu di cong tac thi nop o dau"):
+        turn = respond(message, state, index, NOW, SETTINGS)
+        state = dict(turn.state)
+    assert (turn.kind, turn.topic, turn.section) == ("answer", "ket-hon", "where")

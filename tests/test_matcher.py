@@ -175,7 +175,7 @@ def test_two_swapped_letters_are_corrected() -> None:
 
 
 def test_short_unknown_words_are_not_corrected() -> None:
-    assert INDEX.correct("vang") == "vang"  # one letter from "dang", but not a typo of it
+    assert INDEX.spelling.correct("vang") == "vang"  # one letter from "dang", but not a typo of it
 
 
 def test_vowel_marks_keep_apart_words_that_fold_alike() -> None:
