@@ -80,13 +80,24 @@ def _cut_point(text: str, limit: int) -> int:
 
 
 def numbered(text: str, buttons: list[dict[str, str]]) -> str:
-    """The text with its buttons written as numbered lines (when the OA shows no buttons)."""
-    lines = [f"{n}. {b['title']}" for n, b in enumerate(buttons, start=1)]
-    return text.rstrip() + "\n\n" + "\n".join(lines)
+    """The text with its buttons written out (when the OA shows no buttons).
+
+    Choices become numbered lines (a typed "1" selects them); links become "title: url" lines
+    after them.
+    """
+    choices = [b for b in buttons if not b.get("url")]
+    lines = [f"{n}. {b['title']}" for n, b in enumerate(choices, start=1)]
+    links = [f"{b['title']}: {b['url']}" for b in buttons if b.get("url")]
+    blocks = [block for block in ("\n".join(lines), "\n".join(links)) if block]
+    return "\n\n".join([text.rstrip(), *blocks])
 
 
 def message_parts(payload: dict[str, Any], buttons_enabled: bool) -> list[tuple[str, list]]:
-    """The (text, buttons) sends for one 'cs' payload: buttons ride on the last part."""
+    """The (text, buttons) sends for one 'cs' payload: buttons ride on the last part.
+
+    Buttons are query choices `{"title", "payload"}` or links `{"title", "url"}`; the
+    payload's `image_url`, if any, rides on the last part too (see `_deliver_row`).
+    """
     text = str(payload.get("text", ""))
     buttons = list(payload.get("buttons") or [])
     if buttons and not buttons_enabled:
@@ -203,7 +214,9 @@ def _deliver_row(
                 )
             else:
                 text, buttons = parts[index]
-                message_id = client.send_text(row["user_id"], text, buttons)
+                last = index == len(parts) - 1
+                image = payload.get("image_url") if last else None
+                message_id = client.send_text(row["user_id"], text, buttons, image_url=image)
         except ZaloError as exc:
             _record_failure(db, config, row, owner, exc, clock(), rng)
             return False

@@ -160,20 +160,43 @@ class TokenSource(Protocol):
     def refresh(self, now: float | None = None, stale: str | None = None) -> str: ...
 
 
-def button_json(button: Button | Mapping[str, str], title_max: int) -> dict[str, str]:
-    """One query button: the title (cut at `title_max`) and the payload sent back as text.
+def button_json(button: Button | Mapping[str, str], title_max: int) -> dict[str, Any]:
+    """One button: the title (cut at `title_max`) and what a tap does.
 
-    A machine payload (starting with '#') uses `oa.query.hide`, so the citizen does not see
+    A link (a mapping with `url`) is `oa.open.url` with payload `{"url": ...}`. A machine
+    payload (starting with '#') uses `oa.query.hide`, so the citizen does not see
     '#section:...' appear as their own message; a readable one uses `oa.query.show`.
     """
     if isinstance(button, Mapping):
-        title, payload = str(button["title"]), str(button["payload"])
+        title = str(button["title"])
+        url = button.get("url")
+        payload: Any = {"url": str(url)} if url else str(button["payload"])
     else:
         title, payload = button.title, button.payload
     if len(title) > title_max:
         title = title[: max(1, title_max - 1)].rstrip() + "…"
-    kind = "oa.query.hide" if payload.startswith("#") else "oa.query.show"
+    if isinstance(payload, dict):
+        kind = "oa.open.url"
+    else:
+        kind = "oa.query.hide" if payload.startswith("#") else "oa.query.show"
     return {"title": title, "type": kind, "payload": payload}
+
+
+def attachment_json(
+    buttons: Sequence[Button | Mapping[str, str]], image_url: str | None, title_max: int
+) -> dict[str, Any] | None:
+    """The message's `attachment`: an image (`media` template) and/or buttons, or None.
+
+    With an image the text is its caption. Buttons ride in the same template payload; Zalo
+    documents no combined form (zalo-oa.md §3 ⚠), so check it on the real OA.
+    """
+    payload: dict[str, Any] = {}
+    if image_url:
+        payload["template_type"] = "media"
+        payload["elements"] = [{"media_type": "image", "url": image_url}]
+    if buttons:
+        payload["buttons"] = [button_json(b, title_max) for b in buttons]
+    return {"type": "template", "payload": payload} if payload else None
 
 
 def make_session(base_url: str) -> requests.Session:
@@ -208,16 +231,13 @@ class ZaloClient:
         text: str,
         buttons: Sequence[Button | Mapping[str, str]] = (),
         quote_msg_id: str | None = None,
+        image_url: str | None = None,
     ) -> str:
-        """Send a consultation message (text, optional buttons); return Zalo's message id."""
+        """Send a consultation message (text or image caption, optional buttons); return its id."""
         message: dict[str, Any] = {"text": text}
-        if buttons:
-            message["attachment"] = {
-                "type": "template",
-                "payload": {
-                    "buttons": [button_json(b, self.config.button_title_max) for b in buttons]
-                },
-            }
+        attachment = attachment_json(buttons, image_url, self.config.button_title_max)
+        if attachment:
+            message["attachment"] = attachment
         if quote_msg_id:
             message["quote_message_id"] = quote_msg_id
         body = {"recipient": {"user_id": user_id}, "message": message}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -122,6 +123,34 @@ def test_broadcast_text_is_shown_escaped_in_the_preview_and_list(env: tuple) -> 
     )
     listing = client.get("/admin/broadcasts").get_data(as_text=True)
     assert "<script>alert" not in listing
+
+
+def test_preview_shows_the_link_as_a_button_and_the_image_as_zalo_sends_them(env: tuple) -> None:
+    _, config, _, client = env
+    location = create(client, link_url="https://tayho.hanoi.gov.vn/lich", link_title="Xem lịch")
+    page = client.get(location.headers["Location"]).get_data(as_text=True)
+    assert '<span class="bubble-button">Xem lịch</span>' in page
+    assert "Xem lịch: https://tayho.hanoi.gov.vn/lich" not in page
+    pictured = outreach.create_broadcast(
+        db_of(config), config, "Ảnh", "all", None, T0, image_url="https://tayho.hanoi.gov.vn/a.jpg"
+    )
+    page = client.get(f"/admin/broadcasts/{pictured['id']}").get_data(as_text=True)
+    assert "Ảnh đính kèm: https://tayho.hanoi.gov.vn/a.jpg" in page
+    form = client.get("/admin/broadcasts/new").get_data(as_text=True)
+    assert "data-preview-button hidden" in form and "data-preview-link" not in form
+
+
+def test_preview_writes_the_link_under_the_text_when_the_oa_shows_no_buttons(
+    tmp_path: Path,
+) -> None:
+    base = make_config(tmp_path)
+    config = dataclasses.replace(base, zalo=dataclasses.replace(base.zalo, buttons=False))
+    app = make_app(config, Clock())
+    client = logged_in(app, config, "comms")
+    location = create(client, link_url="https://tayho.hanoi.gov.vn/lich", link_title="Xem lịch")
+    page = client.get(location.headers["Location"]).get_data(as_text=True)
+    assert "Xem lịch: https://tayho.hanoi.gov.vn/lich</span>" in page
+    assert "bubble-button" not in page
 
 
 @pytest.mark.parametrize(

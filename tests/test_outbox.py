@@ -116,6 +116,39 @@ def test_buttons_become_numbered_lines_when_the_oa_shows_none():
     assert text == "Bạn hỏi về:\n\n1. Khai sinh\n2. Khai tử" and buttons == []
 
 
+def test_links_are_written_after_the_numbered_choices_when_the_oa_shows_no_buttons():
+    payload = {
+        "text": "Bạn hỏi về:",
+        "buttons": [
+            {"title": "Khai sinh", "payload": "#ks"},
+            {"title": "Xem chi tiết", "url": "https://tayho.hanoi.gov.vn/ks"},
+        ],
+    }
+    [(text, buttons)] = message_parts(payload, buttons_enabled=False)
+    assert text == "Bạn hỏi về:\n\n1. Khai sinh\n\nXem chi tiết: https://tayho.hanoi.gov.vn/ks"
+    assert buttons == []
+
+
+def test_image_and_link_button_go_out_with_the_last_part(db, client, zalo_config, sim):
+    payload = {
+        "text": SENTENCE * 40,
+        "image_url": "https://tayho.hanoi.gov.vn/anh.jpg",
+        "buttons": [{"title": "Xem chi tiết", "url": "https://tayho.hanoi.gov.vn/tin"}],
+    }
+    queue(db, "img", "", payload=payload)
+    drain(db, client, zalo_config)
+    first, last = sim.delivered()
+    assert (first["image_url"], first["buttons"]) == (None, [])
+    assert last["image_url"] == "https://tayho.hanoi.gov.vn/anh.jpg"
+    assert last["buttons"] == [
+        {
+            "title": "Xem chi tiết",
+            "payload": {"url": "https://tayho.hanoi.gov.vn/tin"},
+            "type": "oa.open.url",
+        }
+    ]
+
+
 # -- retry policy --------------------------------------------------------------------------
 
 
@@ -212,11 +245,11 @@ def test_a_failed_part_is_resent_alone(db, client, zalo_config, sim):
     original = client.send_text
     calls = []
 
-    def second_part_fails_once(user_id, text, buttons=(), quote_msg_id=None):
+    def second_part_fails_once(user_id, text, buttons=(), quote_msg_id=None, image_url=None):
         calls.append(text)
         if len(calls) == 2:
             sim.fail_sends(1)
-        return original(user_id, text, buttons, quote_msg_id)
+        return original(user_id, text, buttons, quote_msg_id, image_url)
 
     client.send_text = second_part_fails_once
     drain(db, client, zalo_config)

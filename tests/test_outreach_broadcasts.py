@@ -233,13 +233,68 @@ def test_link_and_local_send_time_are_kept(zalo_config, db):
     )
     assert row["send_at"] == local(2026, 12, 5, 8, 0).timestamp()
     payload = broadcasts.payload_for(row, "cs", zalo_config.zalo)
-    assert payload["text"].endswith("Xem chi tiết: https://tayho.hanoi.gov.vn/tin")
+    assert payload == {
+        "text": "Lịch làm việc",
+        "buttons": [{"title": "Xem chi tiết", "url": "https://tayho.hanoi.gov.vn/tin"}],
+    }
     pictured = broadcasts.create_broadcast(
         db, zalo_config, "Ảnh", "all", "now", T, image_url="https://tayho.hanoi.gov.vn/a.jpg"
     )
     payload = broadcasts.payload_for(pictured, "cs", zalo_config.zalo)
-    assert payload["text"] == "Ảnh\nhttps://tayho.hanoi.gov.vn/a.jpg"  # not dropped silently
+    assert payload == {"text": "Ảnh", "image_url": "https://tayho.hanoi.gov.vn/a.jpg"}
     assert json.dumps(payload, ensure_ascii=False)
+
+
+def test_image_and_link_reach_zalo_as_an_image_message_with_a_link_button(
+    sim, zalo_config, db, client
+):
+    seed_users(db, ["7101"], T - HOUR)
+    sim.seed_followers(["7101"])
+    broadcasts.create_broadcast(
+        db,
+        zalo_config,
+        "Lịch tiếp dân tháng 12",
+        "all",
+        "now",
+        T,
+        link_url="https://tayho.hanoi.gov.vn/lich",
+        link_title="Xem lịch",
+        image_url="https://tayho.hanoi.gov.vn/lich.jpg",
+    )
+    drain(db, client, zalo_config, Dispatcher(zalo_config), T)
+    [sent] = sim.delivered("7101")
+    assert sent["text"] == "Lịch tiếp dân tháng 12"
+    assert sent["image_url"] == "https://tayho.hanoi.gov.vn/lich.jpg"
+    assert sent["buttons"] == [
+        {
+            "title": "Xem lịch",
+            "payload": {"url": "https://tayho.hanoi.gov.vn/lich"},
+            "type": "oa.open.url",
+        }
+    ]
+
+
+def test_without_buttons_the_link_is_written_under_the_text_and_the_image_still_sent(
+    sim, zalo_config, db, client
+):
+    plain = with_sections(zalo_config, zalo={"buttons": False})
+    seed_users(db, ["7102"], T - HOUR)
+    sim.seed_followers(["7102"])
+    broadcasts.create_broadcast(
+        db,
+        plain,
+        "Lịch tiếp dân",
+        "all",
+        "now",
+        T,
+        link_url="https://tayho.hanoi.gov.vn/lich",
+        image_url="https://tayho.hanoi.gov.vn/lich.jpg",
+    )
+    drain(db, client, plain, Dispatcher(plain), T)
+    [sent] = sim.delivered("7102")
+    assert sent["text"] == "Lịch tiếp dân\n\nXem chi tiết: https://tayho.hanoi.gov.vn/lich"
+    assert sent["buttons"] == []
+    assert sent["image_url"] == "https://tayho.hanoi.gov.vn/lich.jpg"
 
 
 def test_a_stale_window_refused_by_zalo_falls_back_to_the_template_once(

@@ -185,3 +185,60 @@ def test_chat_page_is_served_and_its_endpoints_work(sim, webhook):
 def test_invalid_parameters_get_error_201_in_zalo_envelope(sim):
     answer = api(sim, "/v3.0/oa/user/getlist", method="GET", data={"offset": "x", "count": 5})
     assert answer["error"] == -201
+
+
+IMAGE = {"media_type": "image", "url": "https://tayho.hanoi.gov.vn/a.jpg"}
+LINK = {"title": "Xem", "type": "oa.open.url", "payload": {"url": "https://tayho.hanoi.gov.vn"}}
+
+
+def media(*elements, **extra):
+    return {
+        "type": "template",
+        "payload": {"template_type": "media", "elements": list(elements), **extra},
+    }
+
+
+def test_image_with_a_link_button_is_recorded_and_shown_in_the_chat(sim):
+    answer = api(
+        sim,
+        "/v3.0/oa/message/cs",
+        {
+            "recipient": {"user_id": "c9"},
+            "message": {"text": "Lịch", "attachment": media(IMAGE, buttons=[LINK])},
+        },
+    )
+    assert answer["error"] == 0
+    [sent] = sim.delivered("c9")
+    assert sent["image_url"] == IMAGE["url"]
+    assert sent["buttons"] == [{"title": "Xem", "payload": LINK["payload"], "type": "oa.open.url"}]
+    chat = requests.get(sim.url + "/_sim/chat/messages?user_id=c9&after=0", timeout=5).json()
+    assert chat["messages"][0]["image_url"] == IMAGE["url"]
+
+
+@pytest.mark.parametrize(
+    ("attachment", "code"),
+    [
+        ({"type": "file", "payload": {"token": "t"}}, -233),
+        ({"type": "template"}, -201),
+        (media(), -201),
+        (media(IMAGE, IMAGE), -201),
+        (media({"media_type": "image"}), -201),
+        (media({"media_type": "image", "url": "javascript:alert(1)"}), -201),
+        (media({"media_type": "video", "url": IMAGE["url"]}), -233),
+        (media({"media_type": "gif", "url": IMAGE["url"]}), -201),
+        ({"type": "template", "payload": {"template_type": "list", "elements": [IMAGE]}}, -233),
+        ({"type": "template", "payload": {"buttons": [{**LINK, "payload": "https://x.vn"}]}}, -201),
+        ({"type": "template", "payload": {"buttons": [{**LINK, "type": "oa.open.web"}]}}, -201),
+        ({"type": "template", "payload": {"buttons": [{**LINK, "title": ""}]}}, -201),
+        ({"type": "template", "payload": {"buttons": [LINK] * 6}}, -201),
+        ({"type": "template", "payload": {}}, -201),
+    ],
+)
+def test_malformed_attachments_are_refused_with_zalos_codes(sim, attachment, code):
+    answer = api(
+        sim,
+        "/v3.0/oa/message/cs",
+        {"recipient": {"user_id": "c8"}, "message": {"text": "Lịch", "attachment": attachment}},
+    )
+    assert answer["error"] == code
+    assert sim.delivered("c8") == []

@@ -20,6 +20,7 @@ from bot.zalo import (
     TemplateNeededError,
     UnreachableError,
     ZaloClient,
+    attachment_json,
     error_for,
     sign,
     verify_signature,
@@ -145,6 +146,42 @@ def test_send_text_returns_zalo_message_id_and_sends_buttons(client, sim):
     assert sent["buttons"] == [
         {"title": "Khai sinh cho con", "payload": "#khaisinh", "type": "oa.query.hide"},
         {"title": "Đúng rồi", "payload": "đúng", "type": "oa.query.show"},
+    ]
+
+
+def test_image_is_sent_as_a_media_attachment_captioned_by_the_text_with_link_buttons():
+    attachment = attachment_json(
+        [{"title": "Xem chi tiết", "url": "https://tayho.hanoi.gov.vn/tin"}],
+        "https://tayho.hanoi.gov.vn/anh.jpg",
+        100,
+    )
+    assert attachment == {
+        "type": "template",
+        "payload": {
+            "template_type": "media",
+            "elements": [{"media_type": "image", "url": "https://tayho.hanoi.gov.vn/anh.jpg"}],
+            "buttons": [
+                {
+                    "title": "Xem chi tiết",
+                    "type": "oa.open.url",
+                    "payload": {"url": "https://tayho.hanoi.gov.vn/tin"},
+                }
+            ],
+        },
+    }
+    assert attachment_json([], None, 100) is None
+
+
+def test_send_text_with_an_image_and_a_link_is_accepted_and_recorded(client, sim):
+    link = {"title": "Lịch tiếp dân", "url": "https://tayho.hanoi.gov.vn/lich"}
+    client.send_text("u1", "Lịch tháng 12", [link], image_url="https://tayho.hanoi.gov.vn/a.png")
+    [sent] = sim.delivered()
+    assert (sent["text"], sent["image_url"]) == (
+        "Lịch tháng 12",
+        "https://tayho.hanoi.gov.vn/a.png",
+    )
+    assert sent["buttons"] == [
+        {"title": "Lịch tiếp dân", "payload": {"url": link["url"]}, "type": "oa.open.url"}
     ]
 
 

@@ -111,6 +111,7 @@ def create_blueprint(config: Config) -> Blueprint:
             "fmt_day": dates.fmt_day,
             "fmt_iso_day": dates.fmt_iso_day,
             "office_name": config.bot.office_name,
+            "zalo_buttons": config.zalo.buttons,
         }
 
     @bp.errorhandler(BadInput)

@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 STATES = ("draft", "scheduled", "sending", "done", "cancelled")
 TEXT_MAX = 2000
 SOURCE = "broadcast"
+LINK_TITLE = "Xem chi tiết"
+"""The label of a link button when staff gave none."""
 
 
 def _check_url(url: str | None, what: str) -> str | None:
@@ -154,15 +156,13 @@ def payload_for(row: dict[str, Any], channel: str, zalo: ZaloConfig) -> dict[str
         if row.get("link_url"):
             data["duong_dan"] = row["link_url"]
         return {"template_id": zalo.template_id, "template_data": data}
-    if row.get("link_url"):
-        label = row.get("link_title") or "Xem chi tiết"
-        text = f"{text}\n\n{label}: {row['link_url']}"
-    if row.get("image_url"):
-        # The outbox sends text and query buttons only; Zalo previews an image link in chat.
-        text = f"{text}\n{row['image_url']}"
     payload = Reply(text).to_json()
+    if row.get("link_url"):
+        # A link button (`oa.open.url`); the outbox writes it as a line when buttons are off.
+        title = row.get("link_title") or LINK_TITLE
+        payload["buttons"] = [{"title": title, "url": row["link_url"]}]
     if row.get("image_url"):
-        payload["image_url"] = row["image_url"]
+        payload["image_url"] = row["image_url"]  # sent as the image, the text its caption
     return payload
 
 

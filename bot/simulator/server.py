@@ -10,6 +10,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from bot.simulator.attachments import Refused, parse_attachment
 from bot.simulator.state import SimState, new_id
 from bot.simulator.webhook import WebhookPoster, follow_event, user_text_event
 
@@ -133,7 +134,7 @@ class Handler(BaseHTTPRequestHandler):
     # -- OA API ----------------------------------------------------------------------------
 
     def send_cs(self) -> dict[str, Any]:
-        """POST /v3.0/oa/message/cs: a consultation message (text, optional buttons)."""
+        """POST /v3.0/oa/message/cs: a consultation message (text, optional image and buttons)."""
         body = self._json_body()
         try:
             user_id = str(body["recipient"]["user_id"])
@@ -145,21 +146,20 @@ class Handler(BaseHTTPRequestHandler):
             return envelope(error=-201, message="Text is required")
         if len(text) > TEXT_LIMIT:
             return envelope(error=-201, message="Text exceeds 2000 characters")
+        try:
+            image_url, buttons = parse_attachment(message.get("attachment"))
+        except Refused as exc:
+            return envelope(error=exc.code, message=exc.message)
         state = self.server.state
         failure = state.take_send_error(user_id)
         if failure:
             return envelope(error=failure[0], message=failure[1])
-        payload = (message.get("attachment") or {}).get("payload") or {}
-        buttons = [
-            {"title": b.get("title", ""), "payload": b.get("payload", ""), "type": b.get("type")}
-            for b in payload.get("buttons") or []
-            if isinstance(b, dict)
-        ]
         entry = state.record_message(
             {
                 "kind": "cs",
                 "user_id": user_id,
                 "text": text,
+                "image_url": image_url,
                 "buttons": buttons,
                 "quote_message_id": message.get("quote_message_id"),
             }

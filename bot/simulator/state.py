@@ -210,11 +210,18 @@ class SimState:
                 entry.get("text", ""),
                 entry.get("buttons"),
                 entry["message_id"],
+                entry.get("image_url"),
             )
             return entry
 
     def _chat_add(
-        self, user_id: str, side: str, text: str, buttons: Any = None, message_id: str = ""
+        self,
+        user_id: str,
+        side: str,
+        text: str,
+        buttons: Any = None,
+        message_id: str = "",
+        image_url: str | None = None,
     ) -> None:
         thread = self.chat.setdefault(user_id, [])
         thread.append(
@@ -222,6 +229,7 @@ class SimState:
                 "seq": len(thread) + 1,
                 "from": side,
                 "text": text,
+                "image_url": image_url,
                 "buttons": buttons or [],
                 "message_id": message_id or new_id(),
                 "time": now_ms(),
@@ -236,7 +244,7 @@ class SimState:
                 {
                     "src": 0 if e["from"] == "oa" else 1,
                     "time": e["time"],
-                    "type": "text",
+                    "type": "photo" if e.get("image_url") else "text",
                     "message": e["text"],
                     "message_id": e["message_id"],
                     "from_id": self.oa_id if e["from"] == "oa" else user_id,

@@ -10,12 +10,19 @@
   var source = $("[data-preview-source]");
   if (source) {
     var out = $("[data-preview-text]"), link = $("[data-preview-link]");
+    var button = $("[data-preview-button]");
     var url = $("[data-preview-url]"), title = $("[data-preview-title]");
     var count = $("[data-count]"), parts = $("[data-parts]");
     var update = function () {
       out.textContent = source.value;
-      var extra = url.value ? "\n\n" + (title.value || "Xem chi tiết") + ": " + url.value : "";
-      link.textContent = extra;
+      var label = title.value || "Xem chi tiết", extra = "";
+      if (button) {  // the link goes as a button under the message
+        button.textContent = label;
+        button.hidden = !url.value;
+      } else {  // the OA shows no buttons: the link is written under the text
+        extra = url.value ? "\n\n" + label + ": " + url.value : "";
+        link.textContent = extra;
+      }
       var total = source.value.length + extra.length;
       count.textContent = source.value.length;
       var n = Math.max(1, Math.ceil(total / 2000));
