@@ -23,11 +23,11 @@ things score low. Three outcomes (see the constants below):
 - fallback: anything lower.
 
 Robustness: a plain word that may be a filler or a content word ("can": "cần"/"căn") is read
-both ways; a word whose vowel marks differ from every spelling in the knowledge base is kept
-apart ("vàng" is not "vắng"); a longer unknown word one edit from a single known one is
-corrected. Candidate topics are first picked by the summed weight of the rarer terms they share
-with the message (`PREFILTER` at most), so the cost per message stays flat as the knowledge
-base grows.
+both ways; a word whose vowel or tone marks differ from every spelling in the knowledge base
+is kept apart ("vàng" is not "vắng", "giảm" is not "giám"; see `bot.normalize.Spelling`); a
+longer unknown word one edit from a single known one is corrected. Candidate topics are first
+picked by the summed weight of the rarer terms they share with the message (`PREFILTER` at
+most), so the cost per message stays flat as the knowledge base grows.
 """
 
 from __future__ import annotations

@@ -70,13 +70,15 @@ PROGRESS = (
 """Phrases asking how far a file has got: no section of a procedure, not even a weak cue's."""
 
 NOT_SECTION = (
-    *PROGRESS, "giá thú", "ngoài giá thú", "giá trị", "mất giấy", "mất thẻ", "mất sổ",
-    "mất bằng", "bị mất", "đánh mất",
+    *PROGRESS, "giá thú", "ngoài giá thú", "giá trị", "đánh giá", "mất giấy", "mất thẻ",
+    "mất sổ", "mất bằng", "bị mất", "đánh mất", "mất năng lực", "tiền trợ cấp", "tiền hỗ trợ",
+    "tiền lương", "tiền phạt", "tiền thuê", "lâu dài", "lâu năm", "từ lâu", "hết thời hạn",
+    "quá thời hạn", "còn thời hạn", "chưa bao giờ", "đã bao giờ",
 )
 # fmt: on
 """Phrases that hold a cue's words without asking for that section ("con ngoài giá thú" is not
-about a price, "hồ sơ đến đâu rồi" asks about progress, not a place): a cue overlapping one of
-them is ignored, and the words stay content."""
+about a price, "tiền trợ cấp" is what is paid out, "hết thời hạn" is no processing time): a
+cue overlapping one of them is ignored, and the words stay content."""
 
 PRIORITY = ("online", "fee", "duration", "where", "documents")
 """When a message carries cues of several sections, the most specific one is meant."""
