@@ -52,6 +52,19 @@ def test_preview_shows_what_would_change_and_writes_nothing(env: tuple) -> None:
     assert outreach_store.get_dossier(db_of(config), "000.00.01.H26-260930-0012") is None
 
 
+def test_each_rejected_row_shows_outreachs_own_vietnamese_reason(env: tuple) -> None:
+    _, _, client = env
+    rows = (
+        "000.00.01.H26-260930-0021,,Đang xử lý,UBND phường Tây Hồ,,,\n"
+        "000.00.01.H26-260930-0022,Khai sinh,Đang bay,UBND phường Tây Hồ,,,\n"
+        "000.00.01.H26-260930-0023,Khai sinh,Đang xử lý,UBND phường Tây Hồ,30/02/2026,,\n"
+    )
+    page = upload(client, (HEADER + rows).encode()).get_data(as_text=True)
+    assert "Cột “Thủ tục” để trống." in page
+    assert "Trạng thái “Đang bay” không có trong danh sách trạng thái hồ sơ" in page
+    assert "Ngày hẹn trả “30/02/2026” không phải ngày có thật." in page
+
+
 def test_apply_stores_the_previewed_rows_and_search_finds_them(env: tuple) -> None:
     _, config, client = env
     page = upload(client, GOOD.encode()).get_data(as_text=True)

@@ -166,7 +166,7 @@ def test_a_draft_is_sent_only_after_approval(sim, zalo_config, db, client):
     assert approved["state"] == "scheduled"
     drain(db, client, zalo_config, dispatcher, T + 60)
     assert [m["text"] for m in sim.delivered()] == ["Bản nháp"]
-    with pytest.raises(OutreachError, match="not a draft"):
+    with pytest.raises(OutreachError, match="chỉ bản nháp mới cần duyệt"):
         broadcasts.approve_broadcast(db, zalo_config, row["id"], T + 120)
 
 
@@ -182,7 +182,7 @@ def test_cancelling_mid_send_pulls_the_messages_not_yet_sent(sim, zalo_config, d
     assert cancelled["progress"]["cancelled"] == 30
     drain(db, client, config, dispatcher, T + 1)
     assert sim.delivered() == []
-    with pytest.raises(OutreachError, match="already cancelled"):
+    with pytest.raises(OutreachError, match="đã ở trạng thái “đã hủy”, không hủy được nữa"):
         broadcasts.cancel_broadcast(db, row["id"], T + 2)
 
 
@@ -203,16 +203,25 @@ def test_audiences_select_followers_by_tag_ward_and_recent_interaction(zalo_conf
     "text", ["", "everyone", "tag:", "ward:", "recent:abc", "recent:0", "recent:-3"]
 )
 def test_bad_audiences_are_refused_with_the_accepted_forms(text):
-    with pytest.raises(OutreachError, match="all, tag:NAME, ward:NAME, recent:DAYS"):
+    with pytest.raises(OutreachError) as refused:
         parse_audience(text)
+    assert f"Nhóm người nhận “{text}” không hợp lệ" in str(refused.value)
+    assert "all (tất cả), tag:TÊN_NHÃN, ward:MÃ_PHƯỜNG, recent:SỐ_NGÀY" in str(refused.value)
 
 
 def test_bad_broadcast_input_is_refused_before_anything_is_stored(zalo_config, db):
     cases = [
-        ({"text": "  ", "audience": "all", "at": "now"}, "empty"),
-        ({"text": "x" * 2001, "audience": "all", "at": "now"}, "at most 2000"),
-        ({"text": "Tin", "audience": "all", "at": "mai"}, "ISO time"),
-        ({"text": "Tin", "audience": "all", "at": "now", "link_url": "javascript:x"}, "http"),
+        ({"text": "  ", "audience": "all", "at": "now"}, "Nội dung thông báo đang trống"),
+        ({"text": "x" * 2001, "audience": "all", "at": "now"}, "dài 2001 ký tự, vượt quá .* 2000"),
+        ({"text": "Tin", "audience": "all", "at": "mai"}, "Thời điểm gửi “mai” không hợp lệ"),
+        (
+            {"text": "Tin", "audience": "all", "at": "now", "link_url": "javascript:x"},
+            "Đường dẫn “javascript:x” phải là địa chỉ bắt đầu bằng https://",
+        ),
+        (
+            {"text": "Tin", "audience": "all", "at": "now", "image_url": "anh.jpg"},
+            "Địa chỉ ảnh “anh.jpg”",
+        ),
     ]
     for kwargs, message in cases:
         with pytest.raises(OutreachError, match=message):

@@ -62,11 +62,21 @@ def test_broadcast_create_list_show_cancel(configured, capsys):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["broadcast", "create", "--text", "x", "--audience", "phuong"], "audience 'phuong'"),
-        (["broadcast", "create", "--text", "x", "--audience", "all", "--at", "mai"], "ISO time"),
-        (["broadcast", "show", "41"], "broadcast 41 does not exist"),
-        (["broadcast", "approve", "41"], "broadcast 41 does not exist"),
-        (["dossiers", "import", "/nonexistent/ho-so.csv"], "No such file"),
+        (
+            ["broadcast", "create", "--text", "x", "--audience", "phuong"],
+            "Lỗi: Nhóm người nhận “phuong” không hợp lệ",
+        ),
+        (
+            ["broadcast", "create", "--text", "x", "--audience", "all", "--at", "mai"],
+            "Lỗi: Thời điểm gửi “mai” không hợp lệ",
+        ),
+        (["broadcast", "show", "41"], "Lỗi: Không có thông báo số 41."),
+        (["broadcast", "approve", "41"], "Lỗi: Không có thông báo số 41."),
+        (
+            ["dossiers", "import", "/nonexistent/ho-so.csv"],
+            "Lỗi: Không đọc được tệp /nonexistent/ho-so.csv",
+        ),
+        (["dossiers", "show", "000.00.01.H26-260930-9999"], "Lỗi: Không có hồ sơ mã"),
     ],
 )
 def test_bad_input_gives_a_clear_message_and_exit_2(configured, capsys, argv, message):
@@ -94,8 +104,9 @@ def test_dossier_import_dry_run_then_apply(configured, capsys):
     )
     code, out, _ = run(capsys, "dossiers", "import", str(csv_file), "--dry-run")
     assert code == 0
-    assert "new 1, changed 0, unchanged 0, rejected 1" in out
-    assert "line 3: rejected sai-ma" in out and "dry run: nothing changed" in out
+    assert "1 hồ sơ mới, 0 thay đổi, 0 không đổi, 1 dòng lỗi" in out
+    assert "dòng 3: bỏ qua sai-ma: Mã hồ sơ “sai-ma” không đúng dạng" in out
+    assert "chạy thử: chưa thay đổi gì" in out
     code, out, _ = run(capsys, "dossiers", "import", str(csv_file), "--json")
     report = json.loads(out)
     assert report["applied"] and report["summary"]["new"] == 1

@@ -75,12 +75,15 @@ def test_import_applies_good_rows_and_rejects_bad_ones_with_line_and_reason(db):
         "000.A0.01.H26-261001-0001",
     ]
     reasons = {r["line"]: r["reason"] for r in report.rejected}
-    assert "is not like" in reasons[4]
-    assert reasons[5] == "unknown status 'Đang bay'"
-    assert reasons[6] == "date '31/02/2026' does not exist"
-    assert "not a Vietnamese number" in reasons[7] and "12345" not in reasons[7]
-    assert reasons[8] == "'procedure' is empty"
-    assert reasons[9] == "duplicate of line 2"
+    assert reasons[4] == (
+        "Mã hồ sơ “000.00.01.H26-26093-0012” không đúng dạng (ví dụ: 000.00.01.H26-260930-0012)."
+    )
+    assert reasons[5].startswith("Trạng thái “Đang bay” không có trong danh sách")
+    assert reasons[6] == "Ngày hẹn trả “31/02/2026” không phải ngày có thật."
+    assert reasons[7].startswith("Số điện thoại (đuôi 345) không phải số điện thoại Việt Nam")
+    assert "12345" not in reasons[7]
+    assert reasons[8] == "Cột “Thủ tục” để trống."
+    assert reasons[9] == "Trùng mã hồ sơ với dòng 2."
     stored = store.get_dossier(db, "000.00.01.H26-260930-0012")
     assert stored["status"] == "dang_xu_ly" and stored["appointment"] == "2026-12-02"
     assert stored["applicant"] == "N*** V*** A***" and stored["phone"] == "0912345678"
@@ -109,9 +112,16 @@ def test_report_json_never_carries_phone_numbers(db):
 @pytest.mark.parametrize(
     "data, message",
     [
-        (b"", "empty"),
-        ("Mã hồ sơ,Trạng thái\n".encode(), "missing column"),
-        ("Mã hồ sơ,Thủ tục,Trạng thái,Nơi tiếp nhận\n".encode("utf-16"), "not UTF-8"),
+        (b"", "Tệp trống"),
+        ("Mã hồ sơ,Trạng thái\n".encode(), "Dòng 1 \\(tiêu đề\\) thiếu cột Thủ tục, Nơi tiếp nhận"),
+        (
+            "Mã hồ sơ,Thủ tục,Trạng thái,Nơi tiếp nhận\n".encode("utf-16"),
+            "không phải văn bản UTF-8",
+        ),
+        (
+            ("Mã hồ sơ,Thủ tục,Trạng thái,Nơi tiếp nhận\nA,B,C," + "x" * 200_000).encode(),
+            "Dòng 2: tệp CSV bị lỗi định dạng",
+        ),
     ],
 )
 def test_unusable_files_are_refused_as_a_whole(db, data, message):
@@ -150,5 +160,5 @@ def test_appointment_dates_in_the_forms_excel_writes(raw, iso):
 
 @pytest.mark.parametrize("raw", ["12/2026", "2/12/26", "mai", "32/01/2026"])
 def test_impossible_appointment_dates_are_refused(raw):
-    with pytest.raises(ValueError, match="date"):
+    with pytest.raises(ValueError, match=f"Ngày “{raw}” không"):
         parse_date(raw)

@@ -6,8 +6,6 @@ an hour) between the preview and the apply, so what is applied is exactly what w
 
 from __future__ import annotations
 
-import csv
-import re
 import secrets
 from typing import Any
 
@@ -40,49 +38,6 @@ FIELD_LABELS = {
     "zalo_user_id": "Zalo",
 }
 PREVIEW_ROWS = 100
-COLUMN_NAMES = {
-    "code": "Mã hồ sơ",
-    "procedure": "Thủ tục",
-    "status": "Trạng thái",
-    "office": "Nơi tiếp nhận",
-}
-REASONS = (
-    (r"dossier code '(.*)' is not like (.*)", "Mã hồ sơ “{0}” không đúng dạng (ví dụ: {1})."),
-    (r"'procedure' is empty", "Thiếu tên thủ tục."),
-    (r"'office' is empty", "Thiếu nơi tiếp nhận."),
-    (r"unknown status '(.*)'", "Trạng thái “{0}” không có trong danh sách trạng thái hồ sơ."),
-    (r"date '(.*)' is not dd/mm/yyyy", "Ngày “{0}” không theo dạng dd/mm/yyyy."),
-    (r"date '(.*)' does not exist", "Ngày “{0}” không có thật."),
-    (
-        r"phone number ending '(.*)' is not a Vietnamese number",
-        "Số điện thoại (đuôi {0}) không phải số điện thoại Việt Nam.",
-    ),
-    (r"zalo user id '(.*)' must be digits", "Mã Zalo “{0}” chỉ được gồm chữ số."),
-    (r"duplicate of line (\d+)", "Trùng mã hồ sơ với dòng {0}."),
-    (
-        r"the file is not UTF-8 text.*",
-        "Tệp không phải văn bản UTF-8. Trong Excel, hãy lưu bằng “CSV UTF-8 (Comma delimited)”.",
-    ),
-    (r"the file is empty.*", "Tệp không có dòng tiêu đề (Mã hồ sơ, Thủ tục, ...)."),
-    (
-        r"line 1: missing column\(s\) ([^;]*);.*",
-        "Dòng tiêu đề thiếu cột {0}. Cần có các cột Mã hồ sơ, Thủ tục, Trạng thái, Nơi tiếp nhận "
-        "(có thể thêm Ngày hẹn trả, Người nộp, Số điện thoại, Zalo user id).",
-    ),
-)
-"""Outreach's validation messages (English) as staff read them; unknown ones pass unchanged."""
-
-
-def in_vietnamese(reason: str) -> str:
-    """The Vietnamese wording of an import problem reported by `bot.outreach.dossiers`."""
-    for pattern, text in REASONS:
-        found = re.fullmatch(pattern, reason, flags=re.DOTALL)
-        if found:
-            values = list(found.groups())
-            if "missing column" in pattern:
-                values = [", ".join(COLUMN_NAMES.get(c.strip(), c) for c in values[0].split(","))]
-            return text.format(*values)
-    return reason
 
 
 def register(bp: Blueprint) -> None:
@@ -131,18 +86,13 @@ def index() -> Any:
 
 
 def _report(data: bytes, apply: bool) -> Any:
-    """Run the outreach import (preview or apply), turning a broken file into a clear message."""
+    """Run the outreach import (preview or apply); a broken file becomes outreach's message."""
     try:
         if apply:
             return outreach.apply_import(security.db(), data, security.now())
         return outreach.preview_import(security.db(), data, security.now())
     except OutreachError as exc:
-        raise BadInput(f"Tệp CSV không dùng được: {in_vietnamese(str(exc))}") from None
-    except csv.Error as exc:
-        raise BadInput(
-            f"Tệp CSV bị lỗi định dạng ({exc}). Hãy xuất lại tệp từ hệ thống "
-            "một cửa dưới dạng CSV UTF-8."
-        ) from None
+        raise BadInput(f"Tệp CSV không dùng được: {exc}") from None
 
 
 @security.roles("admin", "staff")
@@ -155,8 +105,6 @@ def preview() -> Any:
     if not data.strip():
         raise BadInput("Tệp tải lên trống.")
     report = _report(data, apply=False)
-    for row in report.rejected:
-        row["reason"] = in_vietnamese(row["reason"])
     token = secrets.token_urlsafe(24)
     filename = upload.filename[-120:]
     store.save_upload(security.db(), token, g.account["username"], filename, data, security.now())

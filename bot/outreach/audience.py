@@ -38,7 +38,8 @@ def parse_audience(text: str) -> Audience:
     if kind == "recent" and value.isdigit() and 0 < int(value) <= 3650:
         return Audience("recent", str(int(value)))
     raise OutreachError(
-        f"audience '{raw}' is not one of: all, tag:NAME, ward:NAME, recent:DAYS (1-3650)"
+        f"Nhóm người nhận “{raw}” không hợp lệ. Hãy ghi một trong các dạng: all (tất cả), "
+        "tag:TÊN_NHÃN, ward:MÃ_PHƯỜNG, recent:SỐ_NGÀY (từ 1 đến 3650)."
     )
 
 

@@ -26,6 +26,14 @@ from bot.storage import transaction
 logger = logging.getLogger(__name__)
 
 STATES = ("draft", "scheduled", "sending", "done", "cancelled")
+STATE_NAMES = {
+    "draft": "nháp chờ duyệt",
+    "scheduled": "đã hẹn giờ",
+    "sending": "đang gửi",
+    "done": "đã gửi xong",
+    "cancelled": "đã hủy",
+}
+"""Each state as staff read it inside a sentence."""
 TEXT_MAX = 2000
 SOURCE = "broadcast"
 LINK_TITLE = "Xem chi tiết"
@@ -33,12 +41,12 @@ LINK_TITLE = "Xem chi tiết"
 
 
 def _check_url(url: str | None, what: str) -> str | None:
-    """The URL stripped, or None; raise OutreachError unless it is http(s)."""
+    """The URL stripped, or None; raise OutreachError naming `what` unless it is http(s)."""
     if not url:
         return None
     url = url.strip()
     if not url.startswith(("https://", "http://")) or " " in url:
-        raise OutreachError(f"{what} '{url}' must be an http(s) address")
+        raise OutreachError(f"{what} “{url}” phải là địa chỉ bắt đầu bằng https:// hoặc http://.")
     return url
 
 
@@ -58,9 +66,11 @@ def create_broadcast(
     """Create a broadcast (scheduled, or a draft awaiting approval) and return it as `show` does."""
     body = (text or "").strip()
     if not body:
-        raise OutreachError("the broadcast text is empty")
+        raise OutreachError("Nội dung thông báo đang trống, vui lòng nhập nội dung.")
     if len(body) > TEXT_MAX:
-        raise OutreachError(f"the broadcast text has {len(body)} characters; at most {TEXT_MAX}")
+        raise OutreachError(
+            f"Nội dung thông báo dài {len(body)} ký tự, vượt quá giới hạn {TEXT_MAX} ký tự."
+        )
     parsed = parse_audience(audience)
     if at is None or at == "":
         send_at = None if draft else epoch(now)
@@ -71,8 +81,8 @@ def create_broadcast(
             raise OutreachError(str(exc)) from None
     else:
         send_at = epoch(at)
-    link = _check_url(link_url, "link")
-    image = _check_url(image_url, "image")
+    link = _check_url(link_url, "Đường dẫn")
+    image = _check_url(image_url, "Địa chỉ ảnh")
     with transaction(db):
         broadcast_id = store.insert_broadcast(
             db,
@@ -94,7 +104,7 @@ def show_broadcast(db: sqlite_utils.Database, broadcast_id: int, now: Moment) ->
     """One broadcast with its progress (sent, not_reachable, failed, pending, cancelled, total)."""
     row = store.get_broadcast(db, int(broadcast_id))
     if row is None:
-        raise OutreachError(f"broadcast {broadcast_id} does not exist")
+        raise OutreachError(f"Không có thông báo số {broadcast_id}.")
     row["progress"] = store.broadcast_progress(db, row["id"])
     row["unreachable_reasons"] = store.unreachable_reasons(db, row["id"])
     return row
@@ -118,7 +128,10 @@ def approve_broadcast(
     """Approve a draft: it is scheduled for `at` (else its own send time, else now)."""
     row = show_broadcast(db, broadcast_id, now)
     if row["state"] != "draft":
-        raise OutreachError(f"broadcast {broadcast_id} is {row['state']}, not a draft")
+        raise OutreachError(
+            f"Thông báo số {broadcast_id} đang ở trạng thái “{STATE_NAMES[row['state']]}”, "
+            "chỉ bản nháp mới cần duyệt."
+        )
     if isinstance(at, str):
         try:
             send_at = parse_send_time(at, now, config.outreach)
@@ -138,7 +151,10 @@ def cancel_broadcast(db: sqlite_utils.Database, broadcast_id: int, now: Moment) 
     """Cancel a draft, scheduled or sending broadcast; queued rows not yet picked up are pulled."""
     row = show_broadcast(db, broadcast_id, now)
     if row["state"] in ("done", "cancelled"):
-        raise OutreachError(f"broadcast {broadcast_id} is already {row['state']}")
+        raise OutreachError(
+            f"Thông báo số {broadcast_id} đã ở trạng thái “{STATE_NAMES[row['state']]}”, "
+            "không hủy được nữa."
+        )
     with transaction(db):
         store.update_broadcast_state(
             db, row["id"], "cancelled", epoch(now), ["draft", "scheduled", "sending"]

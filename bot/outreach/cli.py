@@ -107,7 +107,7 @@ def _open(args: argparse.Namespace) -> tuple[Config, Any]:
 
 def _fail(message: str) -> int:
     """Print an error for staff and return exit status 2."""
-    print(f"error: {message}", file=sys.stderr)
+    print(f"Lỗi: {message}", file=sys.stderr)
     return 2
 
 
@@ -138,7 +138,8 @@ def _guard(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
         except (OutreachError, ValueError) as exc:
             return _fail(str(exc))
         except OSError as exc:
-            return _fail(f"{getattr(exc, 'filename', '') or ''}: {exc.strerror or exc}")
+            name = getattr(exc, "filename", "") or ""
+            return _fail(f"Không đọc được tệp {name}: {exc.strerror or exc}")
 
     return run
 
@@ -261,14 +262,18 @@ def _import(args: argparse.Namespace) -> int:
         report = dossiers.preview_import(db, data, time.time())
     else:
         report = dossiers.apply_import(db, data, time.time())
-    lines = [f"{args.file}: " + ", ".join(f"{k} {v}" for k, v in report.summary().items())]
+    counts = report.summary()
+    lines = [
+        f"{args.file}: {counts['new']} hồ sơ mới, {counts['changed']} thay đổi, "
+        f"{counts['unchanged']} không đổi, {counts['rejected']} dòng lỗi"
+    ]
     for row in report.changed:
-        lines.append(f"  line {row['line']}: {row['code']} changed ({', '.join(row['fields'])})")
+        lines.append(f"  dòng {row['line']}: {row['code']} thay đổi ({', '.join(row['fields'])})")
     for row in report.rejected:
-        lines.append(f"  line {row['line']}: rejected {row['code'] or '-'}: {row['reason']}")
+        lines.append(f"  dòng {row['line']}: bỏ qua {row['code'] or '-'}: {row['reason']}")
     if report.ignored_columns:
-        lines.append(f"  ignored columns: {', '.join(report.ignored_columns)}")
-    lines.append("applied" if report.applied else "dry run: nothing changed")
+        lines.append(f"  cột không dùng: {', '.join(report.ignored_columns)}")
+    lines.append("đã áp dụng" if report.applied else "chạy thử: chưa thay đổi gì")
     _emit(args, report.to_dict(), "\n".join(lines))
     return 0
 
@@ -279,7 +284,7 @@ def _dossier_show(args: argparse.Namespace) -> int:
     config, db = _open(args)
     row = dossiers.search_dossier(db, args.code, time.time())
     if row is None:
-        return _fail(f"no dossier with code '{args.code}'")
+        return _fail(f"Không có hồ sơ mã “{args.code}”.")
     text = "\n".join(f"{k}: {v}" for k, v in row.items())
     _emit(args, row, text)
     return 0

@@ -65,7 +65,10 @@ def parse_send_time(value: str, now: Moment, config: OutreachConfig) -> float:
     try:
         when = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"'{value}' is not 'now' or an ISO time like 2026-12-01T08:00") from None
+        raise ValueError(
+            f"Thời điểm gửi “{value}” không hợp lệ. Hãy ghi now (gửi ngay) hoặc thời điểm "
+            "dạng ISO, ví dụ 2026-12-01T08:00 (giờ Việt Nam)."
+        ) from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=ZoneInfo(config.timezone))
     return when.timestamp()

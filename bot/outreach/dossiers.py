@@ -24,6 +24,7 @@ import csv
 import datetime as dt
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -64,6 +65,18 @@ COLUMNS = {
     "ma_zalo": "zalo_user_id",
 }
 REQUIRED_COLUMNS = ("code", "procedure", "status", "office")
+COLUMN_NAMES = {
+    "code": "Mã hồ sơ",
+    "procedure": "Thủ tục",
+    "status": "Trạng thái",
+    "office": "Nơi tiếp nhận",
+    "appointment": "Ngày hẹn trả",
+    "applicant": "Người nộp",
+    "phone": "Số điện thoại",
+    "zalo_user_id": "Zalo user id",
+}
+"""Each field's column as the one-stop export names it (used in messages to staff)."""
+CODE_EXAMPLE = "000.00.01.H26-260930-0012"
 
 STATUS_LABELS = {
     "cho tiep nhan": "cho_tiep_nhan",
@@ -133,8 +146,11 @@ def mask_phone(phone: str | None) -> str:
     return "" if not phone else "*" * (len(phone) - 3) + phone[-3:]
 
 
-def parse_date(raw: str) -> str:
-    """dd/mm/yyyy (or d/m/yyyy, a time after it ignored; or ISO) into ISO; raise ValueError."""
+def parse_date(raw: str, label: str = "Ngày") -> str:
+    """dd/mm/yyyy (or d/m/yyyy, a time after it ignored; or ISO) into ISO; raise ValueError.
+
+    The message names the value as `label` (the column) for staff.
+    """
     day_part = raw.strip().split(" ")[0]
     match = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", day_part)
     iso = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", day_part)
@@ -143,11 +159,11 @@ def parse_date(raw: str) -> str:
     elif iso:
         year, month, day = (int(part) for part in iso.groups())
     else:
-        raise ValueError(f"date '{raw}' is not dd/mm/yyyy")
+        raise ValueError(f"{label} “{raw}” không đúng dạng ngày/tháng/năm (ví dụ 02/12/2026).")
     try:
         return dt.date(year, month, day).isoformat()
     except ValueError:
-        raise ValueError(f"date '{raw}' does not exist") from None
+        raise ValueError(f"{label} “{raw}” không phải ngày có thật.") from None
 
 
 @dataclass
@@ -180,7 +196,19 @@ def _decode(data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise OutreachError(
-            "the file is not UTF-8 text; in Excel save it as 'CSV UTF-8 (Comma delimited)'"
+            "Tệp không phải văn bản UTF-8. Trong Excel, vui lòng lưu lại bằng "
+            "“CSV UTF-8 (Comma delimited)”."
+        ) from None
+
+
+def _cells(reader: Any) -> Iterator[list[str]]:
+    """The rows of a CSV reader; a malformed file becomes an OutreachError naming the line."""
+    try:
+        yield from reader
+    except csv.Error as exc:
+        raise OutreachError(
+            f"Dòng {reader.line_num}: tệp CSV bị lỗi định dạng ({exc}). Vui lòng xuất lại tệp "
+            "từ hệ thống một cửa dưới dạng CSV UTF-8."
         ) from None
 
 
@@ -189,9 +217,12 @@ def _reader(text: str) -> tuple[csv.reader, dict[int, str], list[str]]:
     first = text.split("\n", 1)[0]
     delimiter = max(",;\t", key=first.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = next(reader, None)
+    header = next(_cells(reader), None)
     if not header:
-        raise OutreachError("the file is empty; expected a header row (Mã hồ sơ, Thủ tục, ...)")
+        raise OutreachError(
+            "Tệp trống. Dòng đầu tiên phải là dòng tiêu đề (Mã hồ sơ, Thủ tục, Trạng thái, "
+            "Nơi tiếp nhận)."
+        )
     columns: dict[int, str] = {}
     ignored = []
     for index, name in enumerate(header):
@@ -203,38 +234,48 @@ def _reader(text: str) -> tuple[csv.reader, dict[int, str], list[str]]:
     missing = [c for c in REQUIRED_COLUMNS if c not in columns.values()]
     if missing:
         raise OutreachError(
-            f"line 1: missing column(s) {', '.join(missing)}; the header must name "
-            "Mã hồ sơ, Thủ tục, Trạng thái, Nơi tiếp nhận (optional: Ngày hẹn trả, Người nộp, "
-            "Số điện thoại, Zalo user id)"
+            f"Dòng 1 (tiêu đề) thiếu cột {', '.join(COLUMN_NAMES[c] for c in missing)}. "
+            "Tệp cần có các cột Mã hồ sơ, Thủ tục, Trạng thái, Nơi tiếp nhận (có thể thêm "
+            "Ngày hẹn trả, Người nộp, Số điện thoại, Zalo user id)."
         )
     return reader, columns, ignored
 
 
 def _validate(raw: dict[str, str]) -> dict[str, Any]:
-    """A clean dossier from one row's cells; raise ValueError with the reason."""
-    code = normalize_code(raw.get("code", ""))
+    """A clean dossier from one row's cells; raise ValueError with the reason for staff."""
+    given = raw.get("code", "").strip()
+    code = normalize_code(given)
+    if not given:
+        raise ValueError("Thiếu mã hồ sơ (cột “Mã hồ sơ” để trống).")
     if not code:
-        raise ValueError(
-            f"dossier code '{raw.get('code', '')}' is not like 000.00.01.H26-260930-0012"
-        )
+        raise ValueError(f"Mã hồ sơ “{given}” không đúng dạng (ví dụ: {CODE_EXAMPLE}).")
     values: dict[str, Any] = {"code": code}
     for name in ("procedure", "office"):
         values[name] = raw.get(name, "").strip()
         if not values[name]:
-            raise ValueError(f"'{name}' is empty")
+            raise ValueError(f"Cột “{COLUMN_NAMES[name]}” để trống.")
     status = STATUS_LABELS.get(fold(raw.get("status", "")))
     if status is None:
-        raise ValueError(f"unknown status '{raw.get('status', '')}'")
+        given_status = raw.get("status", "").strip()
+        if not given_status:
+            raise ValueError("Cột “Trạng thái” để trống.")
+        raise ValueError(
+            f"Trạng thái “{given_status}” không có trong danh sách trạng thái hồ sơ "
+            "(ví dụ: Đã tiếp nhận, Đang xử lý, Yêu cầu bổ sung, Đã có kết quả)."
+        )
     values["status"] = status
-    values["appointment"] = parse_date(raw["appointment"]) if raw.get("appointment") else None
+    appointment = raw.get("appointment", "").strip()
+    values["appointment"] = parse_date(appointment, "Ngày hẹn trả") if appointment else None
     values["applicant"] = mask_name(raw.get("applicant", ""))
     phone = raw.get("phone", "").strip()
     values["phone"] = normalize_phone(phone) if phone else None
     if phone and values["phone"] is None:
-        raise ValueError(f"phone number ending {phone[-3:]!r} is not a Vietnamese number")
+        raise ValueError(
+            f"Số điện thoại (đuôi {phone[-3:]}) không phải số điện thoại Việt Nam hợp lệ."
+        )
     user = raw.get("zalo_user_id", "").strip()
     if user and not user.isdigit():
-        raise ValueError(f"zalo user id '{user}' must be digits")
+        raise ValueError(f"Zalo user id “{user}” chỉ được gồm chữ số.")
     values["zalo_user_id"] = user or None
     return values
 
@@ -245,7 +286,7 @@ def preview_import(db: sqlite_utils.Database, data: bytes, now: Moment) -> Impor
     report = ImportReport(ignored_columns=ignored)
     rows: list[tuple[int, dict[str, Any]]] = []
     seen: dict[str, int] = {}
-    for cells in reader:
+    for cells in _cells(reader):
         line = reader.line_num
         if not any(cell.strip() for cell in cells):
             continue
@@ -262,7 +303,7 @@ def preview_import(db: sqlite_utils.Database, data: bytes, now: Moment) -> Impor
                 {
                     "line": line,
                     "code": values["code"],
-                    "reason": f"duplicate of line {seen[values['code']]}",
+                    "reason": f"Trùng mã hồ sơ với dòng {seen[values['code']]}.",
                 }
             )
             continue
