@@ -15,6 +15,7 @@ from bot.admin import charts, dates
 from bot.admin.unanswered import group_questions
 from bot.storage import admin as admin_store
 from bot.storage import core
+from bot.storage import outreach as outreach_store
 
 HANOI = dates.zone("Asia/Ho_Chi_Minh")
 DAY = 86400
@@ -80,6 +81,71 @@ def test_dashboard_shows_the_figures_of_the_chosen_range(env: tuple) -> None:
     assert "10/11/2026 · Tin nhắn: 6" in page
     only_first_day = client.get("/admin/?from=2026-11-10&to=2026-11-10").get_data(as_text=True)
     assert re.findall(r'<span class="big">([^<]+)</span>', only_first_day)[:2] == ["3", "6"]
+
+
+def seed_missed(config: object) -> None:
+    """Citizens not reached on 11/11 by every route the dashboard must see (u3 as in seed_turns).
+
+    u3: also a broadcast recipient who had unfollowed; u5: a broadcast recipient never written
+    to; u6: a reminder never queued; u7: refused by Zalo then re-sent as a template (reached);
+    u8: refused by Zalo as outside the 7-day window; u9: a reminder missed on 20/11 (outside).
+    """
+    db = db_of(config)
+    day = local(2026, 11, 11)
+    bc = outreach_store.insert_broadcast(db, "Lịch tiếp dân", "all", day, "done", day)
+    db.conn.executemany(
+        "INSERT INTO broadcast_deliveries (broadcast_id, user_id, status, reason, handed_at) "
+        "VALUES (?, ?, 'unreachable', ?, ?)",
+        [
+            (bc, "u3", "unfollowed", day),
+            (bc, "u5", "no interaction recorded and no template configured", day),
+        ],
+    )
+    reason = "outside the free window and no template configured"
+    outreach_store.record_reminder(
+        db, "HS-1", "u6", "result_ready", day, None, "unreachable", reason
+    )
+    outreach_store.record_reminder(
+        db, "HS-2", "u9", "result_ready", local(2026, 11, 20), None, "unreachable", reason
+    )
+    for user, follow_up in (("u7", True), ("u8", False)):
+        key = f"bc:{bc}:{user}"
+        core.enqueue(db, key, user, {"text": "x"}, day, source="broadcast", source_id=str(bc))
+        db.execute("UPDATE outbox SET status = 'template_needed' WHERE key = ?", [key])
+        if follow_up:
+            core.enqueue(db, key + ":template", user, {"template_id": "T"}, day, source="broadcast")
+
+
+def test_unreachable_citizens_are_counted_once_across_outbox_broadcasts_and_reminders(
+    env: tuple,
+) -> None:
+    _, config, _ = env
+    seed_turns(config)
+    seed_missed(config)
+    lo, hi = dates.epoch_bounds(dt.date(2026, 11, 10), dt.date(2026, 11, 12), HANOI)
+    found = admin_store.unreachable_recipients(db_of(config), lo, hi)
+    assert found["total"] == 4  # u3, u5, u6, u8
+    assert found["by_source"] == {"broadcast": 3, "reminder": 2}
+    assert found["by_reason"] == {
+        "no interaction recorded and no template configured": 1,
+        "outside the free window and no template configured": 1,
+        "template_needed": 1,
+        "unfollowed": 1,
+        "unreachable": 1,
+    }
+
+
+def test_dashboard_shows_unreachable_citizens_with_their_reasons(env: tuple) -> None:
+    app, config, _ = env
+    seed_turns(config)
+    seed_missed(config)
+    client = logged_in(app, config, "staff")
+    page = client.get("/admin/?from=10/11/2026&to=12/11/2026").get_data(as_text=True)
+    assert re.findall(r'<span class="big">([^<]+)</span>', page)[3] == "4"
+    assert "<li>Thông báo: 3 người</li>" in page and "<li>Nhắc hẹn: 2 người</li>" in page
+    assert "<li>đã bỏ quan tâm OA: 1 người</li>" in page
+    assert "<li>quá 48 giờ chưa nhắn tin với OA: 1 người</li>" in page
+    assert "<li>quá 7 ngày chưa tương tác, Zalo chỉ cho gửi tin mẫu: 1 người</li>" in page
 
 
 @pytest.mark.parametrize(

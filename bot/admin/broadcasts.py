@@ -14,7 +14,7 @@ from bot.admin import BadInput, dates, security
 from bot.admin.forms import field
 from bot.admin.kbstatus import current_kb
 from bot.outreach import broadcasts as outreach
-from bot.outreach.audience import OutreachError, parse_audience, preview
+from bot.outreach.audience import REASON_LABELS, OutreachError, parse_audience, preview
 from bot.storage import outreach as outreach_store
 
 STATE_LABELS = {
@@ -23,12 +23,6 @@ STATE_LABELS = {
     "sending": "Đang gửi",
     "done": "Đã gửi xong",
     "cancelled": "Đã hủy",
-}
-REASON_LABELS = {
-    "unfollowed": "đã bỏ quan tâm OA",
-    "unknown user": "chưa từng tương tác",
-    "no interaction recorded and no template configured": "chưa từng nhắn tin với OA",
-    "outside the free window and no template configured": "quá 48 giờ chưa nhắn tin với OA",
 }
 RECENT_DAYS = (7, 30, 90)
 

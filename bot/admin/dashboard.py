@@ -8,7 +8,7 @@ from flask import Blueprint, render_template, request
 
 from bot.admin import charts, dates, security
 from bot.admin.kbstatus import topic_titles
-from bot.outreach import broadcasts
+from bot.outreach.audience import REASON_LABELS
 from bot.storage import admin as store
 
 OUTCOME_LABELS = {
@@ -76,15 +76,9 @@ def dashboard() -> Any:
 
 
 def unreachable(db: Any, lo: float, hi: float) -> dict[str, Any]:
-    """Recipients not reached: broadcasts (outreach's own count, which includes those never
-    queued because Zalo allows no channel to them) and other outbox sources such as reminders."""
+    """Citizens a message did not reach (outbox, broadcasts never queued, reminders), by reason."""
     found = store.unreachable_recipients(db, lo, hi)
-    by_source = {k: v for k, v in found["by_source"].items() if k != "broadcast"}
-    sent = [b for b in broadcasts.list_broadcasts(db, hi, limit=1000) if lo <= b["created_at"] < hi]
-    by_source["broadcast"] = sum(b["progress"]["not_reachable"] for b in sent)
-    return {
-        "total": sum(by_source.values()),
-        "by_source": {k: v for k, v in by_source.items() if v},
-        "broadcasts": len(sent),
-        "unfollowed": found["unfollowed"],
+    found["by_reason"] = {
+        REASON_LABELS.get(reason, reason): count for reason, count in found["by_reason"].items()
     }
+    return found

@@ -43,6 +43,18 @@ def parse_audience(text: str) -> Audience:
     )
 
 
+REASON_LABELS = {
+    "unfollowed": "đã bỏ quan tâm OA",
+    "unknown user": "chưa từng tương tác",
+    "no interaction recorded and no template configured": "chưa từng nhắn tin với OA",
+    "outside the free window and no template configured": "quá 48 giờ chưa nhắn tin với OA",
+    "unreachable": "Zalo báo không nhận được tin (chặn OA, bỏ quan tâm hoặc lâu không dùng Zalo)",
+    "template_needed": "quá 7 ngày chưa tương tác, Zalo chỉ cho gửi tin mẫu",
+}
+"""Why a citizen could not be reached, as staff read it: `Route.reason` codes (stored with
+deliveries and reminders) and the outbox's final statuses."""
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
     """How to reach one recipient: channel 'cs' or 'template', or None with the reason."""

@@ -14,7 +14,7 @@ from bot import config as config_module
 from bot import storage
 from bot.config import Config
 from bot.outreach import audience, broadcasts, dossiers, followers
-from bot.outreach.audience import OutreachError
+from bot.outreach.audience import REASON_LABELS, OutreachError
 from bot.outreach.clock import format_local
 
 IMPORT_COLUMNS = """columns (header row, any order, with or without diacritics):
@@ -168,7 +168,7 @@ def _create(args: argparse.Namespace) -> int:
 
 def _reach(reach: dict[str, Any]) -> str:
     """How an audience would be reached, in words."""
-    reasons = "; ".join(f"{k}: {v}" for k, v in reach["reasons"].items())
+    reasons = "; ".join(f"{REASON_LABELS.get(k, k)}: {v}" for k, v in reach["reasons"].items())
     return (
         f"{reach['total']} people: {reach['cs']} by message, {reach['template']} by template, "
         f"{reach['unreachable']} not reachable" + (f" ({reasons})" if reasons else "")
@@ -195,7 +195,8 @@ def _show(args: argparse.Namespace) -> int:
         time.sleep(2.0)
         row = broadcasts.show_broadcast(db, args.id, time.time())
     reasons = "\n".join(
-        f"  not reachable: {k} ({v})" for k, v in row["unreachable_reasons"].items()
+        f"  not reachable: {REASON_LABELS.get(k, k)} ({v})"
+        for k, v in row["unreachable_reasons"].items()
     )
     _emit(args, row, "\n".join(filter(None, [_describe(row, config), row["text"], reasons])))
     return 0

@@ -306,20 +306,56 @@ def satisfaction_per_topic(
     )
 
 
+_MISSED = """
+    WITH missed(user_id, source, reason) AS (
+        SELECT o.user_id, o.source, o.status FROM outbox o
+        WHERE o.status IN ('unreachable', 'template_needed')
+          AND o.created_at >= :start AND o.created_at < :end
+          AND NOT EXISTS (SELECT 1 FROM outbox t WHERE t.key = o.key || ':template')
+        UNION ALL
+        SELECT user_id, 'broadcast', coalesce(reason, 'unreachable') FROM broadcast_deliveries
+        WHERE status = 'unreachable' AND handed_at >= :start AND handed_at < :end
+        UNION ALL
+        SELECT user_id, 'reminder', coalesce(reason, 'unreachable') FROM reminders_sent
+        WHERE status = 'unreachable' AND at >= :start AND at < :end
+    )
+"""
+"""Every (citizen, source, reason) a proactive message did not reach in a range.
+
+Three sources: outbox rows Zalo refused ('unreachable', 'template_needed'; not those already
+re-sent as a template under the `:template` key), broadcast recipients never queued because
+Zalo allows no channel to them, and reminders recorded as unreachable for the same reason.
+"""
+
+
 def unreachable_recipients(db: sqlite_utils.Database, start: float, end: float) -> dict[str, Any]:
-    """Citizens the outbox could not reach, per source, and citizens who unfollowed the OA."""
-    rows = db.execute(
-        "SELECT source, COUNT(DISTINCT user_id) FROM outbox "
-        "WHERE status IN ('unreachable', 'template_needed') "
-        "AND created_at >= ? AND created_at < ? GROUP BY source ORDER BY source",
-        [start, end],
-    ).fetchall()
+    """Distinct citizens not reached in the range: in all, per source, per reason; and unfollows.
+
+    A citizen missed by two sources (or for two reasons) counts once in `total` and once in
+    each of those groups.
+    """
+    bounds = {"start": start, "end": end}
+    total = db.execute(_MISSED + "SELECT COUNT(DISTINCT user_id) FROM missed", bounds).fetchone()
+    groups: dict[str, dict[str, int]] = {}
+    for column in ("source", "reason"):
+        groups[column] = dict(
+            db.execute(
+                _MISSED + f"SELECT {column}, COUNT(DISTINCT user_id) FROM missed "
+                f"GROUP BY {column} ORDER BY 2 DESC, 1",
+                bounds,
+            ).fetchall()
+        )
     unfollowed = db.execute(
         "SELECT COUNT(*) FROM users WHERE follow_state = 'unfollowed' "
         "AND unfollowed_at >= ? AND unfollowed_at < ?",
         [start, end],
     ).fetchone()[0]
-    return {"by_source": dict(rows), "unfollowed": unfollowed}
+    return {
+        "total": total[0],
+        "by_source": groups["source"],
+        "by_reason": groups["reason"],
+        "unfollowed": unfollowed,
+    }
 
 
 # Unanswered questions ------------------------------------------------------------------------
