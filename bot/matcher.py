@@ -18,7 +18,7 @@ things score low. Three outcomes (see the constants below):
 - answer: score ≥ `ANSWER_AT`, topic coverage ≥ `COVER_MIN`, phrasing share ≥ `BACK_MIN`,
   and a lead over the second topic ≥ `MARGIN` or, when the lead is smaller, a message that
   names the best topic and nothing of its rivals (`Index.names_alone`); a message made only of
-  the topic's name and procedure-neutral words needs no coverage (`Index.only_names`);
+  the topic's name and procedure-neutral words needs neither coverage (`Index.only_names`);
 - choices: score ≥ `OFFER_AT` and coverage ≥ `OFFER_COVER` (the closest two or three topics);
 - fallback: anything lower.
 
@@ -82,7 +82,7 @@ question found inside a long phrasing about something else ("ly hôn" inside "đ
 xác nhận tình trạng hôn nhân") is offered, not answered."""
 
 
-NAME_SHARE = 0.5
+NAME_SHARE = 0.6
 """Share of a topic's name (by weight) a message must hold to name it (`Index.names_alone`)."""
 
 
@@ -159,15 +159,17 @@ class Index:
             seen: dict[str, frozenset[str]] = {}
             cores = []
             short = getattr(topic, "short_title", "")
-            for number, text in enumerate((topic.title, short, *topic.questions)):
+            slug = topic.id.replace("-", " ")
+            for number, text in enumerate((slug, short, topic.title, *topic.questions)):
                 if not text:
                     continue
                 query = self.analyze(text)
                 core = frozenset(query.core) | frozenset(query.alt_core)
-                if number < 2 and core:
-                    cores.append(core)
-                if number == 1:
-                    continue  # a short title names the topic but is no phrasing of a question
+                size = max(len(query.core), len(query.alt_core))
+                if number < 3 and core and (number > 0 or size == len(query.normalized.tokens)):
+                    cores.append(core)  # the id is a name only if none of its words is neutral
+                if number < 2:
+                    continue  # the id and short title name the topic but are no phrasings
                 for tokens in (query.terms, query.alt_terms or ()):
                     if tokens:
                         seen.setdefault(" ".join(tokens), frozenset(_terms(tokens)))
@@ -327,11 +329,12 @@ class Index:
             for tid, score, *_ in ranked[:MAX_CHOICES]
             if score >= OFFER_AT and score >= best - OFFER_WITHIN
         )
-        if best >= ANSWER_AT and back >= BACK_MIN:
+        if best >= ANSWER_AT:
             rivals = [tid for tid, score, *_ in ranked[1:] if score > best - OFFER_WITHIN]
             named = self.names_alone(best_id, rivals, query)
             bare = named and self.only_names(best_id, query)
-            if (cover >= COVER_MIN or bare) and (best - second >= MARGIN or named):
+            covered = cover >= COVER_MIN and back >= BACK_MIN
+            if (covered or bare) and (best - second >= MARGIN or named):
                 return Match("answer", best_id, offered, round(best, 4), query, back)
         if best >= OFFER_AT and cover >= OFFER_COVER:
             return Match("choices", None, offered, round(best, 4), query, back)

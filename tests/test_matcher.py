@@ -244,6 +244,8 @@ SHARED_INDEX = build_index(make_kb(SHARED))
         ("thủ tục căn cước", "can-cuoc"),
         ("Cải chính hộ tịch", "cai-chinh"),
         ("cai chinh ho tich", "cai-chinh"),
+        ("VNeID", "vneid"),  # the topic id is a name too
+        ("tài khoản vneid", "vneid"),
     ],
 )
 def test_a_bare_topic_name_is_answered(question: str, topic: str) -> None:
@@ -346,6 +348,7 @@ def test_unmarked_words_and_hoi_nga_slips_still_match(question: str, topic: str)
     [
         ("căn cước", "can-cuoc", None),
         ("can cuoc", "can-cuoc", None),
+        ("vneid", "vneid", None),
         ("khai sinh cho con co ton phi ko", "khai-sinh", "fee"),
         ("khai sinh cho con hết bao nhiêu", "khai-sinh", "fee"),
         ("khai sinh cho con mat bao lau", "khai-sinh", "duration"),
