@@ -392,6 +392,21 @@ def test_an_earlier_identical_message_of_ours_does_not_count(db, client, zalo_co
     assert status(db, row)["status"] == "sent"
 
 
+def test_echo_of_a_message_with_its_link_written_out_is_recognised_as_ours(
+    db, client, zalo_config, sim
+):
+    plain = dataclasses.replace(
+        zalo_config, zalo=dataclasses.replace(zalo_config.zalo, buttons=False)
+    )
+    link = {"title": "Xem chi tiết", "url": "https://tayho.hanoi.gov.vn/tin"}
+    queue(db, "bc", "", user="u9", payload={"text": "Lịch tiếp dân", "buttons": [link]})
+    deliver_due(db, client, plain, time.time())
+    [sent] = sim.delivered("u9")
+    assert sent["text"] == "Lịch tiếp dân\n\nXem chi tiết: https://tayho.hanoi.gov.vn/tin"
+    assert store.is_own_echo(db, "u9", "not-yet-recorded", sent["text"])
+    assert not store.is_own_echo(db, "u9", "staff-msg", "Lịch tiếp dân\n\nCán bộ: 0243")
+
+
 def test_echo_of_any_part_is_recognised_as_ours(db, client, zalo_config, sim):
     text = "Dòng một\n\n" + " ".join(f"Câu số {n} về thủ tục." for n in range(200))
     queue(db, "k", text, user="u8")

@@ -232,6 +232,10 @@ def is_own_echo(db: sqlite_utils.Database, user_id: str, zalo_message_id: str, t
         sent = unicodedata.normalize("NFC", str(body.get("text", "")))
         if wanted in sent or wanted.split("\n\n1. ")[0] in sent:
             return True
+        # With buttons off, links are written under the text as "title: url" lines.
+        links = [f"{b['title']}: {b['url']}" for b in body.get("buttons") or () if b.get("url")]
+        if links and wanted in unicodedata.normalize("NFC", "\n\n".join([sent, *links])):
+            return True
     return False
 
 
