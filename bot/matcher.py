@@ -82,6 +82,10 @@ question found inside a long phrasing about something else ("ly hôn" inside "đ
 xác nhận tình trạng hôn nhân") is offered, not answered."""
 
 
+CLOSE_PHRASING = 0.75
+"""Share of one of the best topic's phrasings the message covers, above which no other topic
+is preferred for its name (`Index.named_instead`): the message says nearly what that phrasing
+says."""
 NAME_SHARE = 0.6
 """Share of a topic's name (by weight) a message must hold to name it (`Index.names_alone`)."""
 
@@ -329,6 +333,12 @@ class Index:
             for tid, score, *_ in ranked[:MAX_CHOICES]
             if score >= OFFER_AT and score >= best - OFFER_WITHIN
         )
+        named_instead = (
+            None if back >= CLOSE_PHRASING else self.named_instead(best_id, offered, query)
+        )
+        if named_instead is not None:
+            score = dict(offered)[named_instead]
+            return Match("answer", named_instead, offered, score, query, back)
         if best >= ANSWER_AT:
             rivals = [tid for tid, score, *_ in ranked[1:] if score > best - OFFER_WITHIN]
             named = self.names_alone(best_id, rivals, query)
@@ -358,6 +368,35 @@ class Index:
         own = self.name_words[number]
         others = [self.numbers[r] for r in rivals]
         return not any((self.name_words[r] - own) & said or self._named(r, said) for r in others)
+
+    def named_instead(
+        self, best_id: str, offered: Sequence[tuple[str, float]], query: Query
+    ) -> str | None:
+        """Another offered topic that the message names where the best one is a sibling.
+
+        "con sinh ở bệnh viện tỉnh khác thì khai sinh ở đâu" shares its story words with
+        phrasings about deaths, but says "khai sinh" where that topic's name says "khai tử".
+        When the two names share a word the message says, the message holds a word of the
+        other topic's name that the best one's lacks (and none the other way round), and the
+        other topic is named alone (`names_alone`), the other topic is meant.
+        """
+        said = frozenset(query.core) | frozenset(query.alt_core)
+        if not said or self._named(self.numbers[best_id], said):
+            return None
+        best_words = self.name_words[self.numbers[best_id]]
+        ids = [tid for tid, _ in offered]
+        for tid in ids:
+            if tid == best_id:
+                continue
+            own = self.name_words[self.numbers[tid]]
+            if (
+                own & best_words & said
+                and (own - best_words) & said
+                and not (best_words - own) & said
+                and self.names_alone(tid, [r for r in ids if r != tid], query)
+            ):
+                return tid
+        return None
 
     def only_names(self, topic_id: str, query: Query) -> bool:
         """True when every word of the message is a word of the topic's names, a filler, a

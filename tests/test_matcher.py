@@ -360,3 +360,34 @@ def test_shipped_kb_answers_a_named_topic_that_shares_words_with_others(
 ) -> None:
     match = _shipped_index().match(question)
     assert (match.outcome, match.topic, match.section) == ("answer", topic, section)
+
+
+SIBLINGS_INDEX = build_index(
+    make_kb(
+        [
+            *(t for t in SHARED if t.id != "khai-tu"),
+            make_topic(
+                "khai-tu",
+                "Đăng ký khai tử",
+                [
+                    "người nhà mất ở bệnh viện tỉnh khác thì khai tử ở đâu",
+                    "mất ở bệnh viện thì xin giấy báo tử ở đâu",
+                    "khai tử cho người mất ở tỉnh khác",
+                ],
+            ),
+        ]
+    )
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("bé sinh ở bệnh viện tỉnh khác thì khai sinh ở đâu", "khai-sinh"),
+        ("be sinh o benh vien tinh khac thi khai sinh o dau", "khai-sinh"),
+        ("sửa năm sinh trong giấy khai sinh ở đâu", "cai-chinh"),  # no sibling name: phrasings
+    ],
+)
+def test_a_sibling_name_in_the_message_beats_story_words(question: str, topic: str) -> None:
+    match = SIBLINGS_INDEX.match(question)
+    assert (match.outcome, match.topic) == ("answer", topic)
