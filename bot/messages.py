@@ -29,12 +29,6 @@ class Reply:
             data["buttons"] = [{"title": b.title, "payload": b.payload} for b in self.buttons]
         return data
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Reply:
-        """Rebuild a reply from its outbox payload."""
-        buttons = tuple(Button(b["title"], b["payload"]) for b in data.get("buttons", ()))
-        return cls(text=data["text"], buttons=buttons)
-
 
 @dataclass(frozen=True, slots=True)
 class Turn:
