@@ -42,7 +42,7 @@ from bot.config import Config, OutboxConfig, OutreachConfig, StorageConfig, Zalo
 from bot.outbox import deliver_due  # noqa: E402
 from bot.outreach import broadcasts  # noqa: E402
 from bot.outreach.broadcasts import Dispatcher  # noqa: E402
-from bot.storage import outreach as store  # noqa: E402
+from bot.storage import broadcasts as store  # noqa: E402
 from bot.storage import transaction  # noqa: E402
 from bot.tokens import TokenStore  # noqa: E402
 from bot.zalo import ZaloClient  # noqa: E402

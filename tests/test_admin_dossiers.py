@@ -11,7 +11,7 @@ from admin_support import Clock, csrf_of, db_of, logged_in, make_app, make_confi
 from flask import Flask
 from flask.testing import FlaskClient
 
-from bot.storage import outreach as outreach_store
+from bot.storage import dossiers as dossier_store
 
 HEADER = "Mã hồ sơ,Thủ tục,Trạng thái,Nơi tiếp nhận,Ngày hẹn trả,Người nộp,Số điện thoại\n"
 GOOD = (
@@ -49,7 +49,7 @@ def test_preview_shows_what_would_change_and_writes_nothing(env: tuple) -> None:
     assert "Mã hồ sơ “SAI-MA” không đúng dạng" in page
     assert "02/12/2026" in page and "Đang xử lý" in page
     assert "0912345678" not in page  # phone numbers are never shown
-    assert outreach_store.get_dossier(db_of(config), "000.00.01.H26-260930-0012") is None
+    assert dossier_store.get_dossier(db_of(config), "000.00.01.H26-260930-0012") is None
 
 
 def test_each_rejected_row_shows_outreachs_own_vietnamese_reason(env: tuple) -> None:
@@ -72,7 +72,7 @@ def test_apply_stores_the_previewed_rows_and_search_finds_them(env: tuple) -> No
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     response = client.post("/admin/dossiers/apply", data={"csrf_token": csrf, "token": token})
     assert response.status_code == 302
-    assert outreach_store.get_dossier(db_of(config), "000.00.01.H26-260930-0012")["status"] == (
+    assert dossier_store.get_dossier(db_of(config), "000.00.01.H26-260930-0012")["status"] == (
         "dang_xu_ly"
     )
     notice = client.get("/admin/dossiers").get_data(as_text=True)
@@ -91,7 +91,7 @@ def test_an_upload_cannot_be_applied_by_another_account(env: tuple) -> None:
     csrf = csrf_of(other, "/admin/dossiers")
     response = other.post("/admin/dossiers/apply", data={"csrf_token": csrf, "token": token})
     assert response.status_code == 400
-    assert outreach_store.get_dossier(db_of(config), "000.00.01.H26-260930-0012") is None
+    assert dossier_store.get_dossier(db_of(config), "000.00.01.H26-260930-0012") is None
 
 
 @pytest.mark.parametrize(
@@ -154,10 +154,8 @@ def test_search_shows_the_reminders_sent_for_a_dossier(env: tuple) -> None:
     client.post("/admin/dossiers/apply", data={"csrf_token": csrf, "token": token})
     code = "000.00.01.H26-260930-0012"
     db = db_of(config)
-    outreach_store.record_reminder(
-        db, code, "777", "appointment:2026-12-02", 1.79e9, "cs", "queued"
-    )
-    outreach_store.record_reminder(db, code, "778", "result_ready", 1.79e9, None, "unreachable")
+    dossier_store.record_reminder(db, code, "777", "appointment:2026-12-02", 1.79e9, "cs", "queued")
+    dossier_store.record_reminder(db, code, "778", "result_ready", 1.79e9, None, "unreachable")
     found = client.get(f"/admin/dossiers?code={code}").get_data(as_text=True)
     assert "Nhắc lịch hẹn ngày 02/12/2026 · đã gửi đi" in found
     assert "Báo đã có kết quả · không liên lạc được" in found

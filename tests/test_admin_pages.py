@@ -14,8 +14,9 @@ from flask import Flask
 from bot.admin import charts, dates
 from bot.admin.unanswered import group_questions
 from bot.storage import admin as admin_store
+from bot.storage import broadcasts as broadcast_store
 from bot.storage import core
-from bot.storage import outreach as outreach_store
+from bot.storage import dossiers as dossier_store
 
 HANOI = dates.zone("Asia/Ho_Chi_Minh")
 DAY = 86400
@@ -92,7 +93,7 @@ def seed_missed(config: object) -> None:
     """
     db = db_of(config)
     day = local(2026, 11, 11)
-    bc = outreach_store.insert_broadcast(db, "Lịch tiếp dân", "all", day, "done", day)
+    bc = broadcast_store.insert_broadcast(db, "Lịch tiếp dân", "all", day, "done", day)
     db.conn.executemany(
         "INSERT INTO broadcast_deliveries (broadcast_id, user_id, status, reason, handed_at) "
         "VALUES (?, ?, 'unreachable', ?, ?)",
@@ -102,10 +103,10 @@ def seed_missed(config: object) -> None:
         ],
     )
     reason = "outside the free window and no template configured"
-    outreach_store.record_reminder(
+    dossier_store.record_reminder(
         db, "HS-1", "u6", "result_ready", day, None, "unreachable", reason
     )
-    outreach_store.record_reminder(
+    dossier_store.record_reminder(
         db, "HS-2", "u9", "result_ready", local(2026, 11, 20), None, "unreachable", reason
     )
     for user, follow_up in (("u7", True), ("u8", False)):

@@ -12,7 +12,7 @@ from bot.outreach import broadcasts
 from bot.outreach.dossiers import apply_import
 from bot.outreach.text import FileTexts
 from bot.storage import core, transaction
-from bot.storage import outreach as store
+from bot.storage import dossiers as store
 from bot.tokens import TokenStore
 from bot.zalo import ZaloClient
 

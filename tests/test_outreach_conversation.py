@@ -15,7 +15,7 @@ from bot.kb.live import LiveKB
 from bot.matcher import build_index
 from bot.outreach.dossiers import apply_import
 from bot.storage import core
-from bot.storage import outreach as store
+from bot.storage import dossiers as store
 
 ROOT = Path(__file__).resolve().parent.parent
 USER = "246845883529197922"

@@ -17,7 +17,7 @@ from bot.outreach.dossiers import (
     preview_import,
     search_dossier,
 )
-from bot.storage import outreach as store
+from bot.storage import dossiers as store
 
 T = 1_795_000_000.0
 

@@ -10,7 +10,7 @@ from bot.outreach import REQUIRED_TEXTS, forget, intercept
 from bot.outreach.dossiers import apply_import
 from bot.outreach.text import STATUS_KEYS, FileTexts, is_deletion_request, is_stop_request
 from bot.storage import core, transaction
-from bot.storage import outreach as store
+from bot.storage import dossiers as store
 
 NOW = local(2026, 12, 1, 9, 0)
 MINE = "000.00.01.H26-260930-0012"

@@ -11,7 +11,7 @@ from bot.kb.loader import load_kb
 from bot.outreach import intercept
 from bot.outreach.dossiers import apply_import
 from bot.outreach.reminders import send_reminders
-from bot.storage import outreach as store
+from bot.storage import dossiers as store
 
 CODE = "000.00.01.H26-260930-0012"
 HEADER = "Mã hồ sơ,Thủ tục,Trạng thái,Nơi tiếp nhận,Ngày hẹn trả"

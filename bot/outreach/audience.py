@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from bot.config import ZaloConfig
-from bot.storage import outreach as store
+from bot.storage import broadcasts as store
 
 
 class OutreachError(ValueError):

@@ -20,7 +20,7 @@ from bot.config import Config, ZaloConfig
 from bot.messages import Reply
 from bot.outreach.audience import OutreachError, parse_audience, route
 from bot.outreach.clock import Moment, epoch, in_quiet_hours, parse_send_time
-from bot.storage import outreach as store
+from bot.storage import broadcasts as store
 from bot.storage import transaction
 
 logger = logging.getLogger(__name__)

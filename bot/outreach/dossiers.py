@@ -33,7 +33,7 @@ import sqlite_utils
 from bot.outreach.audience import OutreachError
 from bot.outreach.clock import Moment, epoch
 from bot.outreach.text import STATUS_KEYS, fold
-from bot.storage import outreach as store
+from bot.storage import dossiers as store
 from bot.storage import transaction
 
 CODE_RE = re.compile(r"[0-9A-Z]{3}\.[0-9A-Z]{2}\.[0-9A-Z]{2}\.[A-Z]\d{2}-\d{6}-\d{4}")

@@ -17,7 +17,7 @@ from bot.config import Config
 from bot.outreach.broadcasts import create_broadcast
 from bot.outreach.clock import Moment, epoch
 from bot.outreach.text import Texts
-from bot.storage import outreach as store
+from bot.storage import broadcasts as store
 from bot.storage import transaction
 
 logger = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from bot.outreach.clock import Moment, epoch, in_quiet_hours, local
 from bot.outreach.dossiers import FINAL_STATUSES
 from bot.outreach.text import Texts
 from bot.storage import core, transaction
-from bot.storage import outreach as store
+from bot.storage import dossiers as store
 
 logger = logging.getLogger(__name__)
 
