@@ -13,10 +13,10 @@ from flask import Flask
 
 from bot.admin import charts, dates
 from bot.admin.unanswered import group_questions
-from bot.storage import admin as admin_store
 from bot.storage import broadcasts as broadcast_store
 from bot.storage import core
 from bot.storage import dossiers as dossier_store
+from bot.storage import reports as report_store
 
 HANOI = dates.zone("Asia/Ho_Chi_Minh")
 DAY = 86400
@@ -62,7 +62,7 @@ def test_activity_is_counted_per_local_day(env: tuple) -> None:
     _, config, _ = env
     seed_turns(config)
     lo, hi = dates.epoch_bounds(dt.date(2026, 11, 10), dt.date(2026, 11, 12), HANOI)
-    rows = admin_store.activity_per_day(db_of(config), lo, hi, 7 * 3600)
+    rows = report_store.activity_per_day(db_of(config), lo, hi, 7 * 3600)
     assert rows == [
         {"day": "2026-11-10", "messages": 6, "conversations": 3},
         {"day": "2026-11-12", "messages": 1, "conversations": 1},  # 23:30 local, 16:30 UTC
@@ -124,7 +124,7 @@ def test_unreachable_citizens_are_counted_once_across_outbox_broadcasts_and_remi
     seed_turns(config)
     seed_missed(config)
     lo, hi = dates.epoch_bounds(dt.date(2026, 11, 10), dt.date(2026, 11, 12), HANOI)
-    found = admin_store.unreachable_recipients(db_of(config), lo, hi)
+    found = report_store.unreachable_recipients(db_of(config), lo, hi)
     assert found["total"] == 4  # u3, u5, u6, u8
     assert found["by_source"] == {"broadcast": 3, "reminder": 2}
     assert found["by_reason"] == {
@@ -260,7 +260,7 @@ def test_marking_questions_writes_the_topic_suggestions_file(env: tuple) -> None
         "/admin/unanswered/assign", data={"csrf_token": token, "ids": ["1"], "topic": "ket-hon"}
     )
     assert again.status_code == 404 and "đã được xử lý" in again.get_data(as_text=True)
-    assert admin_store.get_unanswered(db_of(config), 1)["assigned_topic"] == "ket-hon"
+    assert report_store.get_unanswered(db_of(config), 1)["assigned_topic"] == "ket-hon"
 
 
 def test_suggestions_file_keeps_earlier_questions_without_repeats(env: tuple) -> None:
@@ -292,7 +292,7 @@ def test_a_hand_broken_suggestions_file_is_reported_not_overwritten(env: tuple) 
         as_text=True
     )
     assert (folder / "tam-tru.toml").read_text(encoding="utf-8") == 'questions = ["thiếu ngoặc"\n'
-    assert admin_store.get_unanswered(db_of(config), 1)["status"] == "open"
+    assert report_store.get_unanswered(db_of(config), 1)["status"] == "open"
 
 
 @pytest.mark.parametrize("topic", ["khong-co-chu-de", "../../etc/passwd", ""])
@@ -315,7 +315,7 @@ def test_dismissing_closes_questions_without_a_file(env: tuple) -> None:
     client = logged_in(app, config, "comms")
     token = csrf_of(client, "/admin/unanswered")
     client.post("/admin/unanswered/dismiss", data={"csrf_token": token, "ids": ["4"]})
-    assert admin_store.get_unanswered(db_of(config), 4)["status"] == "dismissed"
+    assert report_store.get_unanswered(db_of(config), 4)["status"] == "dismissed"
     assert not Path(config.admin.suggestions_dir).exists()
     bad = client.post("/admin/unanswered/dismiss", data={"csrf_token": token, "ids": ["x"]})
     assert bad.status_code == 400 and "không hợp lệ" in bad.get_data(as_text=True)

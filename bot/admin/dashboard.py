@@ -9,7 +9,7 @@ from flask import Blueprint, render_template, request
 from bot.admin import charts, dates, security
 from bot.admin.kbstatus import topic_titles
 from bot.outreach.audience import REASON_LABELS
-from bot.storage import admin as store
+from bot.storage import reports as store
 
 OUTCOME_LABELS = {
     "answer": "Trả lời được",

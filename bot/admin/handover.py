@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, url_for
 
 from bot.admin import BadInput, security
-from bot.storage import admin as store
+from bot.storage import reports as store
 from bot.storage.core import set_handover
 
 USER_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")

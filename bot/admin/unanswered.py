@@ -14,7 +14,7 @@ from rapidfuzz import fuzz
 from bot.admin import BadInput, security, suggestions
 from bot.admin.forms import field, int_list
 from bot.admin.kbstatus import topic_titles
-from bot.storage import admin as store
+from bot.storage import reports as store
 
 SIMILARITY = 72
 """token_set_ratio (0-100) above which two questions are shown in one group."""

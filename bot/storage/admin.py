@@ -1,14 +1,11 @@
-"""SQL for the staff console: accounts, sessions, login attempts, audit log, and the reports.
+"""SQL for the staff console's own tables: accounts, sessions, login attempts, audit log, uploads.
 
-Reports read the core tables (turns, ratings, outbox, unanswered, conversations) and never
-message texts beyond what staff need to see (unanswered questions, hand-over conversations).
-Day buckets use a fixed UTC offset passed in by the caller (Asia/Ho_Chi_Minh has no DST).
+This is the "admin" area: its `MIGRATIONS` also add the indexes that the dashboard reports of
+`bot.storage.reports` read.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from typing import Any
 
 import sqlite_utils
@@ -58,7 +55,7 @@ MIGRATIONS = [
         created_at REAL NOT NULL
     )
     """,
-    # Covering indexes for the dashboard: its reports read only these columns of a date range.
+    # Covering indexes for the dashboard (storage.reports): it reads only these columns by date.
     """
     CREATE INDEX admin_turns_report ON turns (at, kind, topic, user_id);
     CREATE INDEX admin_ratings_at ON ratings (at, topic, helpful)
@@ -234,205 +231,3 @@ def get_upload(
 def delete_upload(db: sqlite_utils.Database, token: str) -> None:
     """Forget an upload once applied or abandoned."""
     db.execute("DELETE FROM admin_uploads WHERE token = ?", [token])
-
-
-# Dashboard reports ---------------------------------------------------------------------------
-
-
-def activity_per_day(
-    db: sqlite_utils.Database, start: float, end: float, offset_seconds: int
-) -> list[dict[str, Any]]:
-    """Per local day: citizen messages handled (turns) and distinct citizens (conversations).
-
-    `day` is the local calendar day as YYYY-MM-DD; the bucket is computed as a day number,
-    which is several times faster than date() on a year of turns.
-    """
-    rows = db.execute(
-        "SELECT CAST((at + ?) / 86400 AS INTEGER) AS day, COUNT(*), COUNT(DISTINCT user_id) "
-        "FROM turns WHERE at >= ? AND at < ? GROUP BY day ORDER BY day",
-        [int(offset_seconds), start, end],
-    ).fetchall()
-    epoch = dt.date(1970, 1, 1)
-    return [
-        {
-            "day": (epoch + dt.timedelta(days=day)).isoformat(),
-            "messages": count,
-            "conversations": people,
-        }
-        for day, count, people in rows
-    ]
-
-
-def distinct_citizens(db: sqlite_utils.Database, start: float, end: float) -> int:
-    """How many different citizens the bot handled messages from."""
-    return db.execute(
-        "SELECT COUNT(DISTINCT user_id) FROM turns WHERE at >= ? AND at < ?", [start, end]
-    ).fetchone()[0]
-
-
-def outcome_counts(db: sqlite_utils.Database, start: float, end: float) -> dict[str, int]:
-    """Turns by kind (answer, choices, fallback, ...)."""
-    rows = db.execute(
-        "SELECT kind, COUNT(*) FROM turns WHERE at >= ? AND at < ? GROUP BY kind", [start, end]
-    ).fetchall()
-    return {kind: count for kind, count in rows}
-
-
-def top_topics(
-    db: sqlite_utils.Database, start: float, end: float, limit: int = 10
-) -> list[dict[str, Any]]:
-    """Topics answered most often."""
-    return list(
-        db.query(
-            "SELECT topic, COUNT(*) AS count FROM turns WHERE at >= ? AND at < ? "
-            "AND kind = 'answer' AND topic IS NOT NULL GROUP BY topic "
-            "ORDER BY count DESC, topic LIMIT ?",
-            [start, end, limit],
-        )
-    )
-
-
-def satisfaction_per_topic(
-    db: sqlite_utils.Database, start: float, end: float
-) -> list[dict[str, Any]]:
-    """Ratings per topic: helpful, not helpful, total; most rated first."""
-    return list(
-        db.query(
-            "SELECT topic, SUM(helpful) AS helpful, COUNT(*) - SUM(helpful) AS unhelpful, "
-            "COUNT(*) AS total FROM ratings WHERE at >= ? AND at < ? GROUP BY topic "
-            "ORDER BY total DESC, topic",
-            [start, end],
-        )
-    )
-
-
-_MISSED = """
-    WITH missed(user_id, source, reason) AS (
-        SELECT o.user_id, o.source, o.status FROM outbox o
-        WHERE o.status IN ('unreachable', 'template_needed')
-          AND o.created_at >= :start AND o.created_at < :end
-          AND NOT EXISTS (SELECT 1 FROM outbox t WHERE t.key = o.key || ':template')
-        UNION ALL
-        SELECT user_id, 'broadcast', coalesce(reason, 'unreachable') FROM broadcast_deliveries
-        WHERE status = 'unreachable' AND handed_at >= :start AND handed_at < :end
-        UNION ALL
-        SELECT user_id, 'reminder', coalesce(reason, 'unreachable') FROM reminders_sent
-        WHERE status = 'unreachable' AND at >= :start AND at < :end
-    )
-"""
-"""Every (citizen, source, reason) a proactive message did not reach in a range.
-
-Three sources: outbox rows Zalo refused ('unreachable', 'template_needed'; not those already
-re-sent as a template under the `:template` key), broadcast recipients never queued because
-Zalo allows no channel to them, and reminders recorded as unreachable for the same reason.
-"""
-
-
-def unreachable_recipients(db: sqlite_utils.Database, start: float, end: float) -> dict[str, Any]:
-    """Distinct citizens not reached in the range: in all, per source, per reason; and unfollows.
-
-    A citizen missed by two sources (or for two reasons) counts once in `total` and once in
-    each of those groups.
-    """
-    bounds = {"start": start, "end": end}
-    total = db.execute(_MISSED + "SELECT COUNT(DISTINCT user_id) FROM missed", bounds).fetchone()
-    groups: dict[str, dict[str, int]] = {}
-    for column in ("source", "reason"):
-        groups[column] = dict(
-            db.execute(
-                _MISSED + f"SELECT {column}, COUNT(DISTINCT user_id) FROM missed "
-                f"GROUP BY {column} ORDER BY 2 DESC, 1",
-                bounds,
-            ).fetchall()
-        )
-    unfollowed = db.execute(
-        "SELECT COUNT(*) FROM users WHERE follow_state = 'unfollowed' "
-        "AND unfollowed_at >= ? AND unfollowed_at < ?",
-        [start, end],
-    ).fetchone()[0]
-    return {
-        "total": total[0],
-        "by_source": groups["source"],
-        "by_reason": groups["reason"],
-        "unfollowed": unfollowed,
-    }
-
-
-# Unanswered questions ------------------------------------------------------------------------
-
-
-def open_unanswered(db: sqlite_utils.Database, limit: int = 500) -> list[dict[str, Any]]:
-    """Open unanswered questions, newest first."""
-    return list(
-        db.query(
-            "SELECT id, text, best_guess, score, at FROM unanswered WHERE status = 'open' "
-            "ORDER BY at DESC, id DESC LIMIT ?",
-            [limit],
-        )
-    )
-
-
-def get_unanswered(db: sqlite_utils.Database, item_id: int) -> dict[str, Any] | None:
-    """One unanswered question, or None."""
-    rows = list(db.query("SELECT * FROM unanswered WHERE id = ?", [item_id]))
-    return rows[0] if rows else None
-
-
-def close_unanswered(
-    db: sqlite_utils.Database, item_ids: list[int], status: str, topic: str | None
-) -> int:
-    """Mark open questions 'assigned' (to `topic`) or 'dismissed'; return how many changed."""
-    changed = 0
-    for item_id in item_ids:
-        cursor = db.execute(
-            "UPDATE unanswered SET status = ?, assigned_topic = ? WHERE id = ? AND status = 'open'",
-            [status, topic, item_id],
-        )
-        changed += cursor.rowcount
-    return changed
-
-
-# Hand-over queue -----------------------------------------------------------------------------
-
-
-def handover_queue(db: sqlite_utils.Database) -> list[dict[str, Any]]:
-    """Conversations flagged for staff, oldest request first, with the citizen's name."""
-    return list(
-        db.query(
-            "SELECT c.user_id, c.handover_at, c.handover_reason, c.staff_active_until, "
-            "u.display_name, u.ward, u.last_interaction_at FROM conversations c "
-            "LEFT JOIN users u ON u.user_id = c.user_id WHERE c.handover = 1 "
-            "ORDER BY c.handover_at"
-        )
-    )
-
-
-def is_handed_over(db: sqlite_utils.Database, user_id: str) -> bool:
-    """True when the conversation is currently flagged for staff."""
-    row = db.execute("SELECT handover FROM conversations WHERE user_id = ?", [user_id]).fetchone()
-    return bool(row and row[0])
-
-
-def recent_messages(
-    db: sqlite_utils.Database, user_id: str, limit: int = 10
-) -> list[dict[str, Any]]:
-    """The last messages both ways (citizen texts and bot replies), oldest first."""
-    inbound = db.execute(
-        "SELECT received_at, text FROM inbound_events WHERE user_id = ? AND text IS NOT NULL "
-        "ORDER BY received_at DESC, id DESC LIMIT ?",
-        [user_id, limit],
-    ).fetchall()
-    outbound = db.execute(
-        "SELECT created_at, payload, source FROM outbox WHERE user_id = ? AND channel = 'cs' "
-        "ORDER BY created_at DESC, id DESC LIMIT ?",
-        [user_id, limit],
-    ).fetchall()
-    messages = [{"at": at, "who": "citizen", "text": text} for at, text in inbound]
-    for at, payload, source in outbound:
-        try:
-            text = json.loads(payload).get("text", "")
-        except (ValueError, AttributeError):
-            text = ""
-        messages.append({"at": at, "who": "bot" if source == "reply" else "oa", "text": text})
-    messages.sort(key=lambda m: (m["at"], m["who"] != "citizen"))
-    return messages[-limit:]
