@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from fixtures_zalo import APP_ID, APP_SECRET, FIRST_REFRESH_TOKEN, OA_ID, OA_SECRET
 
+from bot import storage
 from bot.cli import main
+from bot.storage import dossiers as dossier_store
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -52,11 +54,12 @@ def test_broadcast_create_list_show_cancel(configured, capsys):
     created = json.loads(out)
     assert created["state"] == "scheduled" and created["audience_preview"]["total"] == 0
     code, out, _ = run(capsys, "broadcast", "list")
-    assert code == 0 and f"#{created['id']} scheduled 2030-01-02 08:00" in out
+    assert code == 0 and f"#{created['id']} đã hẹn giờ     2030-01-02 08:00" in out
+    assert "[0 người nhận: đã gửi 0, không gửi được 0" in out
     code, out, _ = run(capsys, "broadcast", "show", str(created["id"]), "--json")
     assert json.loads(out)["progress"]["total"] == 0
     code, out, _ = run(capsys, "broadcast", "cancel", str(created["id"]))
-    assert code == 0 and "cancelled" in out
+    assert code == 0 and out.startswith(f"Đã hủy thông báo: #{created['id']} đã hủy ")
 
 
 @pytest.mark.parametrize(
@@ -106,19 +109,82 @@ def test_dossier_import_dry_run_then_apply(configured, capsys):
     assert code == 0
     assert "1 hồ sơ mới, 0 thay đổi, 0 không đổi, 1 dòng lỗi" in out
     assert "dòng 3: bỏ qua sai-ma: Mã hồ sơ “sai-ma” không đúng dạng" in out
-    assert "chạy thử: chưa thay đổi gì" in out
+    assert "Chạy thử: chưa thay đổi gì." in out
     code, out, _ = run(capsys, "dossiers", "import", str(csv_file), "--json")
     report = json.loads(out)
     assert report["applied"] and report["summary"]["new"] == 1
     code, out, _ = run(capsys, "dossiers", "show", "000.00.01.h26-260930-0012")
-    assert code == 0 and "dang_xu_ly" in out
+    assert code == 0
+    assert "Trạng thái: Đang xử lý (dang_xu_ly)" in out and "Ngày hẹn trả: 02/12/2026" in out
 
 
 def test_followers_sync_reports_progress(configured, capsys, sim):
     sim.seed_followers([f"6{n:03d}" for n in range(70)], tags=["to-dan-pho-1"])
     code, out, err = run(capsys, "followers", "sync")
     assert code == 0
-    assert "followers: 50/70" in err and "followers: 70/70" in err
-    assert "70 followers (70 new); tags: to-dan-pho-1 (70)" in out
+    assert "Đang tải người quan tâm: 50/70" in err and "Đang tải người quan tâm: 70/70" in err
+    assert "Đang tải nhãn to-dan-pho-1: 70/70" in err
+    assert "Đã đồng bộ 70 người quan tâm (70 người mới); nhãn: to-dan-pho-1 (70)" in out
     code, out, _ = run(capsys, "broadcast", "audience", "tag:to-dan-pho-1")
-    assert "70 people" in out and "70 not reachable" in out
+    assert "70 người: 0 nhận qua tin tư vấn, 0 qua tin mẫu, 70 không gửi được" in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["broadcast", "--help"],
+        ["broadcast", "create", "--help"],
+        ["broadcast", "show", "--help"],
+        ["followers", "sync", "--help"],
+        ["dossiers", "import", "--help"],
+    ],
+)
+def test_help_is_in_vietnamese_and_keeps_the_option_names(capsys, argv):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0
+    assert out.startswith("Cách dùng: python -m bot " + argv[0])
+    assert "tùy chọn:" in out and "hiện hướng dẫn này rồi thoát" in out
+    assert "usage:" not in out and "show this help" not in out
+
+
+def test_create_help_lists_the_contract_options_with_vietnamese_text(capsys):
+    with pytest.raises(SystemExit):
+        main(["broadcast", "create", "--help"])
+    out = capsys.readouterr().out
+    for option in ("--text", "--at", "--audience", "--link", "--link-title", "--image", "--draft"):
+        assert option in out
+    assert "lưu bản nháp để duyệt sau" in out and "tag:TÊN_NHÃN" in out
+
+
+def test_a_draft_is_reported_as_saved_for_approval(configured, capsys):
+    code, out, _ = run(
+        capsys, "broadcast", "create", "--text", "Lịch tiêm chủng", "--audience", "all", "--draft"
+    )
+    assert code == 0 and out.startswith("Đã lưu bản nháp: #")
+    assert "nháp chờ duyệt" in out and "Người nhận hiện nay: 0 người" in out
+    code, out, _ = run(capsys, "broadcast", "list", "--limit", "5")
+    assert "nháp chờ duyệt" in out and "Lịch tiêm chủng" in out
+
+
+def test_dossier_show_lists_reminders_in_vietnamese(configured, capsys):
+    csv_file = configured / "ho-so.csv"
+    csv_file.write_text(
+        "Mã hồ sơ,Thủ tục,Trạng thái,Nơi tiếp nhận,Ngày hẹn trả,Số điện thoại\n"
+        "000.00.01.H26-260930-0012,Khai sinh,Đang xử lý,UBND phường Tây Hồ,02/12/2026,"
+        "0912345678\n",
+        encoding="utf-8",
+    )
+    assert run(capsys, "dossiers", "import", str(csv_file))[0] == 0
+    db = storage.connect(configured / "bot.db")
+    code = "000.00.01.H26-260930-0012"
+    dossier_store.record_reminder(db, code, "777", "appointment:2026-12-02", 1.79e9, "cs", "queued")
+    dossier_store.record_reminder(
+        db, code, "778", "result_ready", 1.79e9, None, "unreachable", "unfollowed"
+    )
+    status, out, _ = run(capsys, "dossiers", "show", code)
+    assert status == 0
+    assert "Số điện thoại: *******678" in out and "0912345678" not in out
+    assert "nhắc lịch hẹn 02/12/2026: tin tư vấn, đã đưa vào hàng gửi" in out
+    assert "báo có kết quả: không gửi được, đã bỏ quan tâm OA" in out

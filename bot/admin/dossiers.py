@@ -15,19 +15,9 @@ from bot.admin import BadInput, dates, security
 from bot.admin.forms import field
 from bot.outreach import dossiers as outreach
 from bot.outreach.audience import OutreachError
+from bot.outreach.dossiers import STATUS_NAMES as STATUS_LABELS
 from bot.storage import admin as store
 
-STATUS_LABELS = {
-    "cho_tiep_nhan": "Chờ tiếp nhận",
-    "da_tiep_nhan": "Đã tiếp nhận",
-    "dang_xu_ly": "Đang xử lý",
-    "bo_sung": "Yêu cầu bổ sung",
-    "tu_choi": "Từ chối",
-    "tre_han": "Trễ hạn",
-    "co_ket_qua": "Có kết quả",
-    "da_tra": "Đã trả kết quả",
-    "dung_xu_ly": "Dừng xử lý",
-}
 FIELD_LABELS = {
     "procedure": "thủ tục",
     "applicant": "người nộp",

@@ -1,4 +1,8 @@
-"""`python -m bot broadcast ...`, `followers sync` and `dossiers import|show` for staff."""
+"""`python -m bot broadcast ...`, `followers sync` and `dossiers import|show` for staff.
+
+Help and output are in Vietnamese for the communications team; command and option names, and
+the `--json` output, stay as they are (scripts rely on them).
+"""
 
 from __future__ import annotations
 
@@ -15,87 +19,133 @@ from bot import storage
 from bot.config import Config
 from bot.outreach import audience, broadcasts, dossiers, followers
 from bot.outreach.audience import REASON_LABELS, OutreachError
+from bot.outreach.broadcasts import STATE_NAMES
 from bot.outreach.clock import format_local
+from bot.outreach.dossiers import COLUMN_NAMES, STATUS_NAMES
 
-IMPORT_COLUMNS = """columns (header row, any order, with or without diacritics):
-  Mã hồ sơ        required  000.00.01.H26-260930-0012 (any province code)
-  Thủ tục         required  procedure name
-  Trạng thái      required  e.g. Đã tiếp nhận, Đang xử lý, Yêu cầu bổ sung, Từ chối, Trễ hạn,
-                            Đã có kết quả, Đã trả kết quả, Dừng xử lý
-  Nơi tiếp nhận   required  receiving office
-  Ngày hẹn trả    optional  dd/mm/yyyy
-  Người nộp       optional  stored as initials only
-  Số điện thoại   optional  stored, never shown in full
-  Zalo user id    optional  links the dossier to a citizen's Zalo account
-UTF-8 with or without BOM; comma, semicolon or tab separated. Bad rows are listed with their
-line and reason and skipped; good rows are applied together."""
+AUDIENCE_HELP = "all (mọi người quan tâm) | tag:TÊN_NHÃN | ward:MÃ_PHƯỜNG | recent:SỐ_NGÀY"
+IMPORT_COLUMNS = """Các cột (dòng tiêu đề, thứ tự bất kỳ, có hoặc không dấu):
+  Mã hồ sơ        bắt buộc  ví dụ 000.00.01.H26-260930-0012 (mã tỉnh nào cũng được)
+  Thủ tục         bắt buộc  tên thủ tục
+  Trạng thái      bắt buộc  ví dụ Đã tiếp nhận, Đang xử lý, Yêu cầu bổ sung, Từ chối,
+                            Trễ hạn, Đã có kết quả, Đã trả kết quả, Dừng xử lý
+  Nơi tiếp nhận   bắt buộc  nơi tiếp nhận hồ sơ
+  Ngày hẹn trả    không bắt buộc  dd/mm/yyyy
+  Người nộp       không bắt buộc  chỉ lưu chữ cái đầu của họ tên
+  Số điện thoại   không bắt buộc  có lưu, nhưng không bao giờ hiện đầy đủ
+  Zalo user id    không bắt buộc  gắn hồ sơ với tài khoản Zalo của người dân
+Tệp UTF-8 (có hoặc không BOM), phân cách bằng dấu phẩy, chấm phẩy hoặc tab. Dòng lỗi được liệt
+kê kèm số dòng và lý do rồi bỏ qua; các dòng hợp lệ được áp dụng cùng một lần."""
+PROGRESS_NAMES = {
+    "sent": "đã gửi",
+    "not_reachable": "không gửi được",
+    "failed": "gửi lỗi",
+    "pending": "đang chờ",
+    "cancelled": "đã hủy",
+}
+"""Broadcast progress counts as staff read them."""
+CHANNEL_NAMES = {"cs": "tin tư vấn", "template": "tin mẫu"}
+REMINDER_STATUS = {
+    "queued": "đã đưa vào hàng gửi",
+    "informed": "đã báo ngay khi người dân tra cứu",
+    "unreachable": "không gửi được",
+}
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Help with a Vietnamese usage line."""
+
+    def add_usage(self, usage: Any, actions: Any, groups: Any, prefix: str | None = None) -> None:
+        """Start the usage line with "Cách dùng:"."""
+        super().add_usage(usage, actions, groups, "Cách dùng: " if prefix is None else prefix)
+
+
+def _parser(commands: argparse._SubParsersAction, name: str, text: str, **kwargs: Any) -> Any:
+    """A subcommand whose help, headings included, is in Vietnamese."""
+    sub = commands.add_parser(
+        name,
+        help=text,
+        description=text[0].upper() + text[1:] + ".",
+        add_help=False,
+        formatter_class=_Formatter,
+        **kwargs,
+    )
+    sub._positionals.title = "tham số"
+    sub._optionals.title = "tùy chọn"
+    sub.add_argument("-h", "--help", action="help", help="hiện hướng dẫn này rồi thoát")
+    return sub
+
+
+def _group(subparsers: argparse._SubParsersAction, name: str, text: str) -> tuple[Any, Any]:
+    """A command with subcommands; alone, it prints its help (exit status 2)."""
+    parser = _parser(subparsers, name, text)
+    commands = parser.add_subparsers(dest=f"{name}_command", metavar="LỆNH", title="các lệnh")
+    parser.set_defaults(func=lambda args: parser.print_help() or 2)
+    return parser, commands
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Register `broadcast`, `followers` and `dossiers`."""
-    bc = subparsers.add_parser("broadcast", help="create, approve, list, show or cancel broadcasts")
-    commands = bc.add_subparsers(dest="broadcast_command", metavar="BROADCAST_COMMAND")
-    bc.set_defaults(func=lambda args: bc.print_help() or 2)
-
-    create = commands.add_parser("create", help="schedule a broadcast (or save a draft)")
-    create.add_argument("--text", required=True, help="the message (at most 2,000 characters)")
-    create.add_argument("--at", default="now", help="'now' or an ISO time (local if no offset)")
-    create.add_argument(
-        "--audience", required=True, help="all | tag:NAME | ward:WARD_ID | recent:DAYS"
+    _, commands = _group(
+        subparsers, "broadcast", "tạo, duyệt, xem, liệt kê hoặc hủy thông báo gửi người quan tâm"
     )
-    create.add_argument("--link", default=None, help="a link shown under the text")
-    create.add_argument("--link-title", default=None, help="the link's label")
-    create.add_argument("--image", default=None, help="an image URL (jpg/png)")
-    create.add_argument("--draft", action="store_true", help="save as a draft to approve later")
+    create = _parser(commands, "create", "hẹn giờ gửi một thông báo (hoặc lưu bản nháp)")
+    create.add_argument("--text", required=True, metavar="NỘI_DUNG", help="tối đa 2.000 ký tự")
+    create.add_argument(
+        "--at",
+        default="now",
+        metavar="THỜI_ĐIỂM",
+        help="now (gửi ngay) hoặc thời điểm ISO, ví dụ 2026-12-01T08:00 (giờ Việt Nam)",
+    )
+    create.add_argument("--audience", required=True, metavar="NGƯỜI_NHẬN", help=AUDIENCE_HELP)
+    create.add_argument("--link", default=None, metavar="URL", help="đường dẫn hiện dưới nội dung")
+    create.add_argument("--link-title", default=None, metavar="TÊN", help="tên nút đường dẫn")
+    create.add_argument("--image", default=None, metavar="URL", help="đường dẫn ảnh (jpg/png)")
+    create.add_argument("--draft", action="store_true", help="lưu bản nháp để duyệt sau")
     create.set_defaults(func=_create)
 
-    listing = commands.add_parser("list", help="the latest broadcasts with progress")
-    listing.add_argument("--limit", type=int, default=50)
+    listing = _parser(commands, "list", "các thông báo gần đây kèm tiến độ gửi")
+    listing.add_argument("--limit", type=int, default=50, metavar="SỐ", help="tối đa bao nhiêu")
     listing.set_defaults(func=_list)
     for name, func, text in (
-        ("show", _show, "one broadcast with progress counts"),
-        ("cancel", _cancel, "cancel a draft, scheduled or sending broadcast"),
-        ("approve", _approve, "approve a draft (news drafts need this)"),
+        ("show", _show, "xem một thông báo kèm số người đã nhận"),
+        ("cancel", _cancel, "hủy một thông báo nháp, đã hẹn giờ hoặc đang gửi"),
+        ("approve", _approve, "duyệt một bản nháp (bản nháp từ tin tức cần duyệt)"),
     ):
-        sub = commands.add_parser(name, help=text)
-        sub.add_argument("id", type=int, help="broadcast id")
+        sub = _parser(commands, name, text)
+        sub.add_argument("id", type=int, metavar="SỐ", help="số của thông báo")
         if name == "approve":
-            sub.add_argument("--at", default=None, help="'now' or an ISO time")
+            sub.add_argument("--at", default=None, metavar="THỜI_ĐIỂM", help="now hoặc giờ ISO")
         if name == "show":
             sub.add_argument(
-                "--watch", action="store_true", help="print progress every 2 s until it ends"
+                "--watch", action="store_true", help="in tiến độ 2 giây một lần đến khi gửi xong"
             )
         sub.set_defaults(func=func)
-    preview = commands.add_parser("audience", help="count an audience and how it is reachable")
-    preview.add_argument("audience", help="all | tag:NAME | ward:WARD_ID | recent:DAYS")
+    preview = _parser(commands, "audience", "đếm số người nhận và cách gửi được đến họ")
+    preview.add_argument("audience", metavar="NGƯỜI_NHẬN", help=AUDIENCE_HELP)
     preview.set_defaults(func=_audience)
-    for sub in (create, listing, preview, *commands.choices.values()):
-        if not any(a.dest == "json" for a in sub._actions):
-            sub.add_argument("--json", action="store_true", help="print JSON")
+    for sub in commands.choices.values():
+        sub.add_argument("--json", action="store_true", help="in kết quả dạng JSON")
 
-    fol = subparsers.add_parser("followers", help="sync followers and tags from Zalo")
-    fol_commands = fol.add_subparsers(dest="followers_command", metavar="FOLLOWERS_COMMAND")
-    fol.set_defaults(func=lambda args: fol.print_help() or 2)
-    sync = fol_commands.add_parser("sync", help="page through Zalo's follower list and tags")
-    sync.add_argument("--json", action="store_true", help="print JSON")
+    _, fol_commands = _group(subparsers, "followers", "đồng bộ người quan tâm và nhãn từ Zalo")
+    sync = _parser(fol_commands, "sync", "tải toàn bộ danh sách người quan tâm và nhãn của OA")
+    sync.add_argument("--json", action="store_true", help="in kết quả dạng JSON")
     sync.set_defaults(func=_sync)
 
-    dos = subparsers.add_parser("dossiers", help="import the one-stop system's dossier export")
-    dos_commands = dos.add_subparsers(dest="dossiers_command", metavar="DOSSIERS_COMMAND")
-    dos.set_defaults(func=lambda args: dos.print_help() or 2)
-    imp = dos_commands.add_parser(
+    _, dos_commands = _group(subparsers, "dossiers", "nhập và tra cứu hồ sơ từ hệ thống một cửa")
+    imp = _parser(
+        dos_commands,
         "import",
-        help="validate, preview and apply a CSV export",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "kiểm tra, xem trước và áp dụng tệp CSV xuất từ hệ thống một cửa",
         epilog=IMPORT_COLUMNS,
     )
-    imp.add_argument("file", help="the CSV file (UTF-8, with or without BOM)")
-    imp.add_argument("--dry-run", action="store_true", help="preview only; change nothing")
-    imp.add_argument("--json", action="store_true", help="print the report as JSON")
+    imp.add_argument("file", metavar="TỆP", help="tệp CSV (UTF-8, có hoặc không BOM)")
+    imp.add_argument("--dry-run", action="store_true", help="chỉ xem trước, không thay đổi gì")
+    imp.add_argument("--json", action="store_true", help="in báo cáo dạng JSON")
     imp.set_defaults(func=_import)
-    show = dos_commands.add_parser("show", help="one dossier by code (phone masked)")
-    show.add_argument("code")
-    show.add_argument("--json", action="store_true", help="print JSON")
+    show = _parser(dos_commands, "show", "xem một hồ sơ theo mã (số điện thoại được che)")
+    show.add_argument("code", metavar="MÃ_HỒ_SƠ", help="ví dụ 000.00.01.H26-260930-0012")
+    show.add_argument("--json", action="store_true", help="in kết quả dạng JSON")
     show.set_defaults(func=_dossier_show)
 
 
@@ -117,14 +167,17 @@ def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
 
 
 def _describe(row: dict[str, Any], config: Config) -> str:
-    """One line about a broadcast: id, state, local send time, audience, progress."""
+    """One line about a broadcast: number, state, local send time, audience, progress."""
     progress = row.get("progress", {})
-    counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in progress.items() if k != "total")
+    counts = ", ".join(
+        f"{PROGRESS_NAMES.get(k, k)} {v}" for k, v in progress.items() if k != "total"
+    )
     first = row["text"].splitlines()[0][:60]
     when = format_local(row["send_at"], config.outreach) or "-"
+    state = STATE_NAMES.get(row["state"], row["state"])
     return (
-        f"#{row['id']} {row['state']:<9} {when:<16} {row['audience']:<16} "
-        f"[{progress.get('total', 0)} recipients: {counts}] {first}"
+        f"#{row['id']} {state:<14} {when:<16} {row['audience']:<16} "
+        f"[{progress.get('total', 0)} người nhận: {counts}] {first}"
     )
 
 
@@ -162,7 +215,9 @@ def _create(args: argparse.Namespace) -> int:
     )
     reach = audience.preview(db, row["audience"], time.time(), config.zalo)
     row["audience_preview"] = reach
-    _emit(args, row, f"created {_describe(row, config)}\naudience now: {_reach(reach)}")
+    done = "Đã lưu bản nháp" if row["state"] == "draft" else "Đã tạo thông báo"
+    text = f"{done}: {_describe(row, config)}\nNgười nhận hiện nay: {_reach(reach)}"
+    _emit(args, row, text)
     return 0
 
 
@@ -170,8 +225,8 @@ def _reach(reach: dict[str, Any]) -> str:
     """How an audience would be reached, in words."""
     reasons = "; ".join(f"{REASON_LABELS.get(k, k)}: {v}" for k, v in reach["reasons"].items())
     return (
-        f"{reach['total']} people: {reach['cs']} by message, {reach['template']} by template, "
-        f"{reach['unreachable']} not reachable" + (f" ({reasons})" if reasons else "")
+        f"{reach['total']} người: {reach['cs']} nhận qua tin tư vấn, {reach['template']} qua "
+        f"tin mẫu, {reach['unreachable']} không gửi được" + (f" ({reasons})" if reasons else "")
     )
 
 
@@ -180,7 +235,7 @@ def _list(args: argparse.Namespace) -> int:
     """`broadcast list`."""
     config, db = _open(args)
     rows = broadcasts.list_broadcasts(db, time.time(), args.limit)
-    text = "\n".join(_describe(r, config) for r in rows) or "no broadcasts"
+    text = "\n".join(_describe(r, config) for r in rows) or "Chưa có thông báo nào."
     _emit(args, rows, text)
     return 0
 
@@ -195,7 +250,7 @@ def _show(args: argparse.Namespace) -> int:
         time.sleep(2.0)
         row = broadcasts.show_broadcast(db, args.id, time.time())
     reasons = "\n".join(
-        f"  not reachable: {REASON_LABELS.get(k, k)} ({v})"
+        f"  Không gửi được vì {REASON_LABELS.get(k, k)}: {v} người"
         for k, v in row["unreachable_reasons"].items()
     )
     _emit(args, row, "\n".join(filter(None, [_describe(row, config), row["text"], reasons])))
@@ -207,7 +262,7 @@ def _cancel(args: argparse.Namespace) -> int:
     """`broadcast cancel ID`."""
     config, db = _open(args)
     row = broadcasts.cancel_broadcast(db, args.id, time.time())
-    _emit(args, row, f"cancelled {_describe(row, config)}")
+    _emit(args, row, f"Đã hủy thông báo: {_describe(row, config)}")
     return 0
 
 
@@ -216,7 +271,7 @@ def _approve(args: argparse.Namespace) -> int:
     """`broadcast approve ID`."""
     config, db = _open(args)
     row = broadcasts.approve_broadcast(db, config, args.id, time.time(), args.at)
-    _emit(args, row, f"approved {_describe(row, config)}")
+    _emit(args, row, f"Đã duyệt thông báo: {_describe(row, config)}")
     return 0
 
 
@@ -231,8 +286,9 @@ def _audience(args: argparse.Namespace) -> int:
 
 def _progress(what: str, done: int, total: int) -> None:
     """Progress of long work on stderr (one updating line on a terminal)."""
+    name = "người quan tâm" if what == "followers" else what.replace("tag ", "nhãn ", 1)
     end = "\r" if sys.stderr.isatty() else "\n"
-    print(f"{what}: {done}/{total}", end=end, file=sys.stderr, flush=True)
+    print(f"Đang tải {name}: {done}/{total}", end=end, file=sys.stderr, flush=True)
 
 
 @_guard
@@ -247,10 +303,11 @@ def _sync(args: argparse.Namespace) -> int:
     try:
         result = followers.sync_followers(db, client, time.time(), progress=_progress)
     except ZaloError as exc:
-        print(f"error: Zalo refused the follower list: {exc}", file=sys.stderr)
+        print(f"Lỗi: Zalo không trả danh sách người quan tâm: {exc}", file=sys.stderr)
         return 1
-    tags = ", ".join(f"{k} ({v})" for k, v in result["tags"].items()) or "none"
-    _emit(args, result, f"\n{result['followers']} followers ({result['new']} new); tags: {tags}")
+    tags = ", ".join(f"{k} ({v})" for k, v in result["tags"].items()) or "không có"
+    text = f"\nĐã đồng bộ {result['followers']} người quan tâm ({result['new']} người mới); "
+    _emit(args, result, text + f"nhãn: {tags}")
     return 0
 
 
@@ -269,12 +326,13 @@ def _import(args: argparse.Namespace) -> int:
         f"{counts['unchanged']} không đổi, {counts['rejected']} dòng lỗi"
     ]
     for row in report.changed:
-        lines.append(f"  dòng {row['line']}: {row['code']} thay đổi ({', '.join(row['fields'])})")
+        fields = ", ".join(COLUMN_NAMES.get(f, f) for f in row["fields"])
+        lines.append(f"  dòng {row['line']}: {row['code']} thay đổi ({fields})")
     for row in report.rejected:
         lines.append(f"  dòng {row['line']}: bỏ qua {row['code'] or '-'}: {row['reason']}")
     if report.ignored_columns:
         lines.append(f"  cột không dùng: {', '.join(report.ignored_columns)}")
-    lines.append("đã áp dụng" if report.applied else "chạy thử: chưa thay đổi gì")
+    lines.append("Đã áp dụng." if report.applied else "Chạy thử: chưa thay đổi gì.")
     _emit(args, report.to_dict(), "\n".join(lines))
     return 0
 
@@ -286,6 +344,41 @@ def _dossier_show(args: argparse.Namespace) -> int:
     row = dossiers.search_dossier(db, args.code, time.time())
     if row is None:
         return _fail(f"Không có hồ sơ mã “{args.code}”.")
-    text = "\n".join(f"{k}: {v}" for k, v in row.items())
-    _emit(args, row, text)
+    _emit(args, row, _dossier_text(row, config))
     return 0
+
+
+def _dossier_text(row: dict[str, Any], config: Config) -> str:
+    """A stored dossier, its subscribers and reminders, as staff read them."""
+    status = STATUS_NAMES.get(row["status"], row["status"])
+    values = {
+        **row,
+        "status": f"{status} ({row['status']})",
+        "appointment": _day(row["appointment"]),
+    }
+    lines = [f"{COLUMN_NAMES[k]}: {values[k] or '-'}" for k in COLUMN_NAMES]
+    for key, label in (
+        ("imported_at", "Nhập lần đầu"),
+        ("updated_at", "Cập nhật"),
+        ("status_changed_at", "Đổi trạng thái"),
+    ):
+        lines.append(f"{label}: {format_local(row[key], config.outreach)}")
+    lines.append(f"Số người đăng ký nhận nhắc: {row['subscribers']}")
+    for item in row["reminders"]:
+        kind = "báo có kết quả" if item["kind"] == "result_ready" else item["kind"]
+        if kind.startswith("appointment:"):
+            kind = "nhắc lịch hẹn " + _day(kind.partition(":")[2])
+        how = CHANNEL_NAMES.get(item["channel"] or "", "")
+        status = REMINDER_STATUS.get(item["status"], item["status"])
+        reason = REASON_LABELS.get(item["reason"] or "", item["reason"] or "")
+        detail = ", ".join(filter(None, [how, status, reason]))
+        lines.append(f"  {format_local(item['at'], config.outreach)} {kind}: {detail}")
+    return "\n".join(lines)
+
+
+def _day(iso: str | None) -> str | None:
+    """An ISO date as dd/mm/yyyy, the way the one-stop office writes it."""
+    if not iso or len(iso) != 10:
+        return iso
+    year, month, day = iso.split("-")
+    return f"{day}/{month}/{year}"

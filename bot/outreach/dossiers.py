@@ -76,6 +76,18 @@ COLUMN_NAMES = {
     "zalo_user_id": "Zalo user id",
 }
 """Each field's column as the one-stop export names it (used in messages to staff)."""
+STATUS_NAMES = {
+    "cho_tiep_nhan": "Chờ tiếp nhận",
+    "da_tiep_nhan": "Đã tiếp nhận",
+    "dang_xu_ly": "Đang xử lý",
+    "bo_sung": "Yêu cầu bổ sung",
+    "tu_choi": "Từ chối",
+    "tre_han": "Trễ hạn",
+    "co_ket_qua": "Có kết quả",
+    "da_tra": "Đã trả kết quả",
+    "dung_xu_ly": "Dừng xử lý",
+}
+"""Each status as staff read it (the console and the command line)."""
 CODE_EXAMPLE = "000.00.01.H26-260930-0012"
 
 STATUS_LABELS = {
