@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
+import socket
+import struct
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -242,3 +245,49 @@ def test_malformed_attachments_are_refused_with_zalos_codes(sim, attachment, cod
     )
     assert answer["error"] == code
     assert sim.delivered("c8") == []
+
+
+def _hang_up_before_the_answer(sim, path: str) -> None:
+    """Send a request, then reset the connection while the simulator is still working on it."""
+    host, port = sim.server.server_address[:2]
+    body = json.dumps({"recipient": {"user_id": "u1"}, "message": {"text": "Chào"}}).encode()
+    request = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}\r\naccess_token: {token(sim)}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    with socket.create_connection((host, port), timeout=5) as client:
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        client.sendall(request)
+    # closed with linger 0: the simulator's answer meets a reset connection
+
+
+def test_a_client_hanging_up_mid_response_is_logged_quietly(sim, capsys, caplog):
+    caplog.set_level(logging.DEBUG, logger="bot.simulator.server")
+    sim.slow(0.3)
+    _hang_up_before_the_answer(sim, "/v3.0/oa/message/cs")
+    deadline, err = time.monotonic() + 5, ""
+    while not any("disconnected" in r.getMessage() for r in caplog.records):
+        err += capsys.readouterr().err
+        if "Traceback" in err:
+            break
+        assert time.monotonic() < deadline, "the simulator never noticed the hang-up"
+        time.sleep(0.05)
+    sim.clear_faults()
+    assert send(sim)["error"] == 0  # still serving
+    err += capsys.readouterr().err
+    assert "Traceback" not in err and "BrokenPipeError" not in err
+    assert "ConnectionResetError" not in err
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    [gone] = [r for r in caplog.records if "disconnected" in r.getMessage()]
+    assert gone.levelno == logging.DEBUG and "/v3.0/oa/message/cs" in gone.getMessage()
+
+
+def test_a_hang_up_between_requests_is_not_printed_but_other_errors_are(sim, capsys):
+    for exc in (ConnectionResetError(104, "reset"), RuntimeError("simulator bug")):
+        try:
+            raise exc
+        except Exception:
+            sim.server.handle_error(None, ("127.0.0.1", 50000))
+    err = capsys.readouterr().err
+    assert "RuntimeError: simulator bug" in err
+    assert "ConnectionResetError" not in err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
@@ -17,6 +18,8 @@ from bot.simulator.webhook import WebhookPoster, follow_event, user_text_event
 logger = logging.getLogger(__name__)
 
 TEXT_LIMIT = 2000
+CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
+"""What reading from or writing to a client that hung up raises: not an error of ours."""
 
 
 def envelope(data: Any = None, error: int = 0, message: str = "Success") -> dict[str, Any]:
@@ -38,6 +41,14 @@ class SimServer(ThreadingHTTPServer):
         super().__init__(address, Handler)
         self.state = state
         self.poster = poster
+
+    def handle_error(self, request: Any, client_address: tuple[str, int]) -> None:
+        """Log a client that hung up between requests at debug; print anything else as usual."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, CLIENT_GONE):
+            logger.debug("simulator: client %s disconnected: %r", client_address[0], exc)
+            return
+        super().handle_error(request, client_address)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -71,11 +82,25 @@ class Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, body: Any, content_type: str = "application/json") -> None:
         data = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except CLIENT_GONE as exc:
+            self._client_gone(exc)
+
+    def _client_gone(self, exc: OSError) -> None:
+        """The client hung up mid-request: nobody to answer, so log at debug and close."""
+        logger.debug(
+            "simulator: client %s disconnected during %s %s: %r",
+            self.client_address[0],
+            self.command,
+            self.path,
+            exc,
+        )
+        self.close_connection = True
 
     def _query_data(self) -> Any:
         query = parse_qs(urlsplit(self.path).query)
@@ -94,7 +119,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def _route(self, method: str) -> None:
         self._raw = None
-        self._body()
+        try:
+            self._body()
+        except CLIENT_GONE as exc:
+            return self._client_gone(exc)
         try:
             self._dispatch(method)
         except Exception:  # a fake must not hang a client: answer like a broken server
