@@ -19,8 +19,15 @@ things score low. Three outcomes (see the constants below):
   and a lead over the second topic ≥ `MARGIN` or, when the lead is smaller, a message that
   names the best topic and nothing of its rivals (`Index.names_alone`); a message made only of
   the topic's name and procedure-neutral words needs neither coverage (`Index.only_names`);
-- choices: score ≥ `OFFER_AT` and coverage ≥ `OFFER_COVER` (the closest two or three topics);
+- choices: score ≥ `OFFER_AT` and coverage ≥ `OFFER_COVER` (the closest two or three topics),
+  unless only one topic is left, named by the message, covering `SINGLE_COVER` (answered);
 - fallback: anything lower.
+
+Before these bands, rules about names (`bot.names`) settle split votes: the procedure of "làm
+hộ chiếu có cần căn cước không" is ranked without the document asked about; a message whose
+distinctive words are unknown or foreign to the best topic and that names no topic clearly is
+not answered ("đăng ký tài khoản ngân hàng"); the topic named right after a procedure verb is
+answered over topics named later as its objects ("chứng thực bản sao sổ hộ khẩu").
 
 Robustness: a plain word that may be a filler or a content word ("can": "cần"/"căn") is read
 both ways; a word whose vowel or tone marks differ from every spelling in the knowledge base
@@ -42,13 +49,17 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 
 from bot.kb.model import KnowledgeBase
-from bot.normalize import Lexicon, Normalized, Spelling, Vocabulary, normalize
+from bot.names import CLOSE_PHRASING, NameRules
+from bot.normalize import Lexicon, Spelling, Vocabulary, normalize
+from bot.query import Match, Query
 from bot.sections import (
     AMBIGUOUS_PLAIN,
     PRIORITY,
+    document_object,
     generic_spans,
     only_generic,
     pick_section,
+    procedure_heads,
     section_spans,
     stopword_spans,
     weak_section,
@@ -76,57 +87,12 @@ COVER_MIN = 0.55
 """Lowest share of the message (by weight) the topic must cover for the bot to commit."""
 OFFER_COVER = 0.2
 """Lowest share of the message the best topic must cover to be offered as a choice."""
+SINGLE_COVER = 0.45
+"""Lowest share of the message the one topic left must cover to be answered when named."""
 BACK_MIN = 0.25
 """Lowest share of the best phrasing the message must cover for the bot to commit: a short
 question found inside a long phrasing about something else ("ly hôn" inside "đã ly hôn, xin
 xác nhận tình trạng hôn nhân") is offered, not answered."""
-
-
-CLOSE_PHRASING = 0.75
-"""Share of one of the best topic's phrasings the message covers, above which no other topic
-is preferred for its name (`Index.named_instead`): the message says nearly what that phrasing
-says."""
-NAME_SHARE = 0.6
-"""Share of a topic's name (by weight) a message must hold to name it (`Index.names_alone`)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Query:
-    """A message taken apart: its section cue, wards named, and the words that name a topic."""
-
-    normalized: Normalized
-    section: str | None
-    wards: tuple[tuple[str, str], ...]
-    smalltalk: tuple[str, ...]
-    content: tuple[str, ...]
-    cues: tuple[tuple[str, tuple[str, ...]], ...]
-    terms: tuple[str, ...]
-    names_topic: bool
-    alt_terms: tuple[str, ...] | None = None
-    """Terms when plain words that may be fillers ("can": "cần" or "căn") are kept instead."""
-    core: tuple[str, ...] = ()
-    """Content words that are not procedure-neutral: what the message names."""
-    alt_core: tuple[str, ...] = ()
-    """`core` when the plain words that may be fillers are read as content (if different)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Match:
-    """The matcher's verdict for one message."""
-
-    outcome: str
-    topic: str | None
-    candidates: tuple[tuple[str, float], ...]
-    score: float
-    query: Query | None = None
-    back: float = 0.0
-    """Share of the best topic's best phrasing the message covers: low when the message only
-    shares a common word with it ("ở xa" with "trợ cấp xã hội")."""
-
-    @property
-    def section(self) -> str | None:
-        """The section the message asks about (None: the overview)."""
-        return self.query.section if self.query else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +111,7 @@ def _terms(tokens: Sequence[str]) -> set[str]:
     return found
 
 
-class Index:
+class Index(NameRules):
     """The matcher's view of one knowledge base; build it with `build_index`."""
 
     def __init__(self, kb: KnowledgeBase) -> None:
@@ -265,6 +231,7 @@ class Index:
         if spelling is not None:
             marked = [spelling.mark(w, t) for w, t in zip(words, folded, strict=True)]
             folded = tuple(t if taken[i] else spelling.correct(t) for i, t in enumerate(marked))
+        heads = procedure_heads(words, folded, taken)
         unsure = [i for i, w in enumerate(words) if not taken[i] and w in AMBIGUOUS_PLAIN]
         generic = {i for a, b in generic_spans(words, folded) for i in range(a, b)}
         alt_terms = None
@@ -280,6 +247,12 @@ class Index:
         names = bool(content) and not only_generic([words[i] for i in content_idx], content)
         terms = self._terms_of(words, folded, taken, cues)
         core = tuple(folded[i] for i in content_idx if i not in generic)
+        span = document_object(words, folded)
+        without: tuple[str, ...] = ()
+        if span is not None:
+            rest = [t or span[0] <= i < span[1] for i, t in enumerate(taken)]
+            if any(not t and i not in generic for i, t in enumerate(rest)):
+                without = self._terms_of(words, folded, rest, cues)
         return Query(
             normalized=norm,
             section=pick_section(cues) or weak_section(words, folded, taken),
@@ -292,6 +265,10 @@ class Index:
             alt_terms=alt_terms if alt_terms != terms else None,
             core=core,
             alt_core=alt_core if alt_core != core else (),
+            heads=heads,
+            document=tuple(folded[span[0] : span[1]]) if span else (),
+            without_document=without if without != terms else (),
+            unknown=tuple(t for t in core if self.unknown_word(t)),
         )
 
     def section_for(self, topic_id: str, query: Query) -> str | None:
@@ -303,6 +280,9 @@ class Index:
         """
         title = self.title_words.get(topic_id, frozenset())
         inside = {s for s, words in query.cues if s and set(words) <= title}
+        if query.section is None and query.document and topic_id in self.numbers:
+            if not self._named(self.numbers[topic_id], frozenset(query.document)):
+                return "documents"  # "làm căn cước có cần giấy khai sinh không"
         if query.section not in inside:
             return query.section
         rest = {s for s, _ in query.cues if s and s not in inside}
@@ -333,6 +313,16 @@ class Index:
             for tid, score, *_ in ranked[:MAX_CHOICES]
             if score >= OFFER_AT and score >= best - OFFER_WITHIN
         )
+        document = self.document_answer(query, ANSWER_AT, COVER_MIN)
+        if document is not None:
+            return Match("answer", document[0], offered, round(document[1], 4), query, back)
+        if self.foreign(query, [tid for tid, *_ in ranked[:MAX_CHOICES]]):
+            outcome = "choices" if best >= OFFER_AT and cover >= OFFER_COVER else "fallback"
+            return Match(outcome, None, offered, round(best, 4), query, back)
+        head = self.head_answer(query, ranks, offered, OFFER_AT, OFFER_COVER)
+        unsure = best < ANSWER_AT or best - second < MARGIN
+        if head is not None and (head[0] != best_id or unsure):
+            return Match("answer", head[0], offered, round(head[1], 4), query, back)
         named_instead = (
             None if back >= CLOSE_PHRASING else self.named_instead(best_id, offered, query)
         )
@@ -347,70 +337,11 @@ class Index:
             if (covered or bare) and (best - second >= MARGIN or named):
                 return Match("answer", best_id, offered, round(best, 4), query, back)
         if best >= OFFER_AT and cover >= OFFER_COVER:
+            if len(offered) == 1 and cover >= SINGLE_COVER and self.names_alone(best_id, (), query):
+                # The one topic left is named by the message ("tách khẩu", "giấy hôn thú").
+                return Match("answer", best_id, offered, round(best, 4), query, back)
             return Match("choices", None, offered, round(best, 4), query, back)
         return Match("fallback", None, offered, round(best, 4), query, back)
-
-    def names_alone(self, topic_id: str, rivals: Sequence[str], query: Query) -> bool:
-        """True when the message names `topic_id` and says nothing that names a rival.
-
-        Named: the message holds at least `NAME_SHARE` (by weight) of the words of the topic's
-        title or short title, procedure-neutral words aside ("căn cước" for "Thẻ căn cước",
-        "khai sinh" in a long story about a new baby). Nothing for a rival: no rival is named
-        that way ("khai" names "khai sinh" and "khai tử" alike), and none of the words of the
-        rivals' names that are not in the topic's own names is said ("trích lục" for copies of
-        civil-status records, "cải chính" for corrections). A message that shares words with
-        phrasings of several topics thus gets the topic it names.
-        """
-        said = frozenset(query.core) | frozenset(query.alt_core)
-        number = self.numbers[topic_id]
-        if not said or not self._named(number, said):
-            return False
-        own = self.name_words[number]
-        others = [self.numbers[r] for r in rivals]
-        return not any((self.name_words[r] - own) & said or self._named(r, said) for r in others)
-
-    def named_instead(
-        self, best_id: str, offered: Sequence[tuple[str, float]], query: Query
-    ) -> str | None:
-        """Another offered topic that the message names where the best one is a sibling.
-
-        "con sinh ở bệnh viện tỉnh khác thì khai sinh ở đâu" shares its story words with
-        phrasings about deaths, but says "khai sinh" where that topic's name says "khai tử".
-        When the two names share a word the message says, the message holds a word of the
-        other topic's name that the best one's lacks (and none the other way round), and the
-        other topic is named alone (`names_alone`), the other topic is meant.
-        """
-        said = frozenset(query.core) | frozenset(query.alt_core)
-        if not said or self._named(self.numbers[best_id], said):
-            return None
-        best_words = self.name_words[self.numbers[best_id]]
-        ids = [tid for tid, _ in offered]
-        for tid in ids:
-            if tid == best_id:
-                continue
-            own = self.name_words[self.numbers[tid]]
-            if (
-                own & best_words & said
-                and (own - best_words) & said
-                and not (best_words - own) & said
-                and self.names_alone(tid, [r for r in ids if r != tid], query)
-            ):
-                return tid
-        return None
-
-    def only_names(self, topic_id: str, query: Query) -> bool:
-        """True when every word of the message is a word of the topic's names, a filler, a
-        cue or a procedure-neutral word ("thủ tục căn cước"): then the procedure-neutral words
-        that other phrasings happen to use do not lower the coverage that an answer needs."""
-        said = frozenset(query.core) | frozenset(query.alt_core)
-        return bool(said) and said <= self.name_words[self.numbers[topic_id]]
-
-    def _named(self, number: int, said: frozenset[str]) -> bool:
-        """True when `said` holds `NAME_SHARE` of one of the topic's names."""
-        return any(
-            sum(map(self.weight, name & said)) >= NAME_SHARE * sum(map(self.weight, name))
-            for name in self.names[number]
-        )
 
     def rank(self, tokens: Sequence[str]) -> list[tuple[str, float, float, float]]:
         """Topics scored against the folded `tokens`, best first.

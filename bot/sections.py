@@ -31,7 +31,11 @@ SECTION_CUES: dict[str, tuple[str, ...]] = {
         "bao lâu", "mất bao lâu", "bao lâu thì", "lâu không", "mấy ngày", "bao nhiêu ngày",
         "mấy hôm", "bao nhiêu hôm", "mấy tuần", "bao nhiêu lâu", "bao giờ", "khi nào", "thời gian",
         "thời hạn", "nhanh không", "trong ngày", "lấy ngay", "khi nào xong", "bao giờ xong",
-        "hẹn trả", "ngày làm việc", "mấy tháng", "bao lâu có", "lâu",
+        "hẹn trả", "ngày làm việc", "mấy tháng", "bao lâu có", "lâu", "hôm nay", "ngay hôm nay",
+        "trong hôm nay", "ngày mai", "mai có", "mai lấy", "mai được", "mai xong", "lấy luôn",
+        "có luôn", "xong luôn", "có ngay", "ngay được", "làm ngay", "nhanh", "gấp", "làm gấp",
+        "lấy gấp", "có xong", "xong không", "bao giờ có", "bao giờ lấy", "khi nào có",
+        "khi nào lấy", "mấy hôm", "sớm", "có sớm", "lấy được chưa",
     ),
     "where": (
         "ở đâu", "tại đâu", "đâu", "chỗ nào", "nơi nào", "địa chỉ", "phường nào", "cơ quan nào",
@@ -229,4 +233,76 @@ def weak_section(
                 verb = bool(_VERB_LEXICON.scan(words, folded))
             if verb:
                 return "documents"
+    return None
+
+
+# fmt: off
+PROCEDURE_VERBS = (
+    "làm", "làm lại", "đi làm", "đăng ký", "xin", "xin cấp", "cấp", "cấp lại", "cấp đổi", "đổi",
+    "gia hạn", "chứng thực", "cải chính", "tách", "nhập", "chuyển", "xóa", "cắt", "sang tên",
+    "khai báo", "trích lục", "~làm", "~xin", "~cấp", "~đổi", "~tách", "~nhập", "~xóa", "~cắt",
+)
+# fmt: on
+"""Verbs whose object is the procedure asked about ("làm khai sinh", "xin hộ chiếu")."""
+
+_PROCEDURE_LEXICON = Lexicon.build((w, "verb") for w in PROCEDURE_VERBS)
+_NEGATIONS = frozenset({"chua", "khong", "da", "chang", "tung", "dung"})
+
+
+def procedure_heads(
+    words: Sequence[str], folded: Sequence[str], taken: Sequence[bool]
+) -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
+    """Each procedure verb with the run of content words that follows it: (verb, run).
+
+    The run stops at the first word already read as a filler, cue, ward or small talk, so in
+    "làm khai sinh cần mang căn cước không" the run of "làm" is "khai sinh" (after the
+    vocabulary, "đăng ký khai sinh": the verb is "đăng ký"). The verb's own words are content
+    too ("chứng thực bản sao").
+    """
+    heads = []
+    for a, b, _ in _PROCEDURE_LEXICON.scan(words, folded):
+        if any(taken[a:b]) or (a and folded[a - 1] in _NEGATIONS):
+            continue  # "bố mẹ chưa đăng ký kết hôn" tells a story, it asks for no procedure
+        end = b
+        while end < len(words) and not taken[end]:
+            end += 1
+        if end > b:
+            heads.append((tuple(folded[a:b]), tuple(folded[b:end])))
+    return tuple(heads)
+
+
+# fmt: off
+DOCUMENT_ASKS = (
+    "~cần", "có cần", "phải", "có phải", "cần mang", "phải mang", "mang", "mang theo", "phải có",
+    "cần có", "phải nộp", "cần nộp", "kèm", "kèm theo", "cần thêm", "phải thêm", "xuất trình",
+    "phải xuất trình", "cần xuất trình", "yêu cầu", "đòi", "bắt",
+)
+DOCUMENT_NOUNS = (
+    "giấy", "~giấy", "sổ", "thẻ", "căn cước", "bản sao", "bản chính", "hợp đồng", "ảnh", "hình",
+    "tờ khai", "chứng nhận", "khai sinh", "hộ khẩu", "xác nhận", "trích lục", "đơn", "hộ chiếu",
+    "chứng minh", "bằng", "quyết định", "biên bản", "photo", "chứng thực", "văn bản", "giấy tờ",
+    "thị thực", "chứng từ", "hóa đơn", "bản gốc", "~gốc", "chữ ký", "con dấu", "dấu", "tờ",
+    "phiếu", "cà vẹt", "lý lịch", "chứng chỉ", "giấy phép", "giấy chứng nhận", "biên lai",
+)
+# fmt: on
+"""A question "X có cần Y (nữa) không" asks for the documents of X when Y holds one of
+`DOCUMENT_NOUNS` ("có cần sổ hộ khẩu không"), not when Y is a step ("có cần đến phường")."""
+
+_ASK_LEXICON = Lexicon.build((w, "ask") for w in DOCUMENT_ASKS)
+_NOUN_LEXICON = Lexicon.build((w, "noun") for w in DOCUMENT_NOUNS)
+_ASK_ENDS = frozenset({"nua", "khong", "chua", "a", "ha", "hay", "nhi", "ah", "ak", "vay", "the"})
+
+
+def document_object(words: Sequence[str], folded: Sequence[str]) -> tuple[int, int] | None:
+    """Where the document Y of "có cần Y không" / "có phải mang Y không" stands, or None.
+
+    The last asking verb whose following words (up to "nữa", "không"...) hold a document noun
+    wins, so "làm căn cước cần mang sổ hộ khẩu không" asks about "sổ hộ khẩu".
+    """
+    for _, b, _ in reversed(_ASK_LEXICON.scan(words, folded)):
+        end = b
+        while end < len(words) and folded[end] not in _ASK_ENDS:
+            end += 1
+        if end > b and _NOUN_LEXICON.scan(words[b:end], folded[b:end]):
+            return b, end
     return None
