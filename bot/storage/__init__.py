@@ -1,9 +1,9 @@
 """The SQLite store: opening the database (WAL), and running each area's schema migrations.
 
-Every SQL statement of the project lives in this package, one module per area:
-`core` (users, inbound events, conversations, outbox rows, tokens, locks), `outbox` (delivery),
-`outreach` (broadcasts, dossiers, news), `admin` (accounts, audit log). Each area module has a
-`MIGRATIONS` list; the version reached per area is kept in the `schema_migrations` table.
+Every SQL statement of the project lives in this package. Each area keeps its `MIGRATIONS` list
+in the module named after it (`core`, `outbox`, `outreach`, `admin`), and the version reached
+per area is kept in the `schema_migrations` table; an area's statements may be split over more
+modules by concern (`outreach`: `broadcasts`, `dossiers`; `admin`: `reports`).
 """
 
 from __future__ import annotations
