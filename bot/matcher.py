@@ -267,7 +267,7 @@ class Index(NameRules):
             alt_core=alt_core if alt_core != core else (),
             heads=heads,
             document=tuple(folded[span[0] : span[1]]) if span else (),
-            without_document=without if without != terms else (),
+            without_document=without,
             unknown=tuple(t for t in core if self.unknown_word(t)),
         )
 

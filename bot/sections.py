@@ -283,6 +283,7 @@ DOCUMENT_NOUNS = (
     "chứng minh", "bằng", "quyết định", "biên bản", "photo", "chứng thực", "văn bản", "giấy tờ",
     "thị thực", "chứng từ", "hóa đơn", "bản gốc", "~gốc", "chữ ký", "con dấu", "dấu", "tờ",
     "phiếu", "cà vẹt", "lý lịch", "chứng chỉ", "giấy phép", "giấy chứng nhận", "biên lai",
+    "ảnh thẻ",
 )
 # fmt: on
 """A question "X có cần Y (nữa) không" asks for the documents of X when Y holds one of
@@ -290,7 +291,7 @@ DOCUMENT_NOUNS = (
 
 _ASK_LEXICON = Lexicon.build((w, "ask") for w in DOCUMENT_ASKS)
 _NOUN_LEXICON = Lexicon.build((w, "noun") for w in DOCUMENT_NOUNS)
-_ASK_ENDS = frozenset({"nua", "khong", "chua", "a", "ha", "hay", "nhi", "ah", "ak", "vay", "the"})
+_ASK_ENDS = frozenset({"nua", "khong", "chua", "a", "ha", "hay", "nhi", "ah", "ak"})
 
 
 def document_object(words: Sequence[str], folded: Sequence[str]) -> tuple[int, int] | None:

@@ -1,0 +1,301 @@
+"""Naming rules (bot/names.py) and the question classes they settle, on the shipped knowledge base.
+
+Each class has its own table of example questions, checked as typed and without diacritics,
+through `bot.dialogue.respond` (what the citizen would get): the procedure named after a
+procedure verb beats documents or objects named later; same-day and "how quick" phrases ask
+for the duration; folk names of procedures; out-of-scope questions sharing only generic words
+with a topic; "có cần Y không" asks for the documents.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from pathlib import Path
+
+import pytest
+from kbfactory import make_kb
+from kbfactory import topic as make_topic
+
+from bot.config import BotConfig
+from bot.dialogue import respond
+from bot.kb.loader import load_kb
+from bot.matcher import build_index
+from bot.normalize import clean, fold
+from bot.sections import document_object, procedure_heads
+
+SHIPPED = build_index(load_kb(Path(__file__).resolve().parent.parent / "knowledge_base"))
+NOW = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
+SETTINGS = BotConfig()
+
+
+def strip_marks(text: str) -> str:
+    plain = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+    return plain.replace("đ", "d").replace("Đ", "D")
+
+
+def both(rows: list[tuple]) -> list:
+    """Every row as typed and without diacritics."""
+    out = []
+    for row in rows:
+        out.append(pytest.param(*row, id=row[0]))
+        out.append(pytest.param(strip_marks(row[0]), *row[1:], id=strip_marks(row[0]) + "~"))
+    return out
+
+
+def ask(question: str):
+    return respond(question, {}, SHIPPED, NOW, SETTINGS, buttons=True)
+
+
+PROCEDURE_FIRST = [
+    ("làm khai sinh cần mang căn cước của bố mẹ không", "khai-sinh"),
+    ("đăng ký khai sinh cho con có cần sổ hộ khẩu không", "khai-sinh"),
+    ("đi làm khai sinh cho bé thì mang giấy chứng nhận kết hôn của bố mẹ à", "khai-sinh"),
+    ("đăng ký kết hôn có cần giấy xác nhận cư trú không", "ket-hon"),
+    ("làm căn cước cho con có cần giấy khai sinh không", "can-cuoc"),
+    ("cấp căn cước cần mang sổ hộ khẩu không", "can-cuoc"),
+    ("làm hộ chiếu cần giấy khai sinh không", "ho-chieu"),
+    ("xin hộ chiếu có cần căn cước gắn chip không", "ho-chieu"),
+    ("đăng ký tạm trú có cần hợp đồng thuê nhà không", "tam-tru"),
+    ("xin giấy phép xây dựng cần sổ đỏ không", "giay-phep-xay-dung"),
+    ("đăng ký hộ kinh doanh có cần giấy xác nhận cư trú không", "ho-kinh-doanh"),
+    ("làm khai tử cho ông cần mang căn cước của ông không", "khai-tu"),
+    ("xin giấy xác nhận tình trạng hôn nhân cần sổ hộ khẩu không", "xac-nhan-tinh-trang-hon-nhan"),
+    ("đăng ký xe máy cần căn cước không", "dang-ky-xe"),
+]
+
+
+@pytest.mark.parametrize(("question", "topic"), both(PROCEDURE_FIRST))
+def test_the_procedure_named_with_a_verb_is_answered_not_the_document(
+    question: str, topic: str
+) -> None:
+    turn = ask(question)
+    assert (turn.kind, turn.topic, turn.section) == ("answer", topic, "documents")
+
+
+PROCEDURE_OBJECT = [
+    ("chứng thực bản sao sổ hộ khẩu", "chung-thuc-ban-sao"),
+    ("chứng thực bản sao căn cước ở đâu", "chung-thuc-ban-sao"),
+    ("công chứng bản sao giấy khai sinh hết bao nhiêu tiền", "chung-thuc-ban-sao"),
+    ("xin phiếu lý lịch tư pháp để đi xuất khẩu lao động ở đâu", "ly-lich-tu-phap"),
+    ("xin trích lục khai sinh ở đâu", "trich-luc-ho-tich"),
+]
+
+
+@pytest.mark.parametrize(("question", "topic"), both(PROCEDURE_OBJECT))
+def test_a_topic_named_as_the_object_of_a_procedure_does_not_split_the_vote(
+    question: str, topic: str
+) -> None:
+    turn = ask(question)
+    assert (turn.kind, turn.topic) == ("answer", topic)
+
+
+QUICKLY = [
+    ("làm căn cước hôm nay có lấy được không", "can-cuoc"),
+    ("cấp lại căn cước mấy hôm thì có", "can-cuoc"),
+    ("đăng ký khai sinh lấy ngay được không", "khai-sinh"),
+    ("làm giấy khai sinh mai có không", "khai-sinh"),
+    ("khai sinh cho bé bao giờ xong", "khai-sinh"),
+    ("đăng ký kết hôn trong ngày có được không", "ket-hon"),
+    ("đăng ký kết hôn hôm nay nộp mai lấy được không", "ket-hon"),
+    ("chứng thực bản sao lấy ngay được không", "chung-thuc-ban-sao"),
+    ("công chứng giấy tờ có lấy luôn được không", "chung-thuc-ban-sao"),
+    ("nhập hộ khẩu mấy hôm thì xong", "thuong-tru"),
+    ("đăng ký tạm trú hôm nay có xong không", "tam-tru"),
+    ("làm hộ chiếu bao giờ có", "ho-chieu"),
+    ("xin lý lịch tư pháp có nhanh không", "ly-lich-tu-phap"),
+    ("xin giấy xác nhận độc thân hôm nay có được không", "xac-nhan-tinh-trang-hon-nhan"),
+    ("làm khai tử trong ngày được không", "khai-tu"),
+    ("trích lục khai sinh lấy ngay được không", "trich-luc-ho-tich"),
+]
+
+
+@pytest.mark.parametrize(("question", "topic"), both(QUICKLY))
+def test_asking_whether_it_is_done_today_or_quickly_is_the_duration(
+    question: str, topic: str
+) -> None:
+    turn = ask(question)
+    assert (turn.kind, turn.topic, turn.section) == ("answer", topic, "duration")
+
+
+FOLK_NAMES = [
+    ("tách hộ khẩu", "thuong-tru"),
+    ("tách khẩu cho con trai đã lấy vợ", "thuong-tru"),
+    ("nhập khẩu cho con", "thuong-tru"),
+    ("chuyển khẩu về nhà mới", "thuong-tru"),
+    ("cắt khẩu chuyển đi nơi khác", "thuong-tru"),
+    ("xóa hộ khẩu khi chuyển đi", "thuong-tru"),
+    ("thủ tục tách hộ", "thuong-tru"),
+    ("đăng ký kt1 cho vợ", "thuong-tru"),
+    ("làm sổ tạm trú", "tam-tru"),
+    ("khai báo đi vắng", "tam-vang"),
+    ("xin giấy thay sổ hộ khẩu", "xac-nhan-cu-tru"),
+    ("xin xác nhận hộ khẩu", "xac-nhan-cu-tru"),
+    ("làm thẻ chip", "can-cuoc"),
+    ("làm giấy hôn thú", "ket-hon"),
+    ("xin giấy chưa kết hôn", "xac-nhan-tinh-trang-hon-nhan"),
+    ("xin sao lục khai sinh", "trich-luc-ho-tich"),
+    ("xin phép cơi nới nhà", "giay-phep-xay-dung"),
+    ("đăng ký kinh doanh cá thể", "ho-kinh-doanh"),
+    ("định danh mức 2", "vneid"),
+    ("trợ cấp người già 80 tuổi", "tro-cap-xa-hoi"),
+]
+
+
+@pytest.mark.parametrize(("question", "topic"), both(FOLK_NAMES))
+def test_folk_names_of_procedures_are_answered(question: str, topic: str) -> None:
+    turn = ask(question)
+    assert (turn.kind, turn.topic) == ("answer", topic)
+
+
+OUT_OF_SCOPE = [
+    "mở tài khoản ngân hàng online ở đâu",
+    "đăng ký tài khoản ngân hàng cho con",
+    "mua bảo hiểm nhân thọ ở đâu",
+    "mua bảo hiểm xe máy online",
+    "mua bảo hiểm sức khỏe cho bố mẹ",
+    "tra cứu điểm thi tốt nghiệp",
+    "xem điểm thi vào lớp 10 ở đâu",
+    "điểm chuẩn đại học bách khoa năm nay",
+    "đăng ký gói cước 4g viettel",
+    "đăng ký gói data mạng di động giá rẻ",
+    "cách đăng ký 5g",
+    "gói cước internet cáp quang giá bao nhiêu",
+    "giá đất tây hồ bao nhiêu một mét",
+    "giá nhà chung cư ở tây hồ",
+    "mua đất nền giá rẻ ngoại thành",
+    "tìm việc làm online ở tây hồ",
+    "xin việc làm ở đâu",
+    "tuyển dụng nhân viên bán hàng tây hồ",
+    "học lái xe ô tô ở trường nào",
+    "trường dạy lái xe uy tín ở hà nội",
+    "đăng ký học bằng lái ở trung tâm nào rẻ",
+    "mua xe máy trả góp ở đâu",
+    "giá xe vision bao nhiêu",
+    "đăng ký tài khoản facebook",
+    "vay tiền online nhanh",
+    "đổi tiền đô ở đâu",
+    "đặt vé máy bay online",
+    "đăng ký tiêm vắc xin cho bé ở đâu",
+    "khám bệnh ở bệnh viện nào tốt",
+    "đăng ký học tiếng anh online",
+    "thuê nhà giá rẻ ở tây hồ",
+    "đóng tiền điện online",
+    "đăng ký thi ielts ở đâu",
+    "chuyển khoản nhầm ngân hàng",
+    "lãi suất tiết kiệm ngân hàng nào cao",
+    "mở thẻ tín dụng cần giấy tờ gì",
+    "đăng ký tài khoản shopee",
+    "giá vàng hôm nay",
+]
+
+
+@pytest.mark.parametrize("question", both([(q,) for q in OUT_OF_SCOPE]))
+def test_questions_about_things_the_knowledge_base_does_not_know_are_not_answered(
+    question: str,
+) -> None:
+    assert ask(question).kind != "answer"
+
+
+IN_SCOPE = [
+    ("nộp hồ sơ online ở đâu", "nop-truc-tuyen"),
+    ("đăng ký tài khoản vneid", "vneid"),
+    ("tài khoản định danh điện tử bị khóa", "vneid"),
+    ("tài khoản vneid mức 2", "vneid"),
+    ("làm bảo hiểm y tế cho trẻ dưới 6 tuổi", "bhyt-tre-em"),
+    ("đổi giấy phép lái xe online", "giay-phep-lai-xe"),
+    ("đăng ký xe máy mới mua", "dang-ky-xe"),
+    ("giá biển số xe máy bao nhiêu", "dang-ky-xe"),
+    ("sang tên xe ô tô cũ", "dang-ky-xe"),
+    ("làm sổ đỏ lần đầu", "so-do-lan-dau"),
+    ("sang tên sổ đỏ cho con", "bien-dong-dat-dai"),
+    ("mở quán ăn cần giấy phép gì", "ho-kinh-doanh"),
+    ("đăng ký khai sinh online ở đâu", "khai-sinh"),
+    ("làm căn cước online được không", "can-cuoc"),
+    ("đăng ký tạm trú online", "tam-tru"),
+    ("giá đăng ký thường trú", "thuong-tru"),
+    ("làm hộ chiếu online", "ho-chieu"),
+    ("xin lý lịch tư pháp online", "ly-lich-tu-phap"),
+    ("tra cứu hồ sơ đến đâu rồi", "tra-cuu-ho-so"),
+    ("trợ cấp cho người khuyết tật", "tro-cap-xa-hoi"),
+    ("đăng ký hộ nghèo", "ho-ngheo"),
+    ("khám nghĩa vụ quân sự", "nghia-vu-quan-su"),
+    ("phản ánh cán bộ phường", "phan-anh-kien-nghi"),
+    ("số điện thoại phường tây hồ", "lien-he"),
+    ("đăng ký kết hôn với người nước ngoài", "ket-hon"),
+    ("xin giấy xác nhận cư trú online", "xac-nhan-cu-tru"),
+    ("công chứng giấy tờ ở đâu", "chung-thuc-ban-sao"),
+    ("chứng thực hợp đồng mua bán nhà", "chung-thuc-hop-dong"),
+    ("chứng thực chữ ký", "chung-thuc-chu-ky"),
+    ("xin giấy phép xây nhà", "giay-phep-xay-dung"),
+    ("làm giấy chứng tử", "khai-tu"),
+    ("sửa tên trong giấy khai sinh", "cai-chinh-ho-tich"),
+    ("khai báo tạm vắng", "tam-vang"),
+    ("đăng ký giám hộ cho người mất năng lực", "giam-ho"),
+    ("đăng ký nhận cha con", "nhan-cha-me-con"),
+    ("xin giấy xác nhận độc thân để mua nhà", "xac-nhan-tinh-trang-hon-nhan"),
+]
+
+
+@pytest.mark.parametrize(("question", "topic"), both(IN_SCOPE))
+def test_in_scope_questions_with_generic_words_are_still_answered(
+    question: str, topic: str
+) -> None:
+    turn = ask(question)
+    assert (turn.kind, turn.topic) == ("answer", topic)
+
+
+@pytest.mark.parametrize(
+    ("question", "section"),
+    [
+        ("xin hộ chiếu có cần căn cước không", "documents"),
+        ("xin hộ chiếu có phải mang căn cước không", "documents"),
+        ("xin hộ chiếu có cần ảnh thẻ nữa không", "documents"),
+        ("đăng ký kết hôn có cần cả hai người cùng đến không", None),  # a step, not a document
+        ("làm căn cước có cần đặt lịch trước không", None),
+        ("sửa nhà có cần giấy phép xây dựng không", None),  # Y is the procedure itself
+    ],
+)
+def test_asking_whether_a_document_is_needed_asks_for_the_documents(
+    question: str, section: str | None
+) -> None:
+    for text in (question, strip_marks(question)):
+        turn = ask(text)
+        assert turn.kind == "answer"
+        assert turn.section == section, text
+
+
+def _tokens(text: str) -> tuple[list[str], list[str]]:
+    words = clean(text).split()
+    return words, [fold(w) for w in words]
+
+
+def test_document_object_is_the_last_document_asked_about() -> None:
+    words, folded = _tokens("lam can cuoc can mang so ho khau khong")
+    start, end = document_object(words, folded)
+    assert folded[start:end] == ["so", "ho", "khau"]
+    assert document_object(*_tokens("có cần đến phường không")) is None
+
+
+def test_procedure_heads_stop_at_fillers_and_skip_negated_verbs() -> None:
+    words, folded = _tokens("bố mẹ chưa đăng ký kết hôn thì xin giấy khai sinh cho con")
+    taken = [w in {"thì", "cho"} for w in words]
+    heads = procedure_heads(words, folded, taken)
+    assert heads == ((("xin",), ("giay", "khai", "sinh")),)
+
+
+TWO = build_index(
+    make_kb(
+        [
+            make_topic("ho-chieu", "Cấp hộ chiếu", ["làm hộ chiếu", "xin hộ chiếu ở đâu"]),
+            make_topic("can-cuoc", "Cấp thẻ căn cước", ["làm căn cước", "cấp căn cước ở đâu"]),
+        ]
+    )
+)
+
+
+def test_head_topic_is_the_one_named_right_after_the_verb() -> None:
+    query = TWO.analyze("xin hộ chiếu mang căn cước")
+    head = TWO.head_topic(query, ["can-cuoc", "ho-chieu"])
+    assert head is not None and head[0] == "ho-chieu"
+    assert TWO.head_topic(TWO.analyze("căn cước"), ["can-cuoc", "ho-chieu"]) is None
