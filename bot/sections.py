@@ -35,7 +35,7 @@ SECTION_CUES: dict[str, tuple[str, ...]] = {
         "trong hôm nay", "ngày mai", "mai có", "mai lấy", "mai được", "mai xong", "lấy luôn",
         "có luôn", "xong luôn", "có ngay", "ngay được", "làm ngay", "nhanh", "gấp", "làm gấp",
         "lấy gấp", "có xong", "xong không", "bao giờ có", "bao giờ lấy", "khi nào có",
-        "khi nào lấy", "mấy hôm", "sớm", "có sớm", "lấy được chưa",
+        "khi nào lấy", "mấy hôm", "sớm", "có sớm", "lấy được chưa", "~kịp",
     ),
     "where": (
         "ở đâu", "tại đâu", "đâu", "chỗ nào", "nơi nào", "địa chỉ", "phường nào", "cơ quan nào",
@@ -283,7 +283,7 @@ DOCUMENT_NOUNS = (
     "chứng minh", "bằng", "quyết định", "biên bản", "photo", "chứng thực", "văn bản", "giấy tờ",
     "thị thực", "chứng từ", "hóa đơn", "bản gốc", "~gốc", "chữ ký", "con dấu", "dấu", "tờ",
     "phiếu", "cà vẹt", "lý lịch", "chứng chỉ", "giấy phép", "giấy chứng nhận", "biên lai",
-    "ảnh thẻ",
+    "ảnh thẻ", "~đơn", "~sổ", "~thẻ",
 )
 # fmt: on
 """A question "X có cần Y (nữa) không" asks for the documents of X when Y holds one of

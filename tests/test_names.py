@@ -62,6 +62,8 @@ PROCEDURE_FIRST = [
     ("làm khai tử cho ông cần mang căn cước của ông không", "khai-tu"),
     ("xin giấy xác nhận tình trạng hôn nhân cần sổ hộ khẩu không", "xac-nhan-tinh-trang-hon-nhan"),
     ("đăng ký xe máy cần căn cước không", "dang-ky-xe"),
+    ("làm lại căn cước bị mất có cần đơn trình báo không", "can-cuoc"),
+    ("đổi bằng lái có cần giấy khám sức khỏe không", "giay-phep-lai-xe"),
 ]
 
 
@@ -107,6 +109,8 @@ QUICKLY = [
     ("xin giấy xác nhận độc thân hôm nay có được không", "xac-nhan-tinh-trang-hon-nhan"),
     ("làm khai tử trong ngày được không", "khai-tu"),
     ("trích lục khai sinh lấy ngay được không", "trich-luc-ho-tich"),
+    ("khai sinh hôm nay có làm kịp không", "khai-sinh"),
+    ("làm hộ chiếu có lấy nhanh được không", "ho-chieu"),
 ]
 
 
