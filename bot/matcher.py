@@ -27,7 +27,8 @@ Before these bands, rules about names (`bot.names`) settle split votes: the proc
 hộ chiếu có cần căn cước không" is ranked without the document asked about; a message whose
 distinctive words are unknown or foreign to the best topic and that names no topic clearly is
 not answered ("đăng ký tài khoản ngân hàng"); the topic named right after a procedure verb is
-answered over topics named later as its objects ("chứng thực bản sao sổ hộ khẩu").
+answered, over topics named later as its objects ("chứng thực bản sao sổ hộ khẩu") and
+despite story words.
 
 Robustness: a plain word that may be a filler or a content word ("can": "cần"/"căn") is read
 both ways; a word whose vowel or tone marks differ from every spelling in the knowledge base
@@ -320,8 +321,7 @@ class Index(NameRules):
             outcome = "choices" if best >= OFFER_AT and cover >= OFFER_COVER else "fallback"
             return Match(outcome, None, offered, round(best, 4), query, back)
         head = self.head_answer(query, ranks, offered, OFFER_AT, OFFER_COVER)
-        unsure = best < ANSWER_AT or best - second < MARGIN
-        if head is not None and (head[0] != best_id or unsure):
+        if head is not None:  # named after a procedure verb; the rest is an object or a story
             return Match("answer", head[0], offered, round(head[1], 4), query, back)
         named_instead = (
             None if back >= CLOSE_PHRASING else self.named_instead(best_id, offered, query)

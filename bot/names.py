@@ -138,9 +138,11 @@ class NameRules:
         first and the household book as its object. Each verb's run of words (`Query.heads`)
         is read word by word: the first candidate named by the verb and the words read so far
         is the head (of several named at once, the one whose name is held the most; a tie
-        names none). None when no run names a candidate.
+        names none), unless a word read before it names something else ("đăng ký học bằng
+        lái" is about a course). None when no run names a candidate.
         """
         numbers = [(tid, self.numbers[tid]) for tid in candidates if tid in self.numbers]
+        content = frozenset(query.core) | frozenset(query.alt_core)
         for verb, run in query.heads:
             for size in range(1, len(run) + 1):
                 said = frozenset(verb) | frozenset(run[:size])
@@ -151,7 +153,10 @@ class NameRules:
                 if not named:
                     continue
                 if len(named) == 1 or named[0][0] > named[1][0] + 1e-9:
-                    return named[0][1], said
+                    topic = named[0][1]
+                    if (said & content) - self.name_words[self.numbers[topic]]:
+                        break  # "đăng ký học bằng lái": the verb's object is something else
+                    return topic, said
         return None
 
     def unknown_word(self, token: str) -> bool:
@@ -215,13 +220,15 @@ class NameRules:
         offer_at: float,
         offer_cover: float,
     ) -> tuple[str, float] | None:
-        """The topic named after a procedure verb when another thing named split the vote.
+        """The topic named after a procedure verb, when the rest of the message is its object
+        or a story ("chứng thực bản sao sổ hộ khẩu", "em với bạn gái định cưới tháng sau thì
+        đăng ký kết hôn thế nào"): other words then split the vote or lower the coverage.
 
-        "chứng thực bản sao sổ hộ khẩu" names the copy after its verb and the household book
-        as its object. The head (`head_topic`) among the topics either reading offers is the
-        answer when it covers `offer_cover` of the message, trails the best by `HEAD_WITHIN` at
-        most, the message says something besides the head's words (the object that split the
-        vote), and the head's words name no rival with words of their own (`RIVAL_SHARE`).
+        The head (`head_topic`) among the topics either reading offers is the answer when it
+        covers `offer_cover` of the message, trails the best by `HEAD_WITHIN` at most, the
+        message says something besides the head's words, and the words of the message's verb
+        runs, the head's name aside, name no rival by `RIVAL_SHARE` ("làm mất giấy khai sinh,
+        xin bản sao" also says "bản sao").
         """
         pool: dict[str, tuple[float, float]] = {}
         for ranked in ranks:
@@ -235,8 +242,9 @@ class NameRules:
         score, cover = pool[topic]
         best = max(score for score, _ in pool.values())
         said = frozenset(query.core) | frozenset(query.alt_core)
-        others = words - self.name_words[self.numbers[topic]]
-        rivals = [self.numbers[tid] for tid, _ in offered if tid != topic]
+        spoken = frozenset(w for verb, run in query.heads for w in (*verb, *run))
+        others = (words | spoken) - self.name_words[self.numbers[topic]]
+        rivals = [self.numbers[tid] for tid in pool if tid != topic]
         if (
             cover >= offer_cover
             and said - words

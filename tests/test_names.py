@@ -84,6 +84,23 @@ PROCEDURE_OBJECT = [
 ]
 
 
+PROCEDURE_IN_A_STORY = [
+    ("em với bạn gái định cưới tháng sau thì đăng ký kết hôn thế nào", "ket-hon"),
+    ("chồng em là người hàn quốc muốn đăng ký kết hôn ở việt nam", "ket-hon"),
+    ("mua chung cư ở tây hồ rồi muốn nhập hộ khẩu cho cả nhà", "thuong-tru"),
+    ("làm mất giấy khai sinh gốc muốn xin bản sao", "trich-luc-ho-tich"),
+    ("bố mẹ chưa đăng ký kết hôn muốn thêm tên bố vào giấy khai sinh", "nhan-cha-me-con"),
+]
+
+
+@pytest.mark.parametrize(("question", "topic"), both(PROCEDURE_IN_A_STORY))
+def test_a_procedure_named_with_a_verb_inside_a_story_is_answered(
+    question: str, topic: str
+) -> None:
+    turn = ask(question)
+    assert (turn.kind, turn.topic) == ("answer", topic)
+
+
 @pytest.mark.parametrize(("question", "topic"), both(PROCEDURE_OBJECT))
 def test_a_topic_named_as_the_object_of_a_procedure_does_not_split_the_vote(
     question: str, topic: str
