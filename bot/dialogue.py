@@ -294,6 +294,10 @@ def respond(
             return _answer(index, last, None, state, buttons, lead=lead)
         reply = Reply(kb.text("menu_intro"), menu_buttons(kb))
         return finish(kb, [*lead, reply], state, buttons, kind="choices")
+    if last and query.document and not query.without_document:
+        # "có cần giấy khai sinh không" after an answer: a document of that topic, not a topic.
+        section = None if index.is_named(last, query.document) else "documents"
+        return _answer(index, last, section, state, buttons, lead=lead)
     match = index.match_query(query)
     if match.outcome == "answer" and (query.names_topic or not last):
         return _answer(index, match.topic, query.section, state, buttons, match, lead)

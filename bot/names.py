@@ -119,6 +119,11 @@ class NameRules:
             for name in self.names[number]
         )
 
+    def is_named(self, topic_id: str, words: Sequence[str]) -> bool:
+        """True when the folded `words` name the topic ("căn cước" names "can-cuoc")."""
+        number = self.numbers.get(topic_id)
+        return number is not None and self._named(number, frozenset(words))
+
     def name_share(self, number: int, said: frozenset[str]) -> float:
         """The largest share (by weight) of one of the topic's names that `said` holds."""
         best = 0.0

@@ -372,3 +372,22 @@ def test_a_follow_up_sharing_only_a_common_word_with_other_topics_keeps_the_topi
         turn = respond(message, state, index, NOW, SETTINGS)
         state = dict(turn.state)
     assert (turn.kind, turn.topic, turn.section) == ("answer", "ket-hon", "where")
+
+
+@pytest.mark.parametrize(
+    ("follow_up", "section"),
+    [
+        ("có cần giấy khai sinh không", "documents"),
+        ("co can giay khai sinh khong", "documents"),
+        ("thế có phải mang sổ hộ khẩu nữa không", "documents"),
+        ("hôm nay có lấy được không", "duration"),
+        ("có cần căn cước không", None),  # the document is the topic itself
+    ],
+)
+def test_a_follow_up_about_a_document_or_the_same_day_stays_on_the_topic(
+    follow_up: str, section: str | None
+) -> None:
+    index = build_index(load_kb(Path(__file__).resolve().parent.parent / "knowledge_base"))
+    first = respond("làm căn cước cho con", {}, index, NOW, SETTINGS)
+    turn = respond(follow_up, dict(first.state), index, NOW, SETTINGS)
+    assert (turn.kind, turn.topic, turn.section) == ("answer", "can-cuoc", section)
