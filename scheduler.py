@@ -9,4 +9,9 @@ from bot.logs import configure_logging
 if __name__ == "__main__":
     configure_logging()
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per tick otherwise
-    run(bot_config.load())
+    config = bot_config.load()
+    try:
+        bot_config.require(config, "zalo.app_id", "zalo.app_secret")
+    except bot_config.ConfigError as exc:
+        raise SystemExit(f"Lỗi: {exc}") from None
+    run(config)

@@ -5,4 +5,6 @@ from bot.logs import configure_logging
 from bot.web import create_app
 
 configure_logging()
-app = create_app(bot_config.load())
+config = bot_config.load()
+bot_config.require(config, "zalo.app_id", "zalo.oa_secret_key")
+app = create_app(config)

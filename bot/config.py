@@ -120,7 +120,6 @@ class OutreachConfig:
 class AdminConfig:
     """The staff console."""
 
-    secret_key: str = ""
     session_hours: int = 8
     login_attempts_per_15min: int = 5
     # Where "mark as topic" writes suggested questions ("" = <bot.knowledge_base>/suggestions).
@@ -159,7 +158,6 @@ ENV_OVERRIDES = {
     "ZALO_API_BASE_URL": ("zalo", "api_base_url"),
     "ZALO_OAUTH_BASE_URL": ("zalo", "oauth_base_url"),
     "BOT_DATABASE": ("storage", "database"),
-    "BOT_ADMIN_SECRET_KEY": ("admin", "secret_key"),
 }
 
 

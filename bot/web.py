@@ -36,7 +36,6 @@ def create_app(
         hops = config.webhook.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     app.config["MAX_CONTENT_LENGTH"] = config.webhook.max_body_bytes
-    app.config["SECRET_KEY"] = config.admin.secret_key or None
     storage.connect(config.storage.database)  # create and migrate once, before serving
     app.extensions["bot.config"] = config
     app.extensions["bot.db_path"] = config.storage.database

@@ -43,7 +43,7 @@ def make_config(tmp_path: Path, **admin: Any) -> Config:
         storage=StorageConfig(database=str(tmp_path / "bot.db")),
         bot=BotConfig(knowledge_base=str(kb), oa_chat_url="https://oa.zalo.me/manage/chatv2"),
         admin=replace(
-            AdminConfig(secret_key="test-secret"),
+            AdminConfig(),
             suggestions_dir=str(tmp_path / "suggestions"),
             **admin,
         ),

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import AdminConfig, Config, StorageConfig, WebhookConfig, ZaloConfig
+from bot.config import Config, StorageConfig, WebhookConfig, ZaloConfig
 from bot.web import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -14,7 +14,6 @@ ROOT = Path(__file__).resolve().parent.parent
 def make_app(tmp_path, **sections):
     config = Config(
         storage=StorageConfig(database=str(tmp_path / "bot.db")),
-        admin=AdminConfig(secret_key="k" * 40),
         **sections,
     )
     return create_app(config)
