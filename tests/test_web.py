@@ -58,3 +58,20 @@ def test_https_behind_a_trusted_proxy_gets_secure_cookies(tmp_path):
     direct = make_app(tmp_path).test_client()
     cookie = direct.get("/admin/login", headers={"X-Forwarded-Proto": "https"})
     assert "Secure" not in cookie.headers["Set-Cookie"], "untrusted header must be ignored"
+
+
+def test_the_webhook_process_refuses_to_start_without_its_zalo_secrets(tmp_path):
+    import subprocess
+    import sys
+
+    config = tmp_path / "bot.toml"
+    config.write_text('[zalo]\napp_id = "1"\n', encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-c", "import webhooks"],
+        cwd=ROOT,
+        env={"BOT_CONFIG": str(config), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode != 0
+    assert "bot.toml: missing required key(s): zalo.oa_secret_key" in done.stderr
