@@ -9,8 +9,6 @@ from bot import storage
 from bot.config import BotConfig, Config, StorageConfig
 from bot.conversation import handle_event
 from bot.events import parse_event
-from bot.kb.live import LiveKB
-from bot.matcher import build_index
 from bot.storage import core
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,9 +17,9 @@ OA = "388613280878808645"
 T0 = 1_790_000_000.0
 
 
-@pytest.fixture(scope="module")
-def index():
-    return LiveKB(ROOT / "knowledge_base", build_index, 3600).current
+@pytest.fixture
+def index(shipped_index):
+    return shipped_index
 
 
 @pytest.fixture

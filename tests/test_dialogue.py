@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 
 import pytest
 from kbfactory import TOPICS, make_kb
@@ -12,8 +11,7 @@ from kbfactory import topic as make_topic
 
 from bot.config import BotConfig
 from bot.dialogue import REQUIRED_TEXTS, respond, unsupported, welcome
-from bot.kb.loader import load_kb
-from bot.matcher import build_index
+from bot.matcher import Index, build_index
 from bot.replies import shorten
 
 INDEX = build_index(make_kb())
@@ -237,8 +235,10 @@ def test_welcome_and_unsupported_show_the_menu() -> None:
     assert "1. " in numbered.replies[-1].text and numbered.state["pending"]
 
 
-def test_every_text_the_dialogue_uses_is_in_the_shipped_knowledge_base() -> None:
-    kb = load_kb(Path(__file__).resolve().parent.parent / "knowledge_base")
+def test_every_text_the_dialogue_uses_is_in_the_shipped_knowledge_base(
+    shipped_index: Index,
+) -> None:
+    kb = shipped_index.kb
     assert [key for key in REQUIRED_TEXTS if key not in kb.texts] == []
 
 
@@ -365,8 +365,10 @@ def test_choice_buttons_name_a_long_topic_by_its_short_title_or_whole_words(
     assert titles["#topic:khai-tu"] == shown
 
 
-def test_a_follow_up_sharing_only_a_common_word_with_other_topics_keeps_the_topic() -> None:
-    index = build_index(load_kb(Path(__file__).resolve().parent.parent / "knowledge_base"))
+def test_a_follow_up_sharing_only_a_common_word_with_other_topics_keeps_the_topic(
+    shipped_index: Index,
+) -> None:
+    index = shipped_index
     state: dict = {}
     for message in ("dk ket hon can gi", "the neu di cong tac thi nop o dau"):
         turn = respond(message, state, index, NOW, SETTINGS)
@@ -385,9 +387,9 @@ def test_a_follow_up_sharing_only_a_common_word_with_other_topics_keeps_the_topi
     ],
 )
 def test_a_follow_up_about_a_document_or_the_same_day_stays_on_the_topic(
-    follow_up: str, section: str | None
+    follow_up: str, section: str | None, shipped_index: Index
 ) -> None:
-    index = build_index(load_kb(Path(__file__).resolve().parent.parent / "knowledge_base"))
+    index = shipped_index
     first = respond("làm căn cước cho con", {}, index, NOW, SETTINGS)
     turn = respond(follow_up, dict(first.state), index, NOW, SETTINGS)
     assert (turn.kind, turn.topic, turn.section) == ("answer", "can-cuoc", section)

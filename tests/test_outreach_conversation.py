@@ -11,8 +11,6 @@ from bot import storage
 from bot.config import Config, StorageConfig
 from bot.conversation import handle_event
 from bot.events import parse_event
-from bot.kb.live import LiveKB
-from bot.matcher import build_index
 from bot.outreach.dossiers import apply_import
 from bot.storage import core
 from bot.storage import dossiers as store
@@ -23,9 +21,9 @@ CODE = "000.00.01.H26-260930-0012"
 T0 = 1_796_000_000.0
 
 
-@pytest.fixture(scope="module")
-def index():
-    return LiveKB(ROOT / "knowledge_base", build_index, 3600).current
+@pytest.fixture
+def index(shipped_index):
+    return shipped_index
 
 
 @pytest.fixture
