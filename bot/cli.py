@@ -17,7 +17,7 @@ COMMAND_MODULES = (
     "bot.admin.cli",  # admin create-user
     "bot.devserver",  # run-local, simulator, sender
 )
-"""Modules with an `add_commands(subparsers)` function; a missing module is skipped."""
+"""Modules with an `add_commands(subparsers)` function (imported here, not at start-up)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,13 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name and name.startswith(exc.name):
-                continue
-            raise
-        module.add_commands(subparsers)
+        importlib.import_module(name).add_commands(subparsers)
     return parser
 
 

@@ -8,7 +8,6 @@ outbox, and a redelivered event (same dedup key) changes nothing.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
+from bot import dialogue, outreach
 from bot.config import Config
 from bot.events import STATUS_EVENTS, Event
 from bot.messages import Turn
@@ -39,16 +39,6 @@ class Outcome:
 
 def _local(now: float, config: Config) -> dt.datetime:
     return dt.datetime.fromtimestamp(now, ZoneInfo(config.outreach.timezone))
-
-
-def _outreach() -> Any | None:
-    """The outreach package (dossiers, privacy) when it is installed in this build."""
-    try:
-        return importlib.import_module("bot.outreach")
-    except ModuleNotFoundError as exc:
-        if exc.name in ("bot.outreach",):
-            return None
-        raise
 
 
 def _is_staff_echo(db: sqlite_utils.Database, event: Event) -> bool:
@@ -119,8 +109,6 @@ def _speculate(
     db: sqlite_utils.Database, event: Event, index: Any, config: Config, now: float
 ) -> tuple[dict[str, Any], Turn] | None:
     """The dialogue's turn for a text message on the state as read now, outside the lock."""
-    from bot import dialogue
-
     if event.name != "user_send_text" or not event.text.strip() or not event.user_id:
         return None
     state = core.load_conversation(db, event.user_id)["state"]
@@ -139,8 +127,6 @@ def _decide(
     guess: tuple[dict[str, Any], Turn] | None = None,
 ) -> Turn | Outcome:
     """Pick the turn for an event, or an Outcome when nothing is to be said."""
-    from bot import dialogue
-
     buttons = config.zalo.buttons
     name = event.name
     if name in GREETING_EVENTS and event.user_id:
@@ -153,11 +139,7 @@ def _decide(
         core.touch_user(db, event.user_id, now, follow_state="unfollowed", interaction=False)
         return Outcome("unfollow")
     if name == "user_withdraw" and event.user_id:
-        outreach = _outreach()
-        if outreach is not None:
-            outreach.forget(db, event.user_id, _local(now, config))
-        else:
-            core.delete_user_data(db, event.user_id)
+        outreach.forget(db, event.user_id, _local(now, config))
         return Outcome("withdrawn")
     if not event.is_user_message:
         core.record_other_event(db, name, event.user_id, now)
@@ -174,13 +156,9 @@ def _decide(
         return dialogue.unsupported(
             kind, index, config.bot, buttons=buttons, state=conversation["state"]
         )
-    outreach = _outreach()
-    if outreach is not None:
-        turn = outreach.intercept(
-            db, event.user_id, event.text, _local(now, config), index.kb, config
-        )
-        if turn is not None:
-            return turn
+    turn = outreach.intercept(db, event.user_id, event.text, _local(now, config), index.kb, config)
+    if turn is not None:
+        return turn
     if guess is not None and guess[0] == conversation["state"]:
         return guess[1]
     return dialogue.respond(

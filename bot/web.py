@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import time
 from collections.abc import Callable
@@ -13,7 +12,7 @@ from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bot import storage
+from bot import admin, storage
 from bot.config import Config
 from bot.webhook import create_webhook_blueprint, error_response
 
@@ -81,12 +80,6 @@ def create_app(
 
 
 def _register_admin(app: Flask, config: Config) -> None:
-    try:
-        admin = importlib.import_module("bot.admin")
-    except ModuleNotFoundError as exc:
-        if exc.name == "bot.admin":
-            return
-        raise
     app.register_blueprint(admin.create_blueprint(config), url_prefix="/admin")
 
     def admin_error_page(status: int) -> Response:

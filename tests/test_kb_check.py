@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.kb.check import STANDARD_TOPICS, check_kb, fold, self_test_available
+from bot.kb.check import STANDARD_TOPICS, check_kb, fold
 
 FIXTURES = Path(__file__).parent / "fixtures" / "kb"
 GOOD = FIXTURES / "good"
@@ -86,8 +86,6 @@ def test_every_broken_fixture_is_in_the_table() -> None:
 def test_broken_fixture_fails_with_file_and_line(
     kind: str, file: str, line: int, message: str, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    if kind == "self-test" and not self_test_available():
-        pytest.skip("bot.matcher is not importable, so the self-test cannot run")
     root = overlay(kind, tmp_path)
     found = errors(check_kb(root, today=TODAY))
     where = f"{root / file}:{line}: "

@@ -12,7 +12,7 @@ import logging
 import re
 import string
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ MENU_MAX_BUTTONS = 5
 
 TEXT_OWNERS = ("bot.dialogue", "bot.outreach")
 """Modules whose `REQUIRED_TEXTS` (the texts their code says) must exist in texts/*.toml;
-a module not written yet is skipped."""
+imported when the check runs."""
 
 STANDARD_TOPICS = (
     "khai-sinh", "khai-tu", "ket-hon", "xac-nhan-tinh-trang-hon-nhan", "nhan-cha-me-con",
@@ -173,17 +173,8 @@ def _shared_phrasings(kb: KnowledgeBase, lines_of: _Sources) -> list[Problem]:
 
 
 def required_texts() -> dict[str, tuple[str, ...]]:
-    """The text keys each importable owner module needs, by module name."""
-    needed: dict[str, tuple[str, ...]] = {}
-    for name in TEXT_OWNERS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name and name.startswith(exc.name):
-                continue  # that part of the bot is not written yet
-            raise
-        needed[name] = tuple(getattr(module, "REQUIRED_TEXTS", ()))
-    return needed
+    """The text keys each owner module needs, by module name."""
+    return {name: importlib.import_module(name).REQUIRED_TEXTS for name in TEXT_OWNERS}
 
 
 def _text_rules(kb: KnowledgeBase, root: Path, lines_of: _Sources) -> list[Problem]:
@@ -246,20 +237,6 @@ def _text_rules(kb: KnowledgeBase, root: Path, lines_of: _Sources) -> list[Probl
                     f"{ZALO_TEXT_LIMIT} của Zalo",
                 )
     return found
-
-
-def _build_matcher() -> Callable[[KnowledgeBase], Any] | None:
-    """`bot.matcher.build_index` if the matcher is importable."""
-    try:
-        from bot.matcher import build_index  # noqa: PLC0415
-    except ImportError:
-        return None
-    return build_index
-
-
-def self_test_available() -> bool:
-    """True when the matcher exists, so the phrasing self-test can run."""
-    return _build_matcher() is not None
 
 
 def _self_test(kb: KnowledgeBase, index: Any, lines_of: _Sources) -> list[Problem]:
@@ -325,9 +302,10 @@ def audit(
         message = f"chưa có {len(missing)} chủ đề chuẩn: {', '.join(missing)}"
         found.append(Problem(str(root / "topics"), 1, "warning", message))
     if self_test and kb.topics:
-        build = _build_matcher() if index is None else None
+        from bot.matcher import build_index  # noqa: PLC0415 - the matcher reads bot.kb
+
         try:
-            index = index if index is not None else (build(kb) if build else None)
+            index = index if index is not None else build_index(kb)
         except Exception as exc:  # noqa: BLE001 - any failure of the matcher is reported
             logger.exception("building the matcher index failed")
             found.append(Problem(str(root), 1, "error", f"không dựng được bộ so khớp: {exc}"))
