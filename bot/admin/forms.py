@@ -19,14 +19,6 @@ def field(name: str, label: str, max_length: int = 200, required: bool = True) -
     return value
 
 
-def int_field(name: str, label: str) -> int:
-    """A positive whole number from form field `name`."""
-    value = request.form.get(name, "").strip()
-    if not value.isdigit() or len(value) > 12:
-        raise BadInput(f"“{label}” phải là một số nguyên dương.")
-    return int(value)
-
-
 def int_list(name: str, label: str, limit: int = 500) -> list[int]:
     """Several positive whole numbers from repeated form field `name`."""
     values = request.form.getlist(name)

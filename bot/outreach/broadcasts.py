@@ -25,7 +25,6 @@ from bot.storage import transaction
 
 logger = logging.getLogger(__name__)
 
-STATES = ("draft", "scheduled", "sending", "done", "cancelled")
 STATE_NAMES = {
     "draft": "nháp chờ duyệt",
     "scheduled": "đã hẹn giờ",

@@ -45,18 +45,6 @@ def in_quiet_hours(now: Moment, config: OutreachConfig) -> bool:
     return clock >= start or clock < end
 
 
-def quiet_hours_end(now: Moment, config: OutreachConfig) -> float:
-    """Epoch seconds when the current quiet period ends (`now` itself when not quiet)."""
-    if not in_quiet_hours(now, config):
-        return epoch(now)
-    here = local(now, config)
-    end = parse_hhmm(config.quiet_end)
-    candidate = here.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
-    if candidate <= here:
-        candidate += dt.timedelta(days=1)
-    return candidate.timestamp()
-
-
 def parse_send_time(value: str, now: Moment, config: OutreachConfig) -> float:
     """Parse `now` or an ISO time (naive means office-local time) into epoch seconds."""
     text = value.strip()
