@@ -24,7 +24,6 @@ from typing import Any
 from bot.config import BotConfig
 from bot.kb.model import ANSWER_SECTIONS, SECTION_LABELS
 from bot.kb.render import render_section
-from bot.matcher import BACK_MIN, Index, Match
 from bot.messages import Reply, Turn
 from bot.replies import (
     MAX_BUTTONS,
@@ -35,7 +34,9 @@ from bot.replies import (
     section_buttons,
     topic_button,
 )
-from bot.smalltalk import asks_for_person, is_emoji_only, looks_like_words
+from bot.understanding import Index, Match
+from bot.understanding.lexical import BACK_MIN
+from bot.understanding.smalltalk import asks_for_person, is_emoji_only, looks_like_words
 from bot.wards import decided_by_ward, remember_wards, ward_office, ward_only
 
 logger = logging.getLogger(__name__)

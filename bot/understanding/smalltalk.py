@@ -6,7 +6,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from bot.normalize import Lexicon
+from bot.understanding.normalize import Lexicon
 
 SMALLTALK: dict[str, tuple[str, ...]] = {
     "greeting": (

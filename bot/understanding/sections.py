@@ -1,6 +1,6 @@
 """What part of a procedure a message asks about, and which of its words carry no topic.
 
-Phrases are written with accents and follow `bot.normalize.Lexicon`: phrases of several words
+Phrases are written with accents and follow `bot.understanding.normalize.Lexicon`: phrases of several words
 also match when typed without accents; a one-word phrase does so only with a leading `~`, for
 words whose plain spelling is not another common word (`còn` must not catch `con`).
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.normalize import Lexicon, unaccented
+from bot.understanding.normalize import Lexicon, unaccented
 
 # fmt: off
 SECTION_CUES: dict[str, tuple[str, ...]] = {
