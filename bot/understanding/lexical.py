@@ -23,7 +23,7 @@ things score low. Three outcomes (see the constants below):
   unless only one topic is left, named by the message, covering `SINGLE_COVER` (answered);
 - fallback: anything lower.
 
-Before these bands, rules about names (`bot.understanding.names`) settle split votes: the procedure of "làm
+Before these bands, rules about names (`names`) settle split votes: the procedure of "làm
 hộ chiếu có cần căn cước không" is ranked without the document asked about; a message whose
 distinctive words are unknown or foreign to the best topic and that names no topic clearly is
 not answered ("đăng ký tài khoản ngân hàng"); the topic named right after a procedure verb is
@@ -32,7 +32,7 @@ despite story words.
 
 Robustness: a plain word that may be a filler or a content word ("can": "cần"/"căn") is read
 both ways; a word whose vowel or tone marks differ from every spelling in the knowledge base
-is kept apart ("vàng" is not "vắng", "giảm" is not "giám"; see `bot.understanding.normalize.Spelling`); a
+is kept apart ("vàng" is not "vắng", "giảm" is not "giám"; see `normalize.Spelling`); a
 longer unknown word one edit from a single known one is corrected. Candidate topics are first
 picked by the summed weight of the rarer terms they share with the message (`PREFILTER` at
 most), so the cost per message stays flat as the knowledge base grows.
@@ -113,7 +113,7 @@ def _terms(tokens: Sequence[str]) -> set[str]:
 
 
 class LexicalIndex(NameRules):
-    """The word-level view of one knowledge base (`bot.understanding.Index` adds the semantic one)."""
+    """The word-level view of a knowledge base (`bot.understanding.Index` adds the semantic one)."""
 
     def __init__(self, kb: KnowledgeBase) -> None:
         """Normalise every phrasing and compute term weights."""

@@ -1,7 +1,7 @@
 """Rules about the names of topics: which topic a message names, and which it names first.
 
 A topic's names are the words of its id, short title and title, procedure-neutral words aside
-(see `bot.understanding.lexical.Index`). A message *names* a topic when it holds `NAME_SHARE` of one of them
+(see `LexicalIndex`). A message *names* a topic when it holds `NAME_SHARE` of one of them
 by weight. These rules settle votes that word overlap alone leaves split: a message naming one
 topic and none of its rivals gets that topic (`names_alone`, `named_instead`), and the topic
 named right after a procedure verb ("làm khai sinh", "xin hộ chiếu", "chứng thực bản sao")
@@ -40,7 +40,7 @@ Ranked = list[tuple[str, float, float, float]]
 
 
 class NameRules:
-    """Naming rules, mixed into `bot.understanding.lexical.Index` (which fills the attributes below)."""
+    """Naming rules, mixed into `LexicalIndex` (which fills the attributes below)."""
 
     names: list[tuple[frozenset[str], ...]]
     name_words: list[frozenset[str]]
