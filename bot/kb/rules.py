@@ -293,9 +293,10 @@ def address_rules(
                         file,
                         number,
                         "warning",
-                        f"'{hit.group()}': trợ lý chỉ xưng hô với người dân là '{address}' "
-                        f"('{address[:1].upper()}{address[1:]}' ở đầu câu) và không dùng "
-                        f"'{', '.join(avoid)}' (đặt ở '{ADDRESS_KEY}' trong texts/general.toml)",
+                        f"'{hit.group()}': với người dân chỉ xưng '{address}' "
+                        f"('{address[:1].upper()}{address[1:]}' ở đầu câu), không dùng "
+                        + ", ".join(f"“{a}”" for a in avoid)
+                        + f" (khóa {ADDRESS_KEY} trong texts/general.toml)",
                     )
                 )
     return found
