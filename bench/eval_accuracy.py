@@ -1,10 +1,14 @@
 """Accuracy of the dialogue on a labelled question set, as typed, in NFD and without diacritics.
 
-Usage: .venv/bin/python bench/eval_accuracy.py [QUESTIONS.tsv] [--kb knowledge_base] [--misses]
-       [--holdout]
+Usage: .venv/bin/python bench/eval_accuracy.py [QUESTIONS.tsv ...] [--kb knowledge_base]
+       [--misses] [--variants] [--holdout]
 
-The TSV has a header and columns topic, section, question; an empty topic marks a question the
-bot must not answer with a procedure, an empty section one that asks for the overview. Each
+Without files it runs both dev sets of ../shared/eval. A TSV has a header and columns topic,
+section, question (or, for real questions, topic, alt_topic, section, question_core,
+question_full: two sets, the asking sentence and the whole message); an empty topic marks a
+question the bot must not answer with a procedure, an empty section one that asks for the
+overview. Wrong = answered with a topic that is not acceptable, as a share of in-scope
+questions; out-of-scope questions count as rejected unless answered with a topic. Each
 question is a fresh conversation through `bot.dialogue.respond`, as `python -m bot ask
 --independent` would run it. Prints in-scope top-1 (committed to the right topic), answered or
 offered (right topic answered or among the choices), out-of-scope rejected, section accuracy
@@ -30,7 +34,13 @@ from bot.dialogue import respond  # noqa: E402
 from bot.kb.loader import load_kb  # noqa: E402
 from bot.understanding import build_index  # noqa: E402
 
-TARGETS = {"top1": 0.95, "offered": 0.98, "rejected": 0.90, "section": 0.90}
+TARGETS = {
+    "dev_questions": {"top1": 0.97},
+    "real_dev_questions (core)": {"top1": 0.75, "offered": 0.90, "wrong": 0.05, "rejected": 0.90},
+    "real_dev_questions (full)": {"top1": 0.80, "offered": 0.95, "wrong": 0.05, "rejected": 0.90},
+}
+"""Targets of issue 9 per set (`wrong` is a ceiling); sets not named here have none."""
+DEFAULT_SETS = ("dev_questions.tsv", "real_dev_questions.tsv")
 NOW = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
 
 
@@ -40,16 +50,29 @@ def strip_diacritics(text: str) -> str:
     return plain.replace("đ", "d").replace("Đ", "D")
 
 
-def read_questions(path: Path) -> list[tuple[str, str, str]]:
-    """(topic, section, question) rows."""
+def read_sets(path: Path) -> dict[str, list[tuple[str, str, str]]]:
+    """Named sets of (topics, section, question) rows; `topics` holds the acceptable topics
+    separated by '|' (empty: out of scope). A file with `question_core` / `question_full`
+    columns (real questions) gives two sets: the asking sentence and the whole message."""
     with path.open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
-    return [(r["topic"].strip(), (r["section"] or "").strip(), r["question"]) for r in rows]
+
+    def topics(r: dict) -> str:
+        return "|".join(t for t in (r["topic"].strip(), (r.get("alt_topic") or "").strip()) if t)
+
+    if rows and "question_core" in rows[0]:
+        return {
+            f"{path.stem} ({col.removeprefix('question_')})": [
+                (topics(r), (r["section"] or "").strip(), r[col]) for r in rows
+            ]
+            for col in ("question_core", "question_full")
+        }
+    return {path.stem: [(topics(r), (r["section"] or "").strip(), r["question"]) for r in rows]}
 
 
 def evaluate(rows, index, settings, transform=lambda q: q):
     """Figures and misses for one variant of the questions."""
-    top1 = offered = rejected = section_ok = section_n = 0
+    top1 = offered = rejected = section_ok = section_n = wrong = 0
     in_scope = [r for r in rows if r[0]]
     out_scope = [r for r in rows if not r[0]]
     misses = []
@@ -57,15 +80,17 @@ def evaluate(rows, index, settings, transform=lambda q: q):
     for topic, section, question in rows:
         turn = respond(transform(question), {}, index, NOW, settings, buttons=True)
         turns.append((turn.kind, turn.topic, turn.section, turn.candidates))
+        accepted = set(topic.split("|")) if topic else set()
         if not topic:
             if turn.kind == "answer":
                 misses.append(f"OOS answered {turn.topic}/{turn.section}: {question}")
             else:
                 rejected += 1
             continue
-        hit = turn.kind == "answer" and turn.topic == topic
+        hit = turn.kind == "answer" and turn.topic in accepted
         top1 += hit
-        offer = hit or (turn.kind == "choices" and topic in turn.candidates)
+        wrong += turn.kind == "answer" and not hit
+        offer = hit or (turn.kind == "choices" and bool(accepted & set(turn.candidates)))
         offered += offer
         if hit:
             section_n += 1
@@ -82,6 +107,7 @@ def evaluate(rows, index, settings, transform=lambda q: q):
     figures = {
         "top1": top1 / max(len(in_scope), 1),
         "offered": offered / max(len(in_scope), 1),
+        "wrong": wrong / max(len(in_scope), 1),
         "rejected": rejected / max(len(out_scope), 1),
         "section": section_ok / max(section_n, 1),
     }
@@ -114,52 +140,63 @@ def holdout(kb, folds: int = 4) -> dict[str, float]:
     return {k: v / max(total, 1) for k, v in counts.items()} | {"phrasings": total}
 
 
+def _line(figures: dict[str, float]) -> str:
+    """One line of figures."""
+    return "  ".join(f"{k} {v:6.1%}" for k, v in figures.items())
+
+
+def _report(name: str, rows: list, index, settings, variants: bool, misses: bool) -> bool:
+    """Print one set's figures (and its variants); True when its targets are met."""
+    n_in = sum(1 for r in rows if r[0])
+    print(f"\n{name}: {len(rows)} questions ({n_in} in scope, {len(rows) - n_in} out of scope)")
+    figures, missed, baseline = evaluate(rows, index, settings)
+    print(f"{'as typed':>14}: {_line(figures)}")
+    targets = TARGETS.get(name, {})
+    ok = all(figures[k] <= t if k == "wrong" else figures[k] >= t for k, t in targets.items())
+    if misses:
+        for miss in missed:
+            print(f"    {miss}")
+    if variants:
+        for label, transform in (
+            ("NFD", lambda q: unicodedata.normalize("NFD", q)),
+            ("no diacritics", strip_diacritics),
+        ):
+            other, _, turns = evaluate(rows, index, settings, transform)
+            same = sum(a == b for a, b in zip(baseline, turns, strict=True))
+            print(f"{label:>14}: {_line(other)}  identical to as-typed: {same}/{len(turns)}")
+            ok &= label != "NFD" or same == len(turns)
+    if targets:
+        wanted = ", ".join(
+            f"{k} {'<=' if k == 'wrong' else '>='} {v:.0%}" for k, v in targets.items()
+        )
+        print(f"{'targets':>14}: {wanted}: {'met' if ok else 'NOT met'}")
+    return ok
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the evaluation and print the figures; exit 1 when a target is missed."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "questions", nargs="?", default=str(ROOT / ".." / "shared" / "eval" / "dev_questions.tsv")
-    )
+    parser.add_argument("questions", nargs="*", help="TSV files (default: both dev sets)")
     parser.add_argument("--kb", default=str(ROOT / "knowledge_base"))
     parser.add_argument("--misses", action="store_true", help="list every miss")
+    parser.add_argument("--variants", action="store_true", help="also NFD and without diacritics")
     parser.add_argument(
         "--holdout",
         action="store_true",
         help="also match every shipped phrasing with it left out of the index",
     )
     args = parser.parse_args(argv)
-    rows = read_questions(Path(args.questions))
+    paths = [Path(p) for p in args.questions] or [
+        ROOT / ".." / "shared" / "eval" / name for name in DEFAULT_SETS
+    ]
     index = build_index(load_kb(args.kb))
     settings = BotConfig()
-    n_in = sum(1 for r in rows if r[0])
-    print(
-        f"{len(rows)} questions ({n_in} in scope, {len(rows) - n_in} out of scope), "
-        f"{len(index.kb.topics)} topics"
-    )
+    semantic = "on" if getattr(index, "dense", None) is not None else "OFF (words only)"
+    print(f"{len(index.kb.topics)} topics, semantic signal {semantic}")
     ok = True
-    variants = {
-        "as typed": lambda q: q,
-        "NFD": lambda q: unicodedata.normalize("NFD", q),
-        "no diacritics": strip_diacritics,
-    }
-    baseline = None
-    for name, transform in variants.items():
-        figures, misses, turns = evaluate(rows, index, settings, transform)
-        line = "  ".join(f"{k} {v:6.1%}" for k, v in figures.items())
-        extra = ""
-        if baseline is None:
-            baseline = turns
-        else:
-            same = sum(a == b for a, b in zip(baseline, turns, strict=True))
-            extra = f"  identical to as-typed: {same}/{len(turns)}"
-            if name == "NFD" and same != len(turns):
-                ok = False
-        print(f"{name:>14}: {line}{extra}")
-        if name == "as typed":
-            ok &= all(figures[k] >= t for k, t in TARGETS.items())
-        if args.misses and misses:
-            for miss in misses:
-                print(f"    {miss}")
+    for path in paths:
+        for name, rows in read_sets(path).items():
+            ok &= _report(name, rows, index, settings, args.variants, args.misses)
     if args.holdout:
         held = holdout(index.kb)
         print(
@@ -167,12 +204,6 @@ def main(argv: list[str] | None = None) -> int:
             f"wrong answers {held['wrong']:6.1%}  ({held['phrasings']} shipped phrasings, "
             "each matched by an index built without it)"
         )
-    print(
-        "targets: "
-        + ", ".join(f"{k} >= {v:.0%}" for k, v in TARGETS.items())
-        + ", NFD identical: "
-        + ("met" if ok else "NOT met")
-    )
     return 0 if ok else 1
 
 

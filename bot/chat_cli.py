@@ -46,6 +46,7 @@ def turn_record(question: str, turn: Turn) -> dict[str, Any]:
         "kind": turn.kind,
         "topic": turn.topic if turn.kind == "answer" else None,
         "section": turn.section if turn.kind == "answer" else None,
+        "faq": turn.faq if turn.kind == "answer" else None,
         "candidates": list(turn.candidates),
         "score": round(float(turn.score), 4),
         "reply": "\n\n".join(r.text for r in turn.replies),

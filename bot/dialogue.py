@@ -84,10 +84,6 @@ PAYLOAD = re.compile(r"^#(topic|section|rate|menu)(?::([a-z0-9-]+))?(?::([a-z0-9
 
 SMALLTALK_ORDER = ("who", "thanks", "bye", "greeting", "ok")
 
-FOLLOW_UP_FAQ_AT = 0.88
-"""Lowest cosine for a follow-up to be answered by one of the current topic's FAQ entries:
-a little below `ranking.FAQ_AT`, since the conversation already says which topic is meant."""
-
 
 def _answer(
     index: Index,
@@ -320,7 +316,7 @@ def respond(
     reading = index.read(raw)
     query = index.analyze(reading.text)
     words, folded = query.normalized.text.split(), query.normalized.tokens
-    if asks_for_person(words, folded):
+    if asks_for_person(index.book, words, folded):
         return _handover(index, state, buttons)
     lead = remember_wards(kb, query.wards, state)
     last = state.get("topic") if state.get("topic") in kb.topics else None
@@ -398,7 +394,7 @@ def _follow_up(
     fused ranking is confident about another one: its FAQ entry if one is close, the section
     asked, or the overview. None: the message is about something else.
     """
-    faq = index.faq_in_context(last, reading.text, today, FOLLOW_UP_FAQ_AT)
+    faq = index.faq_in_context(last, reading.text, today)
     if query.section and not query.names_topic:
         return query.section, faq
     if match.outcome == "answer" and (query.names_topic or match.via == "fused"):
@@ -439,16 +435,21 @@ def _several_asks(index: Index, reading: Reading, match: Match, today: date) -> 
 def _out_of_scope(
     index: Index, match: Match, state: dict[str, Any], buttons: bool, lead: tuple[Reply, ...]
 ) -> Turn:
-    """Say which office handles what the message is about, then the menu."""
+    """Say which office handles what the message is about; offer the closest procedures.
+
+    The citizen may still have meant one of them, so they come as choices (the menu when
+    none is close); the question is kept for staff either way.
+    """
     kb = index.kb
     entry = kb.lexicon.get("out_of_scope", {}).get(match.domain or "", {})
     text = kb.text("out_of_scope", name=entry.get("name", ""), where=entry.get("where", ""))
+    shown = [topic_button(kb.topics[t], f"#topic:{t}") for t, _ in match.candidates]
     return finish(
         kb,
-        [*lead, Reply(text, menu_buttons(kb))],
+        [*lead, Reply(text, tuple(shown) or menu_buttons(kb))],
         state,
         buttons,
-        kind="fallback",
+        kind="choices" if shown else "fallback",
         candidates=tuple(c for c, _ in match.candidates),
         score=match.score,
         unanswered=True,

@@ -154,11 +154,23 @@ def shipped_dialogue_texts() -> dict[str, str]:
     return tomllib.loads(path.read_text(encoding="utf-8"))
 
 
+def shipped_lexicon():
+    """The word lists of the shipped knowledge base (`knowledge_base/lexicon/`)."""
+    from pathlib import Path
+
+    from bot.kb.lexicon import read_lexicon
+    from bot.kb.reader import Reader
+
+    root = Path(__file__).resolve().parent.parent / "knowledge_base"
+    return read_lexicon(Reader(root), root)
+
+
 def make_kb(topics: list[Topic] | None = None) -> KnowledgeBase:
-    """The small test knowledge base."""
+    """The small test knowledge base (with the shipped word lists)."""
     items = topics if topics is not None else TOPICS
     texts = {**TEXTS, **shipped_dialogue_texts()}
     return KnowledgeBase(
+        lexicon=shipped_lexicon(),
         topics=MappingProxyType({t.id: t for t in items}),
         wards=MappingProxyType(WARDS),
         old_wards=MappingProxyType(OLD_WARDS),

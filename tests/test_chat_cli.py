@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-KEYS = ["question", "kind", "topic", "section", "candidates", "score", "reply"]
+KEYS = ["question", "kind", "topic", "section", "faq", "candidates", "score", "reply"]
 
 
 def run(args: list[str], stdin: str = "", cwd: Path = ROOT) -> subprocess.CompletedProcess:

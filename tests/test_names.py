@@ -293,15 +293,15 @@ def _tokens(text: str) -> tuple[list[str], list[str]]:
 
 def test_document_object_is_the_last_document_asked_about() -> None:
     words, folded = _tokens("lam can cuoc can mang so ho khau khong")
-    start, end = document_object(words, folded)
+    start, end = document_object(SHIPPED.book, words, folded)
     assert folded[start:end] == ["so", "ho", "khau"]
-    assert document_object(*_tokens("có cần đến phường không")) is None
+    assert document_object(SHIPPED.book, *_tokens("có cần đến phường không")) is None
 
 
 def test_procedure_heads_stop_at_fillers_and_skip_negated_verbs() -> None:
     words, folded = _tokens("bố mẹ chưa đăng ký kết hôn thì xin giấy khai sinh cho con")
     taken = [w in {"thì", "cho"} for w in words]
-    heads = procedure_heads(words, folded, taken)
+    heads = procedure_heads(SHIPPED.book, words, folded, taken)
     assert heads == ((("xin",), ("giay", "khai", "sinh")),)
 
 

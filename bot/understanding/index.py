@@ -34,6 +34,8 @@ from bot.understanding.query import Match, Query
 from bot.understanding.ranking import (
     FAQ_AT,
     FAQ_SLACK,
+    FAQ_WORDS_AT,
+    FOLLOW_UP_AT,
     OFFER_MIN,
     OUT_OF_SCOPE_MARGIN,
     P_ANSWER,
@@ -86,7 +88,8 @@ class Index(LexicalIndex):
         """The verdict for an analysed message (see the module docstring for the order)."""
         verdict = super().match_query(query)
         if self.dense is None:
-            return verdict
+            faq = self.faq_for(verdict.topic, None, query, today)
+            return dataclasses.replace(verdict, faq=faq) if faq else verdict
         focus = reading.focus if reading is not None else query.normalized.text
         if not focus.strip():
             return verdict
@@ -94,20 +97,25 @@ class Index(LexicalIndex):
         ranked = self.fused(query, scores)
         sure = confidence(ranked)
         if verdict.outcome == "answer":
-            faq = self.faq_for(verdict.topic, scores, today)
+            faq = self.faq_for(verdict.topic, scores, query, today)
             return dataclasses.replace(verdict, faq=faq, confidence=sure)
         if not ranked:
             return verdict
+        offered = tuple((s.topic, round(s.score, 4)) for s in ranked[:MAX_CHOICES])
         if scores.domain is not None and scores.domain_score > float(
             scores.topics.max() + OUT_OF_SCOPE_MARGIN
         ):
             return dataclasses.replace(
-                verdict, outcome="fallback", topic=None, domain=scores.domain, via="fused"
+                verdict,
+                outcome="fallback",
+                topic=None,
+                candidates=offered,
+                domain=scores.domain,
+                via="fused",
             )
-        offered = tuple((s.topic, round(s.score, 4)) for s in ranked[:MAX_CHOICES])
         best = ranked[0]
         if sure >= P_ANSWER:
-            faq = self.faq_for(best.topic, scores, today)
+            faq = self.faq_for(best.topic, scores, query, today)
             return dataclasses.replace(
                 verdict,
                 outcome="answer",
@@ -135,37 +143,41 @@ class Index(LexicalIndex):
         return fuse(lexical, scores.topics, self.topic_ids)
 
     def faq_for(
-        self, topic_id: str | None, scores: DenseScores, today: dt.date | None = None
+        self,
+        topic_id: str | None,
+        scores: DenseScores | None,
+        query: Query,
+        today: dt.date | None = None,
+        floor: float = FAQ_AT,
     ) -> str | None:
-        """The FAQ entry of `topic_id` that answers the message best, if one is close enough."""
+        """The FAQ entry of `topic_id` that answers the message, if one is close enough.
+
+        An entry answers when the message is nearer to it than to the topic's own phrasings,
+        by meaning (cosine at least `floor`) or by words (similarity at least `FAQ_WORDS_AT`,
+        which also holds for messages typed without diacritics, where e5 is weak).
+        """
         if topic_id is None or topic_id not in self.kb.topics:
             return None
-        topic = self.kb.topics[topic_id]
-        own = float(scores.topic_phrasing[self.numbers[topic_id]])
-        best_id, best = None, FAQ_AT
-        for faq in getattr(topic, "faqs", ()):
+        words, own_words = self.faq_similarity(topic_id, query)
+        own = float(scores.topic_phrasing[self.numbers[topic_id]]) if scores else 1.0
+        best_id, best = None, 0.0
+        for faq in self.kb.topics[topic_id].faqs:
             if today is not None and not faq.in_force(today):
                 continue
-            sim = scores.faqs.get((topic_id, faq.id), -1.0)
-            if sim >= best and sim >= own - FAQ_SLACK:
-                best_id, best = faq.id, sim
+            sim = scores.faqs.get((topic_id, faq.id), -1.0) if scores else -1.0
+            by_meaning = sim >= floor and sim >= own - FAQ_SLACK
+            lexical = words.get(faq.id, 0.0)
+            by_words = lexical >= FAQ_WORDS_AT and lexical > own_words
+            value = max(sim if by_meaning else 0.0, lexical if by_words else 0.0)
+            if value > best:
+                best_id, best = faq.id, value
         return best_id
 
-    def faq_in_context(
-        self, topic_id: str, text: str, today: dt.date | None = None, floor: float = FAQ_AT
-    ) -> str | None:
+    def faq_in_context(self, topic_id: str, text: str, today: dt.date | None = None) -> str | None:
         """The FAQ entry of the current topic a follow-up asks, if one is close enough."""
-        if self.dense is None or topic_id not in self.kb.topics:
-            return None
-        scores = self.dense.scores(self.read(text).focus)
-        best_id, best = None, floor
-        for faq in getattr(self.kb.topics[topic_id], "faqs", ()):
-            if today is not None and not faq.in_force(today):
-                continue
-            sim = scores.faqs.get((topic_id, faq.id), -1.0)
-            if sim >= best:
-                best_id, best = faq.id, sim
-        return best_id
+        reading = self.read(text)
+        scores = self.dense.scores(reading.focus) if self.dense is not None else None
+        return self.faq_for(topic_id, scores, self.analyze(reading.text), today, FOLLOW_UP_AT)
 
 
 def build_index(kb: KnowledgeBase, **options: object) -> Index:

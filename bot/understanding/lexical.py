@@ -52,9 +52,9 @@ from rapidfuzz import fuzz
 from bot.kb.model import KnowledgeBase
 from bot.understanding.names import CLOSE_PHRASING, NameRules
 from bot.understanding.normalize import Lexicon, Spelling, Vocabulary, normalize
+from bot.understanding.phrases import Phrasebook
 from bot.understanding.query import Match, Query
 from bot.understanding.sections import (
-    AMBIGUOUS_PLAIN,
     PRIORITY,
     document_object,
     generic_spans,
@@ -118,6 +118,7 @@ class LexicalIndex(NameRules):
     def __init__(self, kb: KnowledgeBase) -> None:
         """Normalise every phrasing and compute term weights."""
         self.kb = kb
+        self.book = Phrasebook.from_kb(kb)
         self.vocab = Vocabulary.build(kb.abbreviations, kb.phrases)
         self.wards: Lexicon = ward_lexicon(kb)
         self.topic_ids: list[str] = list(kb.topics)
@@ -169,6 +170,16 @@ class LexicalIndex(NameRules):
         self.topic_terms = [frozenset(set().union(*seen.values())) for seen in texts]
         self.name_words = [frozenset().union(*cores) for cores in self.names]
         self.numbers = {tid: n for n, tid in enumerate(self.topic_ids)}
+        self.faq_texts: dict[str, dict[str, tuple[str, ...]]] = {
+            topic.id: {
+                faq.id: tuple(
+                    " ".join(self.analyze(text).terms) for text in (faq.question, *faq.phrasings)
+                )
+                for faq in topic.faqs
+            }
+            for topic in kb.topics.values()
+            if topic.faqs
+        }
         self.postings: dict[str, list[int]] = defaultdict(list)
         for number, union in enumerate(self.topic_terms):
             for term in union:
@@ -194,13 +205,18 @@ class LexicalIndex(NameRules):
         """The IDF of one word, of its folded form when it was set apart for its marks."""
         return self.idf.get(word.rstrip("'"), self.unseen_idf)
 
-    @staticmethod
     def _terms_of(
-        words: Sequence[str], folded: Sequence[str], taken: Sequence[bool], cues: Sequence[tuple]
+        self,
+        words: Sequence[str],
+        folded: Sequence[str],
+        taken: Sequence[bool],
+        cues: Sequence[tuple],
     ) -> tuple[str, ...]:
         """The tokens to match on: the content, or content and cues when it names no topic."""
         index = [i for i, t in enumerate(taken) if not t and not folded[i].isdigit()]
-        if index and not only_generic([words[i] for i in index], [folded[i] for i in index]):
+        if index and not only_generic(
+            self.book, [words[i] for i in index], [folded[i] for i in index]
+        ):
             return tuple(folded[i] for i in index)
         in_cue = {i for a, b, _ in cues for i in range(a, b)}
         found = tuple(folded[i] for i in range(len(words)) if i in in_cue or not taken[i])
@@ -223,18 +239,20 @@ class LexicalIndex(NameRules):
             return kept
 
         wards = claim(ward_mentions(self.wards, words, folded))
-        small = claim(smalltalk_kinds(words, folded))
-        cues = [(a, b, c) for a, b, c in section_spans(words, folded) if not any(taken[a:b])]
+        small = claim(smalltalk_kinds(self.book, words, folded))
+        cues = [
+            (a, b, c) for a, b, c in section_spans(self.book, words, folded) if not any(taken[a:b])
+        ]
         for a, b, _ in cues:  # cues may overlap each other ("nộp ở" + "ở đâu")
             taken[a:b] = [True] * (b - a)
-        claim(stopword_spans(words, folded))
+        claim(stopword_spans(self.book, words, folded))
         spelling = self.spelling
         if spelling is not None:
             marked = [spelling.mark(w, t) for w, t in zip(words, folded, strict=True)]
             folded = tuple(t if taken[i] else spelling.correct(t) for i, t in enumerate(marked))
-        heads = procedure_heads(words, folded, taken)
-        unsure = [i for i, w in enumerate(words) if not taken[i] and w in AMBIGUOUS_PLAIN]
-        generic = {i for a, b in generic_spans(words, folded) for i in range(a, b)}
+        heads = procedure_heads(self.book, words, folded, taken)
+        unsure = [i for i, w in enumerate(words) if not taken[i] and w in self.book.ambiguous_plain]
+        generic = {i for a, b in generic_spans(self.book, words, folded) for i in range(a, b)}
         alt_terms = None
         alt_core: tuple[str, ...] = ()
         if unsure:
@@ -245,10 +263,12 @@ class LexicalIndex(NameRules):
         content_idx = [i for i, t in enumerate(taken) if not t]
         content = tuple(folded[i] for i in content_idx)
         cue_tokens = tuple((str(c), tuple(folded[a:b])) for a, b, c in cues)
-        names = bool(content) and not only_generic([words[i] for i in content_idx], content)
+        names = bool(content) and not only_generic(
+            self.book, [words[i] for i in content_idx], content
+        )
         terms = self._terms_of(words, folded, taken, cues)
         core = tuple(folded[i] for i in content_idx if i not in generic)
-        span = document_object(words, folded)
+        span = document_object(self.book, words, folded)
         without: tuple[str, ...] = ()
         if span is not None:
             rest = [t or span[0] <= i < span[1] for i, t in enumerate(taken)]
@@ -256,7 +276,7 @@ class LexicalIndex(NameRules):
                 without = self._terms_of(words, folded, rest, cues)
         return Query(
             normalized=norm,
-            section=pick_section(cues) or weak_section(words, folded, taken),
+            section=pick_section(cues) or weak_section(self.book, words, folded, taken),
             wards=tuple(label for _, _, label in wards if label[0] != "district"),
             smalltalk=tuple(kind for _, _, kind in small),
             content=content,
@@ -342,6 +362,21 @@ class LexicalIndex(NameRules):
                 return Match("answer", best_id, offered, round(best, 4), query, back)
             return Match("choices", None, offered, round(best, 4), query, back)
         return Match("fallback", None, offered, round(best, 4), query, back)
+
+    def faq_similarity(self, topic_id: str, query: Query) -> tuple[dict[str, float], float]:
+        """Word similarity (0-1) of the message to each FAQ entry of a topic, and to the
+        topic's own best phrasing: the mean of token_set and token_sort ratios, folded."""
+        text = " ".join(query.terms)
+        entries = self.faq_texts.get(topic_id, {})
+        if not text or not entries:
+            return {}, 0.0
+
+        def similar(other: str) -> float:
+            return (fuzz.token_set_ratio(text, other) + fuzz.token_sort_ratio(text, other)) / 200
+
+        found = {fid: max(map(similar, texts)) for fid, texts in entries.items()}
+        own = max((similar(p.text) for p in self.phrasings[self.numbers[topic_id]]), default=0.0)
+        return found, own
 
     def rank(self, tokens: Sequence[str]) -> list[tuple[str, float, float, float]]:
         """Topics scored against the folded `tokens`, best first.

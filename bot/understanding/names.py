@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.understanding.phrases import Phrasebook
 from bot.understanding.query import Query
-from bot.understanding.sections import AMBIGUOUS_PLAIN
 
 NAME_SHARE = 0.6
 """Share of a topic's name (by weight) a message must hold to name it (`Index.names_alone`)."""
@@ -42,6 +42,7 @@ Ranked = list[tuple[str, float, float, float]]
 class NameRules:
     """Naming rules, mixed into `LexicalIndex` (which fills the attributes below)."""
 
+    book: Phrasebook
     names: list[tuple[frozenset[str], ...]]
     name_words: list[frozenset[str]]
     numbers: dict[str, int]
@@ -192,7 +193,7 @@ class NameRules:
         document = frozenset(query.document)  # the document to bring is not the topic
         foreign = [
             t
-            for t in said - document - AMBIGUOUS_PLAIN  # "thi": "thì" or an exam
+            for t in said - document - self.book.ambiguous_plain  # "thi": "thì" or an exam
             if not t.isdigit() and (t in query.unknown or t.rstrip("'") not in best)
         ]
         weight = sum(map(self.weight, foreign))

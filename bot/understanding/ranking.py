@@ -33,6 +33,10 @@ DENSE_SHORTLIST = 5
 """Topics the semantic signal adds to the lexical shortlist."""
 FAQ_AT = 0.9
 """Lowest cosine between a message and an FAQ entry's phrasings to answer with the entry."""
+FAQ_WORDS_AT = 0.85
+"""Lowest word similarity (token set and sort ratios, folded) to answer with an FAQ entry."""
+FOLLOW_UP_AT = 0.88
+"""`FAQ_AT` for a follow-up in a conversation: a little lower, since the topic is known."""
 FAQ_SLACK = 0.01
 """How far an FAQ entry may trail the topic's own best phrasing and still answer."""
 OUT_OF_SCOPE_MARGIN = 0.0

@@ -1,0 +1,97 @@
+"""The word lists of the understanding stages, read from `knowledge_base/lexicon/`.
+
+Staff see and extend them there (`sections.toml`: what part of a procedure is asked;
+`words.toml`: fillers, procedure-neutral words, procedure verbs, "có cần Y không" documents;
+`smalltalk.toml`: small talk and requests for a person). Phrases follow `normalize.Lexicon`:
+written with accents, several words also match without them, one word only with a leading `~`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bot.kb.model import KnowledgeBase
+from bot.understanding.normalize import Lexicon, unaccented
+
+WEAK_KINDS = {"weak_documents": "documents", "weak_heads": "heads"}
+"""Weak cue lists and the section label each gives (`sections.weak_section`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Phrasebook:
+    """Every lexicon the word-level stages scan a message with."""
+
+    sections: Lexicon
+    weak: Lexicon
+    progress: Lexicon
+    document_verbs: Lexicon
+    head_verbs: frozenset[str]
+    fillers: Lexicon
+    generic: Lexicon
+    procedure_verbs: Lexicon
+    document_asks: Lexicon
+    document_nouns: Lexicon
+    smalltalk: Lexicon
+    handover: Lexicon
+    ambiguous_plain: frozenset[str]
+    """Plain spellings of fillers ("can" for "cần", "con" for "còn", "nha"): typed without
+    accents they may be a filler or a content word ("căn", "con", "nhà"); both are tried."""
+
+    @classmethod
+    def from_kb(cls, kb: KnowledgeBase) -> Phrasebook:
+        """The phrasebook of `kb` (empty lists where a lexicon file is missing)."""
+        sections = kb.lexicon.get("sections", {})
+        words = kb.lexicon.get("words", {})
+        talk = kb.lexicon.get("smalltalk", {})
+        progress = _list(sections, "progress")
+        cues: Mapping[str, Any] = sections.get("cues", {})
+        fillers = _list(words, "fillers")
+        return cls(
+            sections=Lexicon.build(
+                [
+                    *((p, "") for p in (*progress, *_list(sections, "not_section"))),
+                    *((cue, name) for name, phrases in cues.items() for cue in phrases),
+                ]
+            ),
+            weak=Lexicon.build(
+                [
+                    *((p, None) for p in _list(sections, "not_cues")),
+                    *(
+                        (p, label)
+                        for key, label in WEAK_KINDS.items()
+                        for p in sections.get(key, ())
+                    ),
+                ]
+            ),
+            progress=_labelled(progress, "progress"),
+            document_verbs=_labelled(_list(sections, "document_verbs"), "verb"),
+            head_verbs=frozenset(_list(sections, "head_verbs")),
+            fillers=_labelled(fillers, "stop"),
+            generic=_labelled(_list(words, "generic"), "generic"),
+            procedure_verbs=_labelled(_list(words, "procedure_verbs"), "verb"),
+            document_asks=_labelled(_list(words, "document_asks"), "ask"),
+            document_nouns=_labelled(_list(words, "document_nouns"), "noun"),
+            smalltalk=Lexicon.build(
+                (p, kind) for kind, phrases in talk.get("smalltalk", {}).items() for p in phrases
+            ),
+            handover=_labelled(talk.get("handover", {}).get("phrases", ()), "handover"),
+            ambiguous_plain=frozenset(
+                unaccented(w)
+                for w in fillers
+                if not w.startswith("~") and " " not in w and not w.isascii()
+            )
+            | {"nha"},
+        )
+
+
+def _list(group: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    """One list of a lexicon group (empty when absent)."""
+    found = group.get(name, ())
+    return tuple(found) if isinstance(found, tuple | list) else ()
+
+
+def _labelled(phrases: Iterable[str], label: str) -> Lexicon:
+    """A lexicon giving every phrase the same label."""
+    return Lexicon.build((p, label) for p in phrases)

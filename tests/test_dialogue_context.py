@@ -1,0 +1,137 @@
+"""Conversations on the shipped knowledge base: follow-ups that stay on the topic, switches,
+wards, long messages with a story, several questions in one message, the bot asked about
+itself. Each row is a conversation as a citizen types it; the last turn is checked."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from bot.config import BotConfig
+from bot.dialogue import respond
+from bot.understanding.normalize import unaccented
+
+NOW = dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC)
+
+
+def talk(index, *messages: str) -> list:
+    """Every turn of one conversation."""
+    state: dict = {}
+    turns = []
+    for message in messages:
+        turn = respond(message, state, index, NOW, BotConfig(), buttons=True)
+        state = dict(turn.state or {})
+        turns.append(turn)
+    return turns
+
+
+def plain(text: str) -> str:
+    """As typed on a phone without Vietnamese input."""
+    return unaccented(text).lower()
+
+
+STAYS = [
+    ("đăng ký tạm trú cần giấy tờ gì", "chủ nhà có phải đi cùng không", "tam-tru"),
+    ("nhập hộ khẩu cho vợ thế nào", "vợ em quê ở Nam Định", "thuong-tru"),
+    ("đăng ký khai sinh cho con", "thế mất bao lâu", "khai-sinh"),
+    ("làm căn cước cho con 10 tuổi", "có phải mang theo cháu không", "can-cuoc"),
+    ("đổi bằng lái xe hết hạn", "lệ phí hết bao nhiêu", "giay-phep-lai-xe"),
+    ("đăng ký kết hôn ở đâu", "cần mang những giấy gì", "ket-hon"),
+]
+
+
+@pytest.mark.parametrize("first, follow, topic", STAYS)
+@pytest.mark.parametrize("typed", ["as typed", "no diacritics"])
+def test_a_follow_up_without_a_procedure_stays_on_the_topic(
+    shipped_index, first, follow, topic, typed
+) -> None:
+    follow = plain(follow) if typed == "no diacritics" else follow
+    _, turn = talk(shipped_index, first, follow)
+    assert (turn.kind, turn.topic) == ("answer", topic), turn.replies[-1].text
+
+
+SWITCHES = [
+    ("đăng ký tạm trú cần giấy tờ gì", "còn làm hộ chiếu thì ở đâu", "ho-chieu"),
+    ("đăng ký khai sinh cho con", "thế còn đăng ký kết hôn thì sao", "ket-hon"),
+    ("làm căn cước ở đâu", "xin phiếu lý lịch tư pháp mất mấy ngày", "ly-lich-tu-phap"),
+]
+
+
+@pytest.mark.parametrize("first, follow, topic", SWITCHES)
+def test_a_new_procedure_named_clearly_switches(shipped_index, first, follow, topic) -> None:
+    _, turn = talk(shipped_index, first, follow)
+    assert (turn.kind, turn.topic) == ("answer", topic)
+    assert turn.state["topic"] == topic
+
+
+def test_a_menu_offered_during_a_conversation_includes_the_current_topic(shipped_index) -> None:
+    _, turn = talk(shipped_index, "đăng ký tạm trú ở đâu", "giấy tờ cho người thân")
+    if turn.kind == "choices":
+        assert "tam-tru" in turn.candidates
+    else:
+        assert turn.topic == "tam-tru"
+
+
+def test_naming_a_ward_answers_where_for_that_ward(shipped_index) -> None:
+    _, turn = talk(shipped_index, "đăng ký khai sinh cho con", "nhà em ở phường Phú Thượng")
+    assert (turn.kind, turn.topic, turn.section) == ("answer", "khai-sinh", "where")
+    assert turn.state.get("ward") == "phu-thuong"
+
+
+LONG = [
+    (
+        "Mẹ tôi năm nay 82 tuổi, ở với vợ chồng tôi, không có lương hưu hay trợ cấp gì. "
+        "Xin hỏi mẹ tôi có được nhận tiền trợ cấp hằng tháng không, làm ở đâu?",
+        "tro-cap-xa-hoi",
+    ),
+    (
+        "Vợ chồng tôi mới sinh cháu được 3 tuần, cả hai đều đi làm xa nên chưa kịp làm giấy tờ "
+        "gì cho cháu. Bây giờ làm giấy khai sinh cho cháu thì cần những gì ạ?",
+        "khai-sinh",
+    ),
+    (
+        "Em thuê trọ ở phường Tây Hồ được 2 tháng rồi, chủ nhà bảo phải khai báo với công an. "
+        "Cho em hỏi thủ tục đăng ký tạm trú như thế nào?",
+        "tam-tru",
+    ),
+]
+
+
+@pytest.mark.parametrize("message, topic", LONG)
+def test_a_long_message_with_a_story_is_answered_for_its_question(
+    shipped_index, message, topic
+) -> None:
+    (turn,) = talk(shipped_index, message)
+    assert (turn.kind, turn.topic) == ("answer", topic), turn.candidates
+
+
+def test_several_questions_in_one_message_are_offered_in_turn(shipped_index) -> None:
+    (turn,) = talk(
+        shipped_index,
+        "Tôi muốn hỏi hai việc. Đăng ký kết hôn cần giấy tờ gì? Và làm hộ chiếu cho con ở đâu?",
+    )
+    assert turn.kind == "choices"
+    assert {"ket-hon", "ho-chieu"} <= set(turn.candidates)
+
+
+@pytest.mark.parametrize(
+    "message", ["em là người thật hay máy vậy", "ban la nguoi that hay may", "bạn là ai"]
+)
+def test_asked_about_itself_the_bot_says_it_is_an_assistant_not_a_hand_over(
+    shipped_index, message
+) -> None:
+    (turn,) = talk(shipped_index, message)
+    assert turn.kind == "smalltalk" and not turn.handover
+    assert "trợ lý" in turn.replies[0].text
+
+
+def test_asking_for_a_person_still_hands_over(shipped_index) -> None:
+    (turn,) = talk(shipped_index, "cho tôi gặp cán bộ")
+    assert turn.kind == "handover" and turn.handover
+
+
+def test_a_question_about_another_office_names_it_and_offers_procedures(shipped_index) -> None:
+    (turn,) = talk(shipped_index, "làm sao để rút bảo hiểm xã hội một lần")
+    assert turn.kind in ("fallback", "choices") and turn.topic is None
+    assert "bảo hiểm xã hội" in turn.replies[-1].text.lower()

@@ -1,0 +1,212 @@
+"""The understanding stages: reading long messages, the semantic signal and its cache, the
+decision table of `bot.understanding.index`, FAQ entries, and the lexical fallback."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from types import MappingProxyType
+
+import numpy as np
+import pytest
+from kbfactory import TOPICS, make_kb
+
+from bot.kb.model import Faq
+from bot.understanding import build_index
+from bot.understanding import semantic as semantic_module
+from bot.understanding.reading import FOCUS_CHARS, MAX_CHARS, AskCues, read
+from bot.understanding.semantic import E5Encoder, EmbeddingCache, load_encoder
+
+CUES = AskCues(phrases=(" cho hoi ", " the nao ", " bao lau "), endings=frozenset({"khong"}))
+
+LEXICON = MappingProxyType(
+    {
+        "reading": MappingProxyType(
+            {"ask_phrases": ("cho hỏi", "thế nào", "bao lâu"), "ask_endings": ("không",)}
+        ),
+        "out_of_scope": MappingProxyType(
+            {
+                "thue": MappingProxyType(
+                    {
+                        "name": "thuế",
+                        "where": "cơ quan Thuế",
+                        "phrasings": (
+                            "quyết toán thuế thu nhập cá nhân",
+                            "hoàn thuế tncn",
+                            "đăng ký mã số thuế cá nhân",
+                        ),
+                    }
+                )
+            }
+        ),
+    }
+)
+
+FAQ = Faq(
+    id="ket-hon-duoi-18",
+    question="Chưa đủ 18 tuổi có đăng ký kết hôn được không?",
+    phrasings=(
+        "con gái 17 tuổi có được lấy chồng không",
+        "chưa đủ tuổi kết hôn có đăng ký được không",
+        "nam 19 tuổi đăng ký kết hôn được không",
+    ),
+    answer="Không. Nam từ đủ 20 tuổi, nữ từ đủ 18 tuổi mới được kết hôn.",
+)
+
+
+def kb_with(**extra):
+    """The small test KB, with the FAQ entry on kết hôn and the test lexicon."""
+    topics = [dataclasses.replace(t, faqs=(FAQ,)) if t.id == "ket-hon" else t for t in TOPICS]
+    return dataclasses.replace(make_kb(topics), lexicon=LEXICON, **extra)
+
+
+@pytest.fixture(scope="module")
+def index():
+    return build_index(kb_with(), cache_dir=None)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def test_a_story_is_read_for_its_asking_sentence() -> None:
+    text = (
+        "Mẹ tôi năm nay 80 tuổi, không có lương hưu. Nhà tôi ở phường Tây Hồ.\n"
+        "Cho tôi hỏi mẹ tôi có được trợ cấp hằng tháng không ạ"
+    )
+    reading = read(text, CUES)
+    assert reading.is_long and len(reading.sentences) == 3
+    assert reading.asks == ("Cho tôi hỏi mẹ tôi có được trợ cấp hằng tháng không ạ",)
+
+
+@pytest.mark.parametrize(
+    "text, asks",
+    [
+        ("Con tôi sinh tháng trước. Làm khai sinh mất bao lâu?", 1),
+        ("Tôi mới chuyển nhà. Đăng ký tạm trú thế nào. Còn thường trú thì sao?", 2),
+        ("Tôi mới chuyển nhà sang phường khác", 1),  # no asking sentence: the last one
+    ],
+)
+def test_asking_sentences_are_found_with_or_without_a_question_mark(text, asks) -> None:
+    assert len(read(text, CUES).asks) == asks
+
+
+def test_a_message_is_read_only_up_to_the_cap_and_the_model_sees_a_bounded_focus() -> None:
+    reading = read("Nhà tôi có chuyện dài. " * 300 + "Cho hỏi làm khai sinh thế nào?", CUES)
+    assert len(reading.text) == MAX_CHARS
+    assert len(reading.focus) <= FOCUS_CHARS
+
+
+def test_reading_cues_come_from_the_knowledge_base() -> None:
+    cues = AskCues.from_kb(kb_with())
+    assert cues.asks("cho hoi lam khai sinh") and cues.asks("Đăng ký ở phường được không")
+    assert not cues.asks("nhà tôi ở phường Tây Hồ")
+
+
+# --- the semantic signal ---------------------------------------------------------------------
+
+
+class CountingEncoder:
+    """The real encoder, counting the texts it embeds."""
+
+    def __init__(self) -> None:
+        self.real = E5Encoder()
+        self.name = self.real.name
+        self.embedded: list[str] = []
+
+    def embed(self, texts):
+        self.embedded += list(texts)
+        return self.real.embed(texts)
+
+
+def test_embeddings_are_cached_on_disk_and_a_reload_embeds_only_what_changed(tmp_path) -> None:
+    encoder = CountingEncoder()
+    first = EmbeddingCache(tmp_path, encoder).embed(["làm khai sinh", "đăng ký kết hôn"])
+    assert len(encoder.embedded) == 2 and (tmp_path / f"{encoder.name}.npz").exists()
+    again = EmbeddingCache(tmp_path, encoder)  # a new process reading the same folder
+    vectors = again.embed(["làm khai sinh", "đăng ký kết hôn", "đăng ký tạm trú"])
+    assert encoder.embedded[2:] == ["đăng ký tạm trú"]
+    assert np.allclose(vectors[:2], first, atol=1e-6)
+
+
+def test_a_damaged_cache_file_is_rebuilt(tmp_path) -> None:
+    encoder = CountingEncoder()
+    (tmp_path / f"{encoder.name}.npz").write_bytes(b"not a cache")
+    vectors = EmbeddingCache(tmp_path, encoder).embed(["làm khai sinh"])
+    assert vectors.shape == (1, 384) and encoder.embedded == ["làm khai sinh"]
+
+
+def test_similar_questions_are_closer_than_unrelated_ones() -> None:
+    a, b, c = E5Encoder().embed(
+        ["làm giấy khai sinh cho con", "đăng ký khai sinh cho bé mới sinh", "giá vàng hôm nay"]
+    )
+    assert a @ b > a @ c
+
+
+def test_without_the_model_the_bot_answers_on_words_and_says_why(monkeypatch, caplog) -> None:
+    monkeypatch.setattr(semantic_module, "_shared", None)
+    monkeypatch.setattr(semantic_module, "_failed", False)
+    monkeypatch.setenv("BOT_SEMANTIC", "0")
+    with caplog.at_level(logging.WARNING):
+        assert load_encoder() is None
+        index = build_index(kb_with())
+    assert index.dense is None
+    assert "semantic signal off" in caplog.text
+    match = index.match("đăng ký kết hôn ở đâu")
+    assert (match.outcome, match.topic) == ("answer", "ket-hon")
+
+
+# --- the decision table (index.py: named, out_of_scope, confident, plausible) ----------------
+
+
+def test_rule_named_a_clearly_named_topic_is_answered_by_the_naming_rules(index) -> None:
+    match = index.match("thủ tục đăng ký kết hôn")
+    assert (match.outcome, match.topic, match.via) == ("answer", "ket-hon", "lexical")
+
+
+def test_rule_out_of_scope_a_question_closer_to_an_excluded_domain_is_refused(index) -> None:
+    match = index.match("em muốn quyết toán thuế thu nhập cá nhân năm nay")
+    assert match.outcome == "fallback" and match.domain == "thue"
+
+
+def test_rule_confident_the_fused_ranking_answers_what_the_words_leave_open(index) -> None:
+    match = index.match("Vợ chồng em cưới ở quê rồi, giờ muốn làm giấy tờ cho hợp pháp thì sao?")
+    assert match.via == "fused" or match.outcome != "answer"
+    if match.outcome == "answer":
+        assert match.topic == "ket-hon" and match.confidence >= 0.5
+
+
+def test_rule_plausible_an_unsure_message_gets_the_closest_topics_as_choices(index) -> None:
+    match = index.match("giấy tờ cho con nhỏ")
+    assert match.outcome == "choices"
+    assert "khai-sinh" in [c for c, _ in match.candidates]
+
+
+# --- FAQ entries ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "con gái tôi 17 tuổi có được lấy chồng không",
+        "chua du tuoi ket hon co dang ky duoc khong",
+        "Chưa đủ 18 tuổi có đăng ký kết hôn được không?",
+    ],
+)
+def test_a_specific_question_is_answered_by_its_faq_entry(index, text) -> None:
+    match = index.match(text)
+    assert (match.outcome, match.topic, match.faq) == ("answer", "ket-hon", "ket-hon-duoi-18")
+
+
+def test_a_general_question_gets_the_topic_not_an_faq_entry(index) -> None:
+    match = index.match("đăng ký kết hôn cần giấy tờ gì")
+    assert (match.topic, match.faq) == ("ket-hon", None)
+
+
+def test_an_faq_entry_out_of_force_does_not_answer(index) -> None:
+    import datetime as dt
+
+    ended = dataclasses.replace(FAQ, valid_until=dt.date(2026, 1, 1))
+    topics = [dataclasses.replace(t, faqs=(ended,)) if t.id == "ket-hon" else t for t in TOPICS]
+    later = build_index(dataclasses.replace(make_kb(topics), lexicon=LEXICON), cache_dir=None)
+    match = later.match("con gái tôi 17 tuổi có được lấy chồng không", dt.date(2026, 12, 2))
+    assert match.faq is None
