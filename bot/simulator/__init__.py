@@ -64,6 +64,14 @@ class Simulator:
         """Delay every API answer."""
         self.state.slow(seconds)
 
+    def late(self, seconds: float) -> None:
+        """Accept every API call at once but answer it `seconds` later (0 to stop)."""
+        self.state.late(seconds)
+
+    def chat_jitter(self, seconds: float) -> None:
+        """Delay each chat-page poll answer by a random time of up to `seconds`."""
+        self.state.chat_jitter(seconds)
+
     def block_user(self, user_id: str, code: int = -213) -> None:
         """Refuse sends to one user with `code`."""
         self.state.block_user(user_id, code)
