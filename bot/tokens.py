@@ -6,7 +6,13 @@ token, so two concurrent refreshes lose the grant. Hence:
   call can take, and the stored pair is re-read after taking the lock (another process may have
   refreshed meanwhile: then its token is used and no second refresh happens);
 - the new pair is committed in one write before the new access token is used or returned;
-- a failed refresh is logged with Zalo's whole (masked) answer and not retried for a minute.
+- a failed refresh is logged with Zalo's whole (masked) answer and not retried for a minute;
+- a refresh because Zalo rejected the token (-216/-220/-124) is throttled: when the token it
+  would replace came itself from such a refresh and was rejected again, refreshing cannot be
+  what helps (a revoked grant, a console problem, a fault at Zalo), so no new refresh happens
+  before `REJECTED_PAUSE_SECONDS` (doubling after each refresh that did not help, up to an
+  hour); meanwhile callers get a retryable `TokenError` and messages back off. The count lives
+  in the stored row, so every process honours it.
 The configured refresh token seeds the store once; later it is only the stored one that counts.
 The one unrecoverable case: the process dies after Zalo issued the new pair and before our
 commit (one round trip): the old refresh token is dead and the new one unknown, so an
@@ -32,13 +38,16 @@ from bot.config import Config, ZaloConfig
 from bot.logs import mask
 from bot.storage import core, transaction
 from bot.storage import outbox as store
-from bot.zalo import TOKEN_PATH, RetryableError, ZaloError, make_session
+from bot.zalo import TOKEN_PATH, RetryableError, TokenError, ZaloError, make_session
 
 logger = logging.getLogger(__name__)
 
 LOCK_NAME = "zalo-token-refresh"
 FAILURE_PAUSE_SECONDS = 60.0
 EXPIRY_MARGIN_SECONDS = 300.0
+REJECTED_PAUSE_SECONDS = 60.0
+"""Least time between two refreshes of which the second is for a just-refreshed token."""
+REJECTED_PAUSE_MAX_SECONDS = 3600.0
 
 
 class TokenRefreshError(ZaloError):
@@ -121,11 +130,14 @@ class TokenStore:
         before = row.get("access_token") if row else None
         return self.refresh(now, stale=before) != before
 
-    def refresh(self, now: float | None = None, stale: str | None = None) -> str:
+    def refresh(
+        self, now: float | None = None, stale: str | None = None, rejected: bool = False
+    ) -> str:
         """Get a new token pair and return the access token.
 
         With `stale` (the token a caller saw rejected or due), nothing is done when the stored
         token has changed since: another thread or process refreshed while we waited.
+        `rejected` says Zalo refused `stale`; such refreshes are throttled (module docstring).
         """
         now = time.time() if now is None else now
         with self._mutex:
@@ -139,9 +151,37 @@ class TokenStore:
                     return token  # someone else refreshed while we waited
                 if not row or not row.get("refresh_token"):
                     raise TokenRefreshError(-14014, "no refresh token: authorise the app again")
-                return self._exchange(row["refresh_token"], now)
+                rejections = 0
+                if rejected and token:
+                    rejections = row.get("rejected_refreshes") or 0
+                    self._throttle(rejections, row.get("issued_at"), now)
+                    rejections += 1
+                return self._exchange(row["refresh_token"], now, rejections)
             finally:
                 core.release_lock(self.db, LOCK_NAME, self.owner)
+
+    def _throttle(self, rejections: int, issued_at: float | None, now: float) -> None:
+        """Raise a retryable `TokenError` when a just-refreshed token may not be refreshed yet.
+
+        `rejections` counts the refreshes in a row that were made because Zalo rejected the
+        token and did not help; the first rejection of a token is always refreshed at once.
+        """
+        if not rejections or issued_at is None:
+            return
+        pause = min(REJECTED_PAUSE_MAX_SECONDS, REJECTED_PAUSE_SECONDS * 2 ** (rejections - 1))
+        if now < issued_at + pause:
+            wait = issued_at + pause - now
+            raise TokenError(
+                -216,
+                f"token rejected again after a refresh; next refresh in {wait:.0f} s",
+                True,
+                "refresh",
+            )
+        logger.error(
+            "the access token was rejected %d time(s) right after a refresh; refreshing again, "
+            "but the OA's authorisation may need an administrator",
+            rejections,
+        )
 
     def _take_lock(self, now: float) -> None:
         """Wait for the cross-process refresh lock (at most its TTL)."""
@@ -155,7 +195,7 @@ class TokenStore:
                 raise RetryableError(0, "timed out waiting for the token refresh lock", True)
             time.sleep(0.05)
 
-    def _exchange(self, refresh_token: str, now: float) -> str:
+    def _exchange(self, refresh_token: str, now: float, rejections: int = 0) -> str:
         """Call the OAuth endpoint, persist the new pair (committed), then return the token."""
         url = self.zalo.oauth_base_url.rstrip("/") + TOKEN_PATH
         form = {
@@ -195,7 +235,7 @@ class TokenStore:
             lifetime = float(body.get("expires_in", 90000))
         except (TypeError, ValueError):
             lifetime = 90000.0
-        store.save_tokens(self.db, access, new_refresh, now + lifetime, now, now)
+        store.save_tokens(self.db, access, new_refresh, now + lifetime, now, now, rejections)
         self._failed_at = None
         logger.info("refreshed the access token (valid %.0f h)", lifetime / 3600)
         return access

@@ -105,6 +105,11 @@ class Simulator:
         """Messages the OA sent, in order (all or to one user)."""
         return self.state.delivered(user_id)
 
+    def calls_to(self, path: str) -> int:
+        """How many API calls were made to `path` (e.g. "/v2.0/oa/conversation")."""
+        with self.state.lock:
+            return self.state.calls.get(path, 0)
+
     @property
     def refresh_count(self) -> int:
         """How many token refreshes succeeded."""

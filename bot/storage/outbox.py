@@ -3,8 +3,10 @@
 Rows are queued by `core.enqueue` with status 'pending'. A sender claims due rows by setting
 status 'sending', its owner id and a lease; only the lease owner may record a result. A row whose
 lease expired (its sender died) is claimable again. Progress is kept per part of a split message,
-so a retry never resends a part Zalo already accepted. Final statuses: 'sent', 'failed',
-'unreachable', 'template_needed'.
+so a retry never resends a part Zalo already accepted. A part whose send may have gone out
+unseen is 'in doubt' (`doubt_since` set, the row 'pending' until its next history check);
+`first_attempt_at` is when the row was first claimed, where the history search starts. Final
+statuses: 'sent', 'failed', 'unreachable', 'template_needed'.
 """
 
 from __future__ import annotations
@@ -34,6 +36,12 @@ MIGRATIONS = [
     );
     CREATE INDEX outbox_parts_message_id ON outbox_parts (zalo_message_id);
     ALTER TABLE tokens ADD COLUMN seed_hash TEXT
+    """,
+    """
+    ALTER TABLE outbox ADD COLUMN first_attempt_at REAL;
+    ALTER TABLE outbox ADD COLUMN doubt_since REAL;
+    ALTER TABLE outbox ADD COLUMN doubt_checks INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE tokens ADD COLUMN rejected_refreshes INTEGER NOT NULL DEFAULT 0
     """,
 ]
 
@@ -72,8 +80,9 @@ def claim(
         marks = ",".join("?" * len(ids))
         db.execute(
             f"UPDATE outbox SET status = 'sending', lease_owner = ?, lease_until = ?, "
-            f"last_attempt_at = ? WHERE id IN ({marks})",
-            [owner, now + lease_seconds, now, *ids],
+            f"last_attempt_at = ?, first_attempt_at = coalesce(first_attempt_at, ?) "
+            f"WHERE id IN ({marks})",
+            [owner, now + lease_seconds, now, now, *ids],
         )
         claimed = list(db.query(f"SELECT * FROM outbox WHERE id IN ({marks}) ORDER BY id", ids))
     for row in claimed:
@@ -110,14 +119,15 @@ def record_part(
         if done:
             cursor = db.execute(
                 "UPDATE outbox SET parts_sent = ?, zalo_message_id = ?, status = 'sent', "
-                "sent_at = ?, lease_until = NULL, error_code = NULL, error = NULL "
+                "sent_at = ?, lease_until = NULL, error_code = NULL, error = NULL, "
+                "doubt_since = NULL, doubt_checks = 0 "
                 "WHERE id = ? AND lease_owner = ? AND status = 'sending'",
                 [part + 1, message_id, now, row_id, owner],
             )
         else:
             cursor = db.execute(
-                "UPDATE outbox SET parts_sent = ?, zalo_message_id = ? "
-                "WHERE id = ? AND lease_owner = ? AND status = 'sending'",
+                "UPDATE outbox SET parts_sent = ?, zalo_message_id = ?, doubt_since = NULL, "
+                "doubt_checks = 0 WHERE id = ? AND lease_owner = ? AND status = 'sending'",
                 [part + 1, message_id, row_id, owner],
             )
         db.execute(
@@ -141,9 +151,35 @@ def reschedule(
     with transaction(db):
         db.execute(
             "UPDATE outbox SET status = 'pending', attempts = ?, next_attempt_at = ?, "
-            "lease_owner = NULL, lease_until = NULL, error_code = ?, error = ? "
+            "lease_owner = NULL, lease_until = NULL, error_code = ?, error = ?, "
+            "doubt_since = NULL, doubt_checks = 0 "
             "WHERE id = ? AND lease_owner = ? AND status = 'sending'",
             [attempts, next_attempt_at, error_code, error[:500], row_id, owner],
+        )
+
+
+def hold_in_doubt(
+    db: sqlite_utils.Database,
+    row_id: int,
+    owner: str,
+    *,
+    attempts: int,
+    since: float,
+    checks: int,
+    next_check_at: float,
+    error: str,
+) -> None:
+    """Put a row whose current part may have gone out back to 'pending', in doubt since `since`.
+
+    It is not sent again before a history check (at `next_check_at`) has settled the doubt.
+    """
+    with transaction(db):
+        db.execute(
+            "UPDATE outbox SET status = 'pending', attempts = ?, next_attempt_at = ?, "
+            "lease_owner = NULL, lease_until = NULL, error_code = 0, error = ?, "
+            "doubt_since = ?, doubt_checks = ? "
+            "WHERE id = ? AND lease_owner = ? AND status = 'sending'",
+            [attempts, next_check_at, error[:500], since, checks, row_id, owner],
         )
 
 
@@ -192,7 +228,8 @@ def finish(
     with transaction(db):
         db.execute(
             "UPDATE outbox SET status = ?, attempts = ?, lease_owner = NULL, lease_until = NULL, "
-            "error_code = ?, error = ? WHERE id = ? AND lease_owner = ? AND status = 'sending'",
+            "error_code = ?, error = ?, doubt_since = NULL "
+            "WHERE id = ? AND lease_owner = ? AND status = 'sending'",
             [status, attempts, error_code, error[:500], row_id, owner],
         )
 
@@ -269,16 +306,19 @@ def save_tokens(
     expires_at: float,
     issued_at: float,
     now: float,
+    rejected_refreshes: int = 0,
 ) -> None:
-    """Store a new token pair in one committed write."""
+    """Store a new token pair in one committed write (with how many refreshes in a row were
+    made because Zalo rejected the token)."""
     with transaction(db):
         db.execute(
             "INSERT INTO tokens (id, access_token, refresh_token, expires_at, issued_at, "
-            "updated_at) VALUES (1, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+            "updated_at, rejected_refreshes) VALUES (1, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET "
             "access_token = excluded.access_token, refresh_token = excluded.refresh_token, "
             "expires_at = excluded.expires_at, issued_at = excluded.issued_at, "
-            "updated_at = excluded.updated_at",
-            [access_token, refresh_token, expires_at, issued_at, now],
+            "updated_at = excluded.updated_at, rejected_refreshes = excluded.rejected_refreshes",
+            [access_token, refresh_token, expires_at, issued_at, now, rejected_refreshes],
         )
 
 
