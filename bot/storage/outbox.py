@@ -213,6 +213,12 @@ def lease_owners(db: sqlite_utils.Database, now: float) -> list[str]:
     return [row[0] for row in rows if row[0]]
 
 
+def lock_holder(db: sqlite_utils.Database, name: str) -> str | None:
+    """The owner of the named lock in `core`'s locks table (expired or not), or None."""
+    row = db.execute("SELECT owner FROM locks WHERE name = ?", [name]).fetchone()
+    return row[0] if row else None
+
+
 def finish(
     db: sqlite_utils.Database,
     row_id: int,
