@@ -24,7 +24,7 @@ from werkzeug.serving import make_server
 
 from bot import storage
 from bot.config import Config
-from bot.indoubt import PATIENCE_SECONDS
+from bot.indoubt import PATIENCE_SECONDS, settle_seconds
 from bot.jobs import Jobs
 from bot.outbox import Sender, deliver_due, message_parts
 from bot.outreach import broadcasts
@@ -118,7 +118,9 @@ def test_questions_while_zalo_answers_after_the_timeout_get_each_reply_once(webh
         sender.stop()
     wanted = expected_parts(db, config)
     assert len({user for user, _ in wanted}) == len(QUESTIONS)
-    assert delivered_parts(sim) == wanted  # every part of every reply exactly once
+    delivered = delivered_parts(sim)
+    counts = f"{sum(delivered.values())} deliveries for {sum(wanted.values())} parts"
+    assert delivered == wanted, counts  # every part of every reply exactly once
     statuses = {row["status"] for row in db.query("SELECT status FROM outbox")}
     assert statuses == {"sent"}
 
@@ -140,7 +142,8 @@ def test_a_broadcast_while_zalo_answers_late_reaches_each_follower_once(tmp_path
         assert wait_until(lambda: open_rows(db) == 0, 90)
     finally:
         sender.stop()
-    assert per_user(sim.delivered()) == {user: 1 for user in users}
+    counts = f"{len(sim.delivered())} deliveries for {len(users)} followers"
+    assert per_user(sim.delivered()) == {user: 1 for user in users}, counts
     progress = broadcast_store.broadcast_progress(db, created["id"])
     assert progress["sent"] == 8
 
@@ -190,7 +193,8 @@ def test_scheduler_down_two_minutes_mid_queue_sends_every_reply_once(tmp_path, s
     while open_rows(db) and time.monotonic() < deadline:
         if not jobs.run("outbox"):
             time.sleep(0.05)
-    assert per_user(sim.delivered()) == {user: 1 for user in users}
+    counts = f"{len(sim.delivered())} deliveries for {len(users)} replies"
+    assert per_user(sim.delivered()) == {user: 1 for user in users}, counts
     assert {row["status"] for row in db.query("SELECT status FROM outbox")} == {"sent"}
 
 
@@ -284,3 +288,16 @@ def test_a_template_in_doubt_ends_failed_without_a_resend(quick, sim):
     record = store.get(db, row)
     assert record["status"] == "failed" and "template" in record["error"]
     assert len(sim.delivered("u1")) == 1
+
+
+def test_a_taken_over_part_in_doubt_holds_back_later_messages_to_the_citizen(quick, sim):
+    db, client, config = quick
+    start = time.time()
+    core.enqueue(db, "a", "u6", {"text": "Một."}, start)
+    core.enqueue(db, "b", "u6", {"text": "Hai."}, start)
+    store.claim(db, "dead-host:1:x", start, 10, 0.5)  # it died while sending the first
+    deliver_due(db, client, config, start + 1, owner="a")  # first in doubt, second handed back
+    deliver_due(db, client, config, start + 1.01, owner="a")
+    assert sim.delivered("u6") == []
+    deliver_due(db, client, config, start + 2 + settle_seconds(config), owner="a")
+    assert [m["text"] for m in sim.delivered("u6")] == ["Một.", "Hai."]

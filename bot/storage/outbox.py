@@ -55,11 +55,13 @@ _CLAIM = (
     "SELECT id, user_id, status FROM outbox WHERE status = 'sending' AND lease_until < :now"
     ") o WHERE NOT EXISTS ("
     "SELECT 1 FROM outbox p WHERE p.user_id = o.user_id AND p.id < o.id AND ("
-    "(p.status = 'pending' AND p.attempts > 0 AND p.next_attempt_at > :now) "
+    "(p.status = 'pending' AND (p.attempts > 0 OR p.doubt_since IS NOT NULL) "
+    "AND p.next_attempt_at > :now) "
     "OR (p.status = 'sending' AND p.lease_until >= :now))) "
     "ORDER BY o.id LIMIT :limit"
 )
-"""Due rows whose user has no earlier message backing off or in flight (keeps order per user)."""
+"""Due rows whose user has no earlier message backing off, in doubt or in flight (keeps order
+per user)."""
 
 
 def claim(
