@@ -143,6 +143,8 @@ class TokenStore:
         with self._mutex:
             if self._failed_at is not None and now - self._failed_at < FAILURE_PAUSE_SECONDS:
                 raise TokenRefreshError(-14014, "token refresh failed recently; waiting")
+            if rejected:
+                self._rejections(self.current(now), stale, now)  # saying no needs no lock
             self._take_lock(now)
             try:
                 row = self.current(now)  # re-read under the lock
@@ -151,37 +153,33 @@ class TokenStore:
                     return token  # someone else refreshed while we waited
                 if not row or not row.get("refresh_token"):
                     raise TokenRefreshError(-14014, "no refresh token: authorise the app again")
-                rejections = 0
-                if rejected and token:
-                    rejections = row.get("rejected_refreshes") or 0
-                    self._throttle(rejections, row.get("issued_at"), now)
-                    rejections += 1
+                rejections = self._rejections(row, stale, now) if rejected else 0
                 return self._exchange(row["refresh_token"], now, rejections)
             finally:
                 core.release_lock(self.db, LOCK_NAME, self.owner)
 
-    def _throttle(self, rejections: int, issued_at: float | None, now: float) -> None:
-        """Raise a retryable `TokenError` when a just-refreshed token may not be refreshed yet.
+    def _rejections(self, row: dict[str, Any] | None, stale: str | None, now: float) -> int:
+        """The count of refreshes-for-a-rejected-token in a row, this one included; raise a
+        retryable `TokenError` while the stored token may not be refreshed again yet.
 
-        `rejections` counts the refreshes in a row that were made because Zalo rejected the
-        token and did not help; the first rejection of a token is always refreshed at once.
+        The stored count says how many refreshes in a row were made because Zalo rejected the
+        token (and did not help); the first rejection of a token is always refreshed at once.
         """
-        if not rejections or issued_at is None:
-            return
-        pause = min(REJECTED_PAUSE_MAX_SECONDS, REJECTED_PAUSE_SECONDS * 2 ** (rejections - 1))
-        if now < issued_at + pause:
-            wait = issued_at + pause - now
-            raise TokenError(
-                -216,
-                f"token rejected again after a refresh; next refresh in {wait:.0f} s",
-                True,
-                "refresh",
-            )
+        same = bool(row and row.get("access_token") and row["access_token"] == stale)
+        before = (row.get("rejected_refreshes") or 0) if same else 0
+        if not before or row.get("issued_at") is None:
+            return before + 1
+        pause = min(REJECTED_PAUSE_MAX_SECONDS, REJECTED_PAUSE_SECONDS * 2 ** (before - 1))
+        wait = row["issued_at"] + pause - now
+        if wait > 0:
+            message = f"token rejected again after a refresh; next refresh in {wait:.0f} s"
+            raise TokenError(-216, message, True, "refresh")
         logger.error(
             "the access token was rejected %d time(s) right after a refresh; refreshing again, "
             "but the OA's authorisation may need an administrator",
-            rejections,
+            before,
         )
+        return before + 1
 
     def _take_lock(self, now: float) -> None:
         """Wait for the cross-process refresh lock (at most its TTL)."""
