@@ -16,6 +16,7 @@ first attempt, that it did not go out. Later messages to that citizen wait meanw
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import random
 import re
@@ -121,6 +122,7 @@ def next_morning(now: float, config: Config) -> float:
 
 DEAD_CHECK_SECONDS = 5.0
 _last_dead_check = [float("-inf")]
+_passes = itertools.count(1)
 
 _FINAL_BY_ACTION = {"unreachable": "unreachable", "template": "template_needed"}
 
@@ -141,7 +143,9 @@ def deliver_due(
 
     `now` is the time at the start of the pass; later steps add the time elapsed since.
     """
-    owner = owner or new_owner()
+    # Each pass leases under its own id, so of a dead pass's rows still 'sending' only the
+    # lowest id can have been in flight (see `store.claim`).
+    owner = f"{owner or new_owner()}/{next(_passes)}"
     rng = rng or random.Random()
     started = time.monotonic()
 

@@ -301,3 +301,16 @@ def test_a_taken_over_part_in_doubt_holds_back_later_messages_to_the_citizen(qui
     assert sim.delivered("u6") == []
     deliver_due(db, client, config, start + 2 + settle_seconds(config), owner="a")
     assert [m["text"] for m in sim.delivered("u6")] == ["Một.", "Hai."]
+
+
+def test_only_the_row_a_dead_sender_was_working_on_is_in_doubt(quick, sim):
+    db, client, config = quick
+    start = time.time()
+    for n in range(3):
+        core.enqueue(db, f"k{n}", f"u{n}", {"text": f"Tin {n}."}, start)
+    store.claim(db, "dead-host:1:x", start, 10, 0.5)  # it died sending the first of its batch
+    deliver_due(db, client, config, start + 1, owner="a")
+    assert sorted(m["text"] for m in sim.delivered()) == ["Tin 1.", "Tin 2."]  # never tried
+    assert sim.calls_to("/v2.0/oa/conversation") == 1  # only the first is looked up
+    deliver_due(db, client, config, start + 2 + settle_seconds(config), owner="a")
+    assert sorted(m["text"] for m in sim.delivered()) == ["Tin 0.", "Tin 1.", "Tin 2."]

@@ -71,15 +71,26 @@ def claim(
 
     A row waits while an earlier message to the same user is backing off or in flight, so
     replies reach a citizen in the order they were queued. Each row gets `taken_over`: True
-    when it was found 'sending' under an expired lease (its last send may have gone through).
+    when it was found 'sending' under an expired lease and is the row its sender was working
+    on (its last send may have gone through). A sender works through its batch in id order and
+    every row it finishes, defers or hands back leaves 'sending', so of a dead sender's rows
+    only the lowest id can have been in flight; the others were never tried.
     """
     with transaction(db):
         rows = db.execute(_CLAIM, {"now": now, "limit": limit}).fetchall()
         ids = [row[0] for row in rows]
-        taken_over = {row[0] for row in rows if row[1] == "sending"}
         if not ids:
             return []
         marks = ",".join("?" * len(ids))
+        taken_over = {
+            row_id
+            for (row_id,) in db.execute(
+                f"SELECT r.id FROM outbox r WHERE r.id IN ({marks}) AND r.status = 'sending' "
+                "AND NOT EXISTS (SELECT 1 FROM outbox q WHERE q.status = 'sending' "
+                "AND q.lease_owner = r.lease_owner AND q.id < r.id)",
+                ids,
+            )
+        }
         db.execute(
             f"UPDATE outbox SET status = 'sending', lease_owner = ?, lease_until = ?, "
             f"last_attempt_at = ?, first_attempt_at = coalesce(first_attempt_at, ?) "
