@@ -6,19 +6,18 @@ news feed and data retention. A failing job is logged and simply runs again at i
 
 Only the holder of the SQLite lease `scheduler` does any work. It renews the lease every
 `LEASE_RENEW` seconds; a second scheduler started by mistake finds the lease taken and stays idle
-(a hot standby), taking over only after the lease has lapsed for `LEASE_TTL` seconds.
+(a hot standby), checking every delivery poll. It takes over as soon as the holder's process is
+gone (SQLite keeps every process on this host, so the holder's pid tells), or, for a holder
+that is alive but hung, once the lease has lapsed (`LEASE_TTL` seconds after its last renewal).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import random
 import signal
-import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,6 +29,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot import storage
 from bot.config import Config
+from bot.leases import holder_is_dead, new_owner
 from bot.outreach.broadcasts import Dispatcher
 from bot.outreach.clock import Moment, epoch
 from bot.outreach.dossiers import FINAL_STATUSES
@@ -37,13 +37,14 @@ from bot.outreach.news import poll_news
 from bot.outreach.reminders import send_reminders
 from bot.outreach.text import FileTexts, Texts
 from bot.storage import core, transaction
+from bot.storage import outbox as outbox_store
 from bot.storage import outreach as store
 
 logger = logging.getLogger(__name__)
 
 LEASE = "scheduler"
-LEASE_TTL = 30.0
-LEASE_RENEW = 10.0
+LEASE_TTL = 15.0
+LEASE_RENEW = 5.0
 
 
 class Jobs:
@@ -59,7 +60,7 @@ class Jobs:
     ) -> None:
         """Jobs for `config`; `owner` names this process in the lease."""
         self.config = config
-        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = owner or new_owner()
         self.texts = texts or FileTexts(config.bot.knowledge_base)
         self.client_factory = client_factory or self._default_client
         self.clock = clock
@@ -91,12 +92,29 @@ class Jobs:
             if ts < self._lead_until - (LEASE_TTL - LEASE_RENEW):
                 return True
             held = core.acquire_lock(self.db(), LEASE, self.owner, LEASE_TTL, ts)
+            if not held:
+                held = self._replace_dead_holder(ts)
             was = self._lead_until > ts
             self._lead_until = ts + LEASE_TTL if held else 0.0
         if held and not was:
             logger.info("scheduler %s holds the lease", self.owner)
         elif not held and was:
             logger.warning("scheduler %s lost the lease; standing by", self.owner)
+        return held
+
+    def _replace_dead_holder(self, now: float) -> bool:
+        """Take the lease from a holder whose process is gone; True when it is ours now."""
+        db = self.db()
+        holder = outbox_store.lock_holder(db, LEASE)
+        if not holder or not holder_is_dead(holder):
+            return False
+        with transaction(db):
+            core.release_lock(db, LEASE, holder)
+            held = core.acquire_lock(db, LEASE, self.owner, LEASE_TTL, now)
+        if held:
+            logger.warning(
+                "scheduler %s takes over from %s, whose process is gone", self.owner, holder
+            )
         return held
 
     def resign(self) -> None:

@@ -1,41 +1,37 @@
 """Delivering queued messages to Zalo: leases, retries with backoff, splitting long texts.
 
 Delivery guarantee. A row is claimed with a lease, each part is sent, and Zalo's answer is
-committed right after it arrives. Retryable failures (timeouts, 5xx, -32 rate limit, -200, a
-token refresh that failed) go back to 'pending' with exponential backoff and jitter, up to
+committed right after it arrives. Retryable failures (5xx, -32 rate limit, -200, a token
+refresh that failed) go back to 'pending' with exponential backoff and jitter, up to
 `outbox.max_attempts`; permanent ones end as 'failed' with Zalo's error code, 'unreachable'
 (the user cannot receive) or 'template_needed' (outside the 7-day window). A sender that dies
 leaves its rows 'sending'; they are taken over when the lease ends, or at once when the dead
-process ran on this host. The crash window: if the process dies after Zalo accepted
-a part and before our commit (one round trip plus one SQLite write), we cannot know from our
-own records whether it went out, and Zalo has no idempotency key for consultation messages.
-So before resending a part that was in flight (taken over from a dead sender, or after a
-timeout), the sender reads the user's recent conversation (`/v2.0/oa/conversation`) and, if
-the OA's message with that exact text is there since the attempt, records it instead of
-sending it again. Only if that lookup fails too is the part resent: delivery is at-least-once,
-and a duplicate needs a crash (or timeout) inside the window and an unavailable history.
+process ran on this host. Zalo has no idempotency key for consultation messages, so a part
+that may have gone out unseen (a send that timed out or lost its connection after the request
+was written, or a row taken over from a dead sender) is in doubt: it is never resent before
+`bot.indoubt` has settled from the citizen's conversation history, searched back to the row's
+first attempt, that it did not go out. Later messages to that citizen wait meanwhile.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
-import os
 import random
 import re
-import socket
 import threading
 import time
 import unicodedata
-import uuid
 from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
-from bot import storage
+from bot import indoubt, storage
 from bot.config import Config
+from bot.leases import holder_is_dead, new_owner
 from bot.storage import outbox as store
 from bot.zalo import TEXT_LIMIT, ZaloClient, ZaloError
 
@@ -124,20 +120,14 @@ def next_morning(now: float, config: Config) -> float:
     return morning.timestamp()
 
 
-HISTORY_MARGIN_SECONDS = 60.0
-"""Clock skew allowed between us and Zalo when looking for an in-doubt message."""
 DEAD_CHECK_SECONDS = 5.0
 _last_dead_check = [float("-inf")]
+_passes = itertools.count(1)
 
 _FINAL_BY_ACTION = {"unreachable": "unreachable", "template": "template_needed"}
 
 
 # -- One pass ------------------------------------------------------------------------------------
-
-
-def new_owner() -> str:
-    """A lease owner id: host, process id and a random part."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def deliver_due(
@@ -153,7 +143,9 @@ def deliver_due(
 
     `now` is the time at the start of the pass; later steps add the time elapsed since.
     """
-    owner = owner or new_owner()
+    # Each pass leases under its own id, so of a dead pass's rows still 'sending' only the
+    # lowest id can have been in flight (see `store.claim`).
+    owner = f"{owner or new_owner()}/{next(_passes)}"
     rng = rng or random.Random()
     started = time.monotonic()
 
@@ -194,19 +186,18 @@ def _deliver_row(
         parts: list[tuple[str, list]] = [("", [])]  # one send, no text of ours
     else:
         parts = message_parts(payload, config.zalo.buttons)
-    in_doubt = row["last_attempt_at"] is not None and (row["taken_over"] or row["error_code"] == 0)
-    for index in range(row["parts_sent"], len(parts)):
-        if in_doubt and row["channel"] == "cs" and index == row["parts_sent"]:
-            found = _find_in_history(db, client, row, parts[index][0])
-            if found:
-                logger.warning("outbox %s: part %d had reached Zalo; not resent", row["id"], index)
-                store.record_part(db, row["id"], owner, index, len(parts), found, clock())
-                continue
+    start = row["parts_sent"]
+    if (row["taken_over"] or row["doubt_since"] is not None) and start < len(parts):
+        start = _settle_doubt(db, client, config, row, parts, owner, clock, rng)
+        if start is None:
+            return False
+    for index in range(start, len(parts)):
         if clock() > row["lease_until"] - lease / 2:  # claimed a while ago: extend first
             if not store.renew(db, row["id"], owner, clock(), lease):
                 logger.warning("outbox %s: lease lost before sending, skipped", row["id"])
                 return False
             row["lease_until"] = clock() + lease
+        attempt_at = clock()
         try:
             if row["channel"] == "template":
                 message_id = client.send_template(
@@ -218,41 +209,60 @@ def _deliver_row(
                 image = payload.get("image_url") if last else None
                 message_id = client.send_text(row["user_id"], text, buttons, image_url=image)
         except ZaloError as exc:
-            _record_failure(db, config, row, owner, exc, clock(), rng)
+            _record_failure(db, config, row, owner, exc, clock(), rng, attempt_at)
             return False
-        except Exception as exc:  # a bug must not lose the message: retry later, loudly
+        except Exception as exc:  # a bug must not lose the message nor send it twice
             logger.exception("outbox %s: unexpected error while sending", row["id"])
-            error = ZaloError(0, f"{type(exc).__name__}: {exc}", retryable=True, action="retry")
-            _record_failure(db, config, row, owner, error, clock(), rng)
+            error = ZaloError(0, f"{type(exc).__name__}: {exc}", True, "retry", in_doubt=True)
+            _record_failure(db, config, row, owner, error, clock(), rng, attempt_at)
             return False
         store.record_part(db, row["id"], owner, index, len(parts), message_id, clock())
     logger.debug("outbox %s: sent in %d part(s)", row["id"], len(parts))
     return True
 
 
-def _find_in_history(
-    db: sqlite_utils.Database, client: ZaloClient, row: dict[str, Any], text: str
-) -> str | None:
-    """Zalo's id of `text` if the OA sent it to the user since our last attempt, else None.
-
-    Used before resending after a crash or a timeout, whose send may have reached Zalo.
-    Messages already recorded in our outbox do not count (the same text sent earlier).
-    """
-    try:
-        recent = client.recent_messages(row["user_id"])
-    except ZaloError as exc:
-        logger.warning("outbox %s: history unavailable (%s); resending", row["id"], exc)
+def _settle_doubt(
+    db: sqlite_utils.Database,
+    client: ZaloClient,
+    config: Config,
+    row: dict[str, Any],
+    parts: list[tuple[str, list]],
+    owner: str,
+    clock: Callable[[], float],
+    rng: random.Random,
+) -> int | None:
+    """Settle the row's in-doubt part from Zalo's history: the index of the next part to send,
+    or None when the row must wait (rescheduled) or has ended."""
+    index = row["parts_sent"]
+    # A row taken over from a dead sender is in doubt from now: its last send may still be
+    # under way at Zalo, so an absence is only believed after the settling time from here.
+    since = clock() if row["taken_over"] else row["doubt_since"]
+    verdict = indoubt.resolve(db, client, config, row, parts[index][0], since, clock())
+    if verdict.kind == "found":
+        logger.warning("outbox %s: part %d had reached Zalo; not resent", row["id"], index)
+        store.record_part(db, row["id"], owner, index, len(parts), verdict.message_id, clock())
+        return index + 1
+    if verdict.kind == "absent" and row["attempts"] < config.outbox.max_attempts:
+        logger.info("outbox %s: part %d is not in Zalo's history; sending it", row["id"], index)
+        return index
+    if verdict.kind in ("absent", "given_up"):
+        reason = verdict.reason or f"not sent after {row['attempts']} attempt(s)"
+        store.finish(db, row["id"], owner, "failed", row["attempts"], 0, reason)
+        logger.error("outbox %s: failed: %s", row["id"], reason)
         return None
-    since_ms = (row["last_attempt_at"] - HISTORY_MARGIN_SECONDS) * 1000
-    for message in recent:
-        message_id = str(message.get("message_id", ""))
-        if (
-            message.get("src") == 0
-            and message.get("message") == text
-            and float(message.get("time") or 0) >= since_ms
-            and not store.is_own_message(db, message_id)
-        ):
-            return message_id
+    checks = row["doubt_checks"] + 1
+    when = clock() + backoff(checks, config, rng)
+    store.hold_in_doubt(
+        db,
+        row["id"],
+        owner,
+        attempts=row["attempts"],
+        since=since,
+        checks=checks,
+        next_check_at=when,
+        error=verdict.reason,
+    )
+    logger.info("outbox %s: %s; next check in %.1f s", row["id"], verdict.reason, when - clock())
     return None
 
 
@@ -264,9 +274,24 @@ def _record_failure(
     exc: ZaloError,
     now: float,
     rng: random.Random,
+    attempt_at: float,
 ) -> None:
-    """Reschedule a retryable failure, or give the row its final status."""
+    """Hold a send that may have gone out in doubt, reschedule a retryable failure, or give
+    the row its final status."""
     attempts = row["attempts"] + 1
+    if exc.in_doubt:
+        store.hold_in_doubt(
+            db,
+            row["id"],
+            owner,
+            attempts=attempts,
+            since=attempt_at,
+            checks=0,
+            next_check_at=now + backoff(1, config, rng),
+            error=f"in doubt: {exc.message}",
+        )
+        logger.warning("outbox %s: attempt %d in doubt (%s)", row["id"], attempts, exc.message)
+        return
     retryable = exc.retryable or exc.action == "refresh"
     if retryable and attempts < config.outbox.max_attempts:
         if exc.action == "night":
@@ -293,29 +318,11 @@ def _record_failure(
 
 def free_dead_leases(db: sqlite_utils.Database, now: float) -> int:
     """Free rows leased by sender processes of this host that no longer run."""
-    host = socket.gethostname()
-    dead = []
-    for owner in store.lease_owners(db, now):
-        owner_host, _, rest = owner.partition(":")
-        pid_text = rest.partition(":")[0]
-        if owner_host == host and pid_text.isdigit() and not _alive(int(pid_text)):
-            dead.append(owner)
+    dead = [owner for owner in store.lease_owners(db, now) if holder_is_dead(owner)]
     freed = store.expire_leases(db, dead, now)
     if freed:
         logger.warning("outbox: took over %d message(s) from a sender that died", freed)
     return freed
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 # -- The loop ------------------------------------------------------------------------------------

@@ -6,7 +6,13 @@ token, so two concurrent refreshes lose the grant. Hence:
   call can take, and the stored pair is re-read after taking the lock (another process may have
   refreshed meanwhile: then its token is used and no second refresh happens);
 - the new pair is committed in one write before the new access token is used or returned;
-- a failed refresh is logged with Zalo's whole (masked) answer and not retried for a minute.
+- a failed refresh is logged with Zalo's whole (masked) answer and not retried for a minute;
+- a refresh because Zalo rejected the token (-216/-220/-124) is throttled: when the token it
+  would replace came itself from such a refresh and was rejected again, refreshing cannot be
+  what helps (a revoked grant, a console problem, a fault at Zalo), so no new refresh happens
+  before `REJECTED_PAUSE_SECONDS` (doubling after each refresh that did not help, up to an
+  hour); meanwhile callers get a retryable `TokenError` and messages back off. The count lives
+  in the stored row, so every process honours it.
 The configured refresh token seeds the store once; later it is only the stored one that counts.
 The one unrecoverable case: the process dies after Zalo issued the new pair and before our
 commit (one round trip): the old refresh token is dead and the new one unknown, so an
@@ -32,13 +38,16 @@ from bot.config import Config, ZaloConfig
 from bot.logs import mask
 from bot.storage import core, transaction
 from bot.storage import outbox as store
-from bot.zalo import TOKEN_PATH, RetryableError, ZaloError, make_session
+from bot.zalo import TOKEN_PATH, RetryableError, TokenError, ZaloError, make_session
 
 logger = logging.getLogger(__name__)
 
 LOCK_NAME = "zalo-token-refresh"
 FAILURE_PAUSE_SECONDS = 60.0
 EXPIRY_MARGIN_SECONDS = 300.0
+REJECTED_PAUSE_SECONDS = 60.0
+"""Least time between two refreshes of which the second is for a just-refreshed token."""
+REJECTED_PAUSE_MAX_SECONDS = 3600.0
 
 
 class TokenRefreshError(ZaloError):
@@ -121,16 +130,21 @@ class TokenStore:
         before = row.get("access_token") if row else None
         return self.refresh(now, stale=before) != before
 
-    def refresh(self, now: float | None = None, stale: str | None = None) -> str:
+    def refresh(
+        self, now: float | None = None, stale: str | None = None, rejected: bool = False
+    ) -> str:
         """Get a new token pair and return the access token.
 
         With `stale` (the token a caller saw rejected or due), nothing is done when the stored
         token has changed since: another thread or process refreshed while we waited.
+        `rejected` says Zalo refused `stale`; such refreshes are throttled (module docstring).
         """
         now = time.time() if now is None else now
         with self._mutex:
             if self._failed_at is not None and now - self._failed_at < FAILURE_PAUSE_SECONDS:
                 raise TokenRefreshError(-14014, "token refresh failed recently; waiting")
+            if rejected:
+                self._rejections(self.current(now), stale, now)  # saying no needs no lock
             self._take_lock(now)
             try:
                 row = self.current(now)  # re-read under the lock
@@ -139,9 +153,33 @@ class TokenStore:
                     return token  # someone else refreshed while we waited
                 if not row or not row.get("refresh_token"):
                     raise TokenRefreshError(-14014, "no refresh token: authorise the app again")
-                return self._exchange(row["refresh_token"], now)
+                rejections = self._rejections(row, stale, now) if rejected else 0
+                return self._exchange(row["refresh_token"], now, rejections)
             finally:
                 core.release_lock(self.db, LOCK_NAME, self.owner)
+
+    def _rejections(self, row: dict[str, Any] | None, stale: str | None, now: float) -> int:
+        """The count of refreshes-for-a-rejected-token in a row, this one included; raise a
+        retryable `TokenError` while the stored token may not be refreshed again yet.
+
+        The stored count says how many refreshes in a row were made because Zalo rejected the
+        token (and did not help); the first rejection of a token is always refreshed at once.
+        """
+        same = bool(row and row.get("access_token") and row["access_token"] == stale)
+        before = (row.get("rejected_refreshes") or 0) if same else 0
+        if not before or row.get("issued_at") is None:
+            return before + 1
+        pause = min(REJECTED_PAUSE_MAX_SECONDS, REJECTED_PAUSE_SECONDS * 2 ** (before - 1))
+        wait = row["issued_at"] + pause - now
+        if wait > 0:
+            message = f"token rejected again after a refresh; next refresh in {wait:.0f} s"
+            raise TokenError(-216, message, True, "refresh")
+        logger.error(
+            "the access token was rejected %d time(s) right after a refresh; refreshing again, "
+            "but the OA's authorisation may need an administrator",
+            before,
+        )
+        return before + 1
 
     def _take_lock(self, now: float) -> None:
         """Wait for the cross-process refresh lock (at most its TTL)."""
@@ -155,7 +193,7 @@ class TokenStore:
                 raise RetryableError(0, "timed out waiting for the token refresh lock", True)
             time.sleep(0.05)
 
-    def _exchange(self, refresh_token: str, now: float) -> str:
+    def _exchange(self, refresh_token: str, now: float, rejections: int = 0) -> str:
         """Call the OAuth endpoint, persist the new pair (committed), then return the token."""
         url = self.zalo.oauth_base_url.rstrip("/") + TOKEN_PATH
         form = {
@@ -195,7 +233,7 @@ class TokenStore:
             lifetime = float(body.get("expires_in", 90000))
         except (TypeError, ValueError):
             lifetime = 90000.0
-        store.save_tokens(self.db, access, new_refresh, now + lifetime, now, now)
+        store.save_tokens(self.db, access, new_refresh, now + lifetime, now, now, rejections)
         self._failed_at = None
         logger.info("refreshed the access token (valid %.0f h)", lifetime / 3600)
         return access

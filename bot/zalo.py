@@ -3,7 +3,7 @@
 Errors come back from Zalo with HTTP 200 and a non-zero `error`; every call checks it and raises
 a `ZaloError` whose `action` says what the caller should do (see `zalo-oa.md` §7): retry, refresh,
 give_up, unreachable, template, human or night. Transport failures (timeouts, connection errors,
-HTTP 5xx/429) are `retry` with code 0.
+HTTP 5xx/429) are `retry` with code 0, and `in_doubt` when the call may have been carried out.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import requests
+import urllib3
 
 from bot.config import ZaloConfig
 from bot.messages import Button
@@ -53,14 +54,28 @@ ACTION_BY_CODE = {code: action for action, codes in _CODES.items() for code in c
 
 
 class ZaloError(Exception):
-    """A failed Zalo call: `code` (0 for transport), `retryable`, and the `action` to take."""
+    """A failed Zalo call: `code` (0 for transport), `retryable`, and the `action` to take.
 
-    def __init__(self, code: int, message: str, retryable: bool = False, action: str = "give_up"):
+    `in_doubt` is True when the request may have reached Zalo and been carried out although no
+    answer came back (a read timeout, a connection dropped after the request was written, a
+    gateway error, an unreadable answer): a send that fails so must not simply be repeated.
+    """
+
+    def __init__(
+        self,
+        code: int,
+        message: str,
+        retryable: bool = False,
+        action: str = "give_up",
+        *,
+        in_doubt: bool = False,
+    ):
         super().__init__(f"Zalo error {code}: {message}")
         self.code = code
         self.message = message
         self.retryable = retryable
         self.action = action
+        self.in_doubt = in_doubt
 
 
 class RetryableError(ZaloError):
@@ -108,9 +123,23 @@ def error_for(code: int, message: str) -> ZaloError:
     return _CLASSES[action](code, message, retryable=action in ("retry", "night"), action=action)
 
 
-def transport_error(message: str) -> RetryableError:
-    """A timeout, connection failure or 5xx: retryable with code 0."""
-    return RetryableError(0, message, retryable=True, action="retry")
+def transport_error(message: str, in_doubt: bool = False) -> RetryableError:
+    """A timeout, connection failure or 5xx: retryable with code 0 (in doubt if it may have
+    been carried out)."""
+    return RetryableError(0, message, retryable=True, action="retry", in_doubt=in_doubt)
+
+
+NOT_CARRIED_OUT_STATUSES = (429, 503)
+"""HTTP statuses saying the request was refused before any work (others >= 500 are in doubt)."""
+
+
+def never_reached(exc: requests.RequestException) -> bool:
+    """True when a transport failure happened before the request could reach Zalo."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = exc.args[0] if exc.args else None
+    reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
+    return isinstance(reason, urllib3.exceptions.ConnectTimeoutError)  # incl. refused, DNS
 
 
 # -- Webhook signature ---------------------------------------------------------------------------
@@ -157,7 +186,9 @@ class TokenSource(Protocol):
 
     def access_token(self, now: float | None = None) -> str: ...
 
-    def refresh(self, now: float | None = None, stale: str | None = None) -> str: ...
+    def refresh(
+        self, now: float | None = None, stale: str | None = None, rejected: bool = False
+    ) -> str: ...
 
 
 def button_json(button: Button | Mapping[str, str], title_max: int) -> dict[str, Any]:
@@ -283,11 +314,12 @@ class ZaloClient:
             if not ids or offset >= total:
                 return
 
-    def recent_messages(self, user_id: str, count: int = 10) -> list[dict[str, Any]]:
-        """The latest messages with a user, newest first (`src` 0 = sent by the OA)."""
-        data = self._call(
-            "GET", CONVERSATION_PATH, {"user_id": user_id, "offset": 0, "count": min(count, 10)}
-        )
+    def recent_messages(
+        self, user_id: str, count: int = 10, offset: int = 0, timeout: float | None = None
+    ) -> list[dict[str, Any]]:
+        """One page (<= 10) of the messages with a user, newest first (`src` 0 = by the OA)."""
+        query = {"user_id": user_id, "offset": offset, "count": min(count, 10)}
+        data = self._call("GET", CONVERSATION_PATH, query, timeout=timeout)
         return [m for m in data if isinstance(m, dict)] if isinstance(data, list) else []
 
     def list_tags(self) -> list[str]:
@@ -296,30 +328,49 @@ class ZaloClient:
         items = data if isinstance(data, list) else data.get("tags", data.get("data", []))
         return [str(t["name"]) if isinstance(t, dict) else str(t) for t in items]
 
-    def _call(self, method: str, path: str, body: Mapping[str, Any] | None) -> Any:
-        """One API call with the current token; on a token error refresh once and retry once."""
+    def _call(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None,
+        timeout: float | None = None,
+    ) -> Any:
+        """One API call with the current token; on a token error refresh once and retry once.
+
+        The refresh itself is single-flight and throttled (`bot.tokens`): when the token was
+        just refreshed and is rejected again, it raises instead of refreshing once more.
+        """
         token = self.tokens.access_token()
         try:
-            return self._request(method, path, body, token)
+            return self._request(method, path, body, token, timeout)
         except TokenError as exc:
             logger.info("zalo %s: token rejected (%s), refreshing", path, exc.code)
-            fresh = self.tokens.refresh(stale=token)
-            return self._request(method, path, body, fresh)
+            fresh = self.tokens.refresh(stale=token, rejected=True)
+            return self._request(method, path, body, fresh, timeout)
 
-    def _request(self, method: str, path: str, body: Mapping[str, Any] | None, token: str) -> Any:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None,
+        token: str,
+        timeout: float | None = None,
+    ) -> Any:
         url = self.base + path
         headers = {"access_token": token}
-        timeout = self.config.timeout_seconds
+        timeout = timeout or self.config.timeout_seconds
         try:
             if method == "GET":
                 params = {"data": json.dumps(body, separators=(",", ":"))} if body else None
                 response = self.session.get(url, params=params, headers=headers, timeout=timeout)
             else:
                 response = self.session.post(url, json=body, headers=headers, timeout=timeout)
-        except requests.Timeout:
-            raise transport_error(f"timeout after {timeout} s on {path}") from None
+        except requests.Timeout as exc:
+            doubt = not never_reached(exc)
+            raise transport_error(f"timeout after {timeout} s on {path}", doubt) from None
         except requests.RequestException as exc:
-            raise transport_error(f"{type(exc).__name__} on {path}") from None
+            doubt = not never_reached(exc)
+            raise transport_error(f"{type(exc).__name__} on {path}", doubt) from None
         return parse_response(response, path)
 
 
@@ -327,15 +378,16 @@ def parse_response(response: requests.Response, path: str) -> Any:
     """The `data` of a Zalo envelope, or the `ZaloError` its HTTP status or `error` calls for."""
     status = response.status_code
     if status >= 500 or status == 429:
-        raise transport_error(f"HTTP {status} on {path}")
+        doubt = status not in NOT_CARRIED_OUT_STATUSES
+        raise transport_error(f"HTTP {status} on {path}", doubt)
     if status != 200:
         raise PermanentError(-status, f"HTTP {status} on {path}", retryable=False)
     try:
         payload = response.json()
     except ValueError:
-        raise transport_error(f"response to {path} is not JSON") from None
+        raise transport_error(f"response to {path} is not JSON", True) from None
     if not isinstance(payload, dict):
-        raise transport_error(f"response to {path} is not a JSON object")
+        raise transport_error(f"response to {path} is not a JSON object", True)
     try:
         code = int(payload.get("error", 0) or 0)
     except (TypeError, ValueError):

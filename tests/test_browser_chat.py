@@ -79,3 +79,53 @@ def test_citizen_types_clicks_a_button_and_follows(chat_page, sim):
     page.click("#follow")
     page.wait_for_function("document.querySelectorAll('.msg.oa').length >= 3", timeout=15_000)
     assert sim.delivered()[-1]["buttons"]  # the welcome comes with the main menu
+
+
+RUNS = 20
+
+
+def test_each_message_is_shown_once_when_polls_overlap_twenty_runs_in_a_row(tmp_path, sim):
+    """Poll answers come back late and out of order; every run must show each message once."""
+    config = make_config(tmp_path, sim)
+    server = make_server("127.0.0.1", 0, create_app(config), threaded=True)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    sim.set_webhook(f"http://127.0.0.1:{server.server_port}{config.webhook.path}")
+    sender = Sender(config, workers=1).start()
+    sim.chat_jitter(1.5)  # the page polls every 0.7 s: answers overlap and cross
+    failures: list[str] = []
+    try:
+        with playwright_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            for run in range(RUNS):
+                context = browser.new_context()
+                context.route("**/*", lambda route: _loopback_only(route))
+                page = context.new_page()
+                page.goto(sim.url + "/")
+                user_id = page.evaluate("localStorage.getItem('simUserId')")
+                page.fill("#text", "Cho hỏi thủ tục khai sinh")
+                page.press("#text", "Enter")
+                page.wait_for_selector(".msg.oa", timeout=15_000)
+                page.wait_for_timeout(1_600)  # every poll in flight (<= 1.5 s) has landed
+                shown = [
+                    ("oa" if "oa" in cls else "user", text)
+                    for cls, text in page.eval_on_selector_all(
+                        ".msg", "els => els.map(e => [e.className, e.firstChild.textContent])"
+                    )
+                ]
+                thread = [(e["from"], e["text"]) for e in sim.state.chat_since(user_id, 0)]
+                if shown != thread:
+                    failures.append(f"run {run + 1}: shown {len(shown)}, sent {len(thread)}")
+                context.close()
+            browser.close()
+    finally:
+        sender.stop()
+        server.shutdown()
+    assert failures == []
+
+
+def _loopback_only(route: object) -> None:
+    """Let requests to 127.0.0.1 through and abort anything else."""
+    if urlparse(route.request.url).hostname == "127.0.0.1":
+        route.continue_()
+    else:
+        route.abort()

@@ -13,6 +13,7 @@ from bot.outreach.dossiers import apply_import
 from bot.outreach.text import FileTexts
 from bot.storage import core, transaction
 from bot.storage import dossiers as store
+from bot.storage import outbox as outbox_store
 from bot.tokens import TokenStore
 from bot.zalo import ZaloClient
 
@@ -105,3 +106,34 @@ def test_the_scheduler_has_every_job_in_the_office_timezone(zalo_config):
     names = {job.id for job in scheduler.get_jobs()}
     assert names == {"lease", "broadcasts", "reminders", "token", "news", "retention"}
     assert scheduler.timezone == ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def dead_owner() -> str:
+    """A lease owner id naming a process of this host that has exited."""
+    import socket
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return f"{socket.gethostname()}:{done.stdout.strip()}:dead"
+
+
+def test_a_standby_takes_over_at_once_when_the_leaders_process_is_gone(zalo_config, db):
+    crashed = make_jobs(zalo_config, dead_owner())
+    assert crashed.lead(T)  # it held the lease, then its process died
+    standby = make_jobs(zalo_config, None)  # this process: alive
+    assert standby.lead(T + 1)  # not LEASE_TTL later
+    assert outbox_store.lock_holder(db, "scheduler") == standby.owner
+
+
+def test_a_standby_leaves_a_live_leaders_lease_alone(zalo_config, db):
+    leader = make_jobs(zalo_config, None)
+    assert leader.lead(T)
+    standby = make_jobs(zalo_config, None)
+    assert not standby.lead(T + 1)
+    assert not standby.lead(T + LEASE_TTL - 1)

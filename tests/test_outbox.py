@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot import storage
+from bot.indoubt import settle_seconds
 from bot.outbox import (
     backoff,
     deliver_due,
@@ -355,8 +356,12 @@ def test_rows_of_a_dead_sender_on_this_host_are_taken_over_at_once(db, client, z
     store.claim(db, owner, now, 10, 3600)
     assert deliver_due(db, client, zalo_config, now + 1) == 0
     assert free_dead_leases(db, now + 1) == 1
-    assert deliver_due(db, client, zalo_config, now + 2) == 1
-    assert status(db, row)["status"] == "sent"
+    assert deliver_due(db, client, zalo_config, now + 2) == 0  # taken over, in doubt
+    assert status(db, row)["doubt_since"] == pytest.approx(now + 2, abs=1)
+    assert sim.calls_to("/v2.0/oa/conversation") == 1 and sim.delivered() == []
+    later = now + 2 + settle_seconds(zalo_config) + 1  # not in the history: it never went out
+    assert deliver_due(db, client, zalo_config, later) == 1
+    assert status(db, row)["status"] == "sent" and len(sim.delivered()) == 1
 
 
 def crashed_mid_send(db, sim, client, text, really_sent):
@@ -377,9 +382,12 @@ def test_in_doubt_message_found_in_zalo_history_is_not_resent(db, client, zalo_c
     assert status(db, row)["zalo_message_id"] == sent["message_id"]
 
 
-def test_in_doubt_message_missing_from_history_is_resent(db, client, zalo_config, sim):
+def test_in_doubt_message_missing_from_history_is_resent_once_settled(db, client, zalo_config, sim):
     row, now = crashed_mid_send(db, sim, client, "Hồ sơ của bạn đã nhận.", really_sent=False)
-    assert deliver_due(db, client, zalo_config, now + 1) == 1
+    assert deliver_due(db, client, zalo_config, now + 1) == 0  # too early to trust an absence
+    assert sim.delivered("u5") == []
+    settled = now + 1 + settle_seconds(zalo_config) + 1
+    assert deliver_due(db, client, zalo_config, settled) == 1
     assert len(sim.delivered("u5")) == 1 and status(db, row)["status"] == "sent"
 
 
@@ -388,6 +396,7 @@ def test_an_earlier_identical_message_of_ours_does_not_count(db, client, zalo_co
     deliver_due(db, client, zalo_config, time.time())
     row, now = crashed_mid_send(db, sim, client, "Xin lỗi, tôi chưa hiểu.", really_sent=False)
     deliver_due(db, client, zalo_config, now + 1)
+    deliver_due(db, client, zalo_config, now + 2 + settle_seconds(zalo_config))
     assert [m["text"] for m in sim.delivered("u5")] == ["Xin lỗi, tôi chưa hiểu."] * 2
     assert status(db, row)["status"] == "sent"
 

@@ -14,6 +14,7 @@ from outreach_support import per_user, seed_users
 
 from bot import storage
 from bot.outreach import broadcasts
+from bot.storage import core
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -95,6 +96,31 @@ def test_two_scheduler_processes_send_each_broadcast_once(tmp_path, sim):
         time.sleep(1.0)  # room for any double send to show up
         assert len(sim.delivered()) == 60
         assert set(per_user(sim.delivered()).values()) == {3}
+        assert "holds the lease" in (tmp_path / "second.log").read_text()
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(30) == 0
+    finally:
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.kill()
+
+
+def test_a_standby_takes_over_within_seconds_when_the_leader_is_killed(tmp_path, sim):
+    config = write_config(tmp_path, sim.url)
+    db = storage.connect(tmp_path / "bot.db")
+    first = start(config, tmp_path / "first.log")
+    second = None
+    try:
+        assert wait_until(lambda: "holds the lease" in (tmp_path / "first.log").read_text())
+        second = start(config, tmp_path / "second.log")
+        assert wait_until(lambda: "stands by" in (tmp_path / "second.log").read_text())
+        first.send_signal(signal.SIGKILL)  # a crash: the lease is not given up
+        first.wait(10)
+        killed = time.monotonic()
+        core.enqueue(db, "after-crash", "5999", {"text": "Vẫn trả lời."}, time.time())
+        assert wait_until(lambda: len(sim.delivered()) == 1, 30)
+        taken_over_in = time.monotonic() - killed
+        assert taken_over_in < 5.0, f"the standby took {taken_over_in:.1f} s to take over"
         assert "holds the lease" in (tmp_path / "second.log").read_text()
         second.send_signal(signal.SIGTERM)
         assert second.wait(30) == 0

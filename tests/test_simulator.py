@@ -135,6 +135,33 @@ def test_timed_outage_ends_by_itself(sim):
     assert send(sim)["error"] == 0
 
 
+def test_late_mode_sends_the_message_but_answers_after_the_clients_timeout(sim):
+    requests.post(sim.url + "/_sim/fail", json={"kind": "late", "seconds": 0.6}, timeout=5)
+    body = {"recipient": {"user_id": "u7"}, "message": {"text": "Đã nhận hồ sơ."}}
+    started = time.monotonic()
+    with pytest.raises(requests.ReadTimeout):
+        requests.post(
+            sim.url + "/v3.0/oa/message/cs",
+            json=body,
+            headers={"access_token": token(sim)},
+            timeout=0.2,
+        )
+    assert time.monotonic() - started < 0.5
+    [sent] = sim.delivered("u7")  # Zalo sent it although the client saw no answer
+    history = api(sim, "/v2.0/oa/conversation", method="GET", data={"user_id": "u7"})
+    assert [(m["src"], m["message"]) for m in history["data"]] == [(0, "Đã nhận hồ sơ.")]
+    assert history["data"][0]["message_id"] == sent["message_id"]
+
+
+def test_chat_poll_jitter_delays_the_answer_but_not_the_content(sim):
+    sim.user_says("u8", "Chào")
+    requests.post(sim.url + "/_sim/fail", json={"kind": "chat_jitter", "seconds": 0.3}, timeout=5)
+    answer = requests.get(sim.url + "/_sim/chat/messages?user_id=u8&after=0", timeout=5).json()
+    assert [m["text"] for m in answer["messages"]] == ["Chào"]
+    bad = requests.get(sim.url + "/_sim/chat/messages?user_id=u8&after=x", timeout=5)
+    assert bad.status_code == 400
+
+
 def test_window_closes_seven_days_after_the_last_interaction(sim):
     sim.set_last_interaction("old", int(time.time() * 1000) - 8 * 86_400_000)
     assert send(sim, user="old")["error"] == -230

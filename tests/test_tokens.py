@@ -11,7 +11,8 @@ import pytest
 from bot import storage
 from bot.storage import core
 from bot.storage import outbox as store
-from bot.tokens import LOCK_NAME, TokenRefreshError, TokenStore
+from bot.tokens import LOCK_NAME, REJECTED_PAUSE_SECONDS, TokenRefreshError, TokenStore
+from bot.zalo import TokenError
 from tests.fixtures_zalo import FIRST_REFRESH_TOKEN
 
 NOW = 1_800_000_000.0
@@ -120,3 +121,44 @@ def test_refresh_waits_for_a_lock_held_elsewhere(tokens, db, sim):
     tokens.refresh(time.time())
     assert time.monotonic() - started >= 0.2
     assert sim.refresh_count == 1
+
+
+def test_a_token_rejected_right_after_its_refresh_is_not_refreshed_again(db, zalo_config, sim):
+    from bot.outbox import deliver_due
+    from bot.zalo import ZaloClient
+
+    start = time.time()
+    for n in range(40):
+        core.enqueue(db, f"k{n}", f"u{n}", {"text": f"tin {n}"}, start)
+    client = ZaloClient(zalo_config.zalo, TokenStore(db, zalo_config))
+    client.tokens.access_token()
+    assert sim.refresh_count == 1
+    sim.fail_sends(80, -216)  # Zalo rejects the next 80 sends as if the token were invalid
+    for step in range(40):
+        deliver_due(db, client, zalo_config, start + step, owner="s")
+    assert sorted(m["text"] for m in sim.delivered()) == sorted(f"tin {n}" for n in range(40))
+    assert sim.refresh_count == 2  # one refresh for the first rejection, none for the other 79
+
+
+def test_a_refresh_after_repeated_rejections_waits_longer_each_time(tokens, db, sim):
+    first = tokens.access_token(NOW)
+    second = tokens.refresh(NOW + 1, stale=first, rejected=True)  # a rejection: refreshed
+    with pytest.raises(TokenError) as caught:
+        tokens.refresh(NOW + 2, stale=second, rejected=True)  # rejected again at once
+    assert caught.value.retryable and sim.refresh_count == 2
+    third = tokens.refresh(NOW + 1 + REJECTED_PAUSE_SECONDS, stale=second, rejected=True)
+    assert sim.refresh_count == 3
+    with pytest.raises(TokenError):  # the pause doubles after each refresh that did not help
+        tokens.refresh(NOW + 2 + 2 * REJECTED_PAUSE_SECONDS, stale=third, rejected=True)
+    tokens.refresh(NOW + 2 + 3 * REJECTED_PAUSE_SECONDS, stale=third, rejected=True)
+    assert sim.refresh_count == 4
+
+
+def test_a_refresh_ahead_of_expiry_starts_the_rejection_count_afresh(tokens, zalo_config, sim):
+    first = tokens.access_token(NOW)
+    tokens.refresh(NOW + 1, stale=first, rejected=True)
+    later = NOW + zalo_config.zalo.refresh_after_hours * 3600 + 5
+    assert tokens.refresh_if_due(later)
+    fresh = tokens.access_token(later)
+    tokens.refresh(later + 1, stale=fresh, rejected=True)  # first rejection of a good token
+    assert sim.refresh_count == 4

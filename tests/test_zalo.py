@@ -193,28 +193,56 @@ def test_long_button_titles_are_cut_to_the_configured_limit(zalo_config, tokens,
     assert button["payload"] == "#tt"
 
 
-def test_http_503_is_retryable_with_code_zero(client, sim):
+def test_http_503_is_retryable_with_code_zero_and_not_in_doubt(client, sim):
     sim.outage(count=1)
     with pytest.raises(RetryableError) as caught:
         client.send_text("u1", "a")
     assert caught.value.code == 0 and caught.value.retryable
+    assert not caught.value.in_doubt  # refused before any work
     assert client.send_text("u1", "b")
 
 
-def test_dropped_connection_is_retryable(client, sim):
+def test_dropped_connection_is_retryable_and_in_doubt(client, sim):
     client.send_text("u1", "warm up")
     sim.outage(count=1, mode="close")
-    with pytest.raises(RetryableError):
-        client.send_text("u1", "a")
-
-
-def test_timeout_is_retryable(zalo_config, tokens, sim):
-    client = ZaloClient(dataclasses.replace(zalo_config.zalo, timeout_seconds=0.2), tokens)
-    tokens.access_token()
-    sim.slow(0.5)
     with pytest.raises(RetryableError) as caught:
         client.send_text("u1", "a")
-    assert "timeout" in caught.value.message
+    assert caught.value.in_doubt  # the request was written: Zalo may have sent it
+
+
+def test_timeout_is_retryable_and_in_doubt(zalo_config, tokens, sim):
+    client = ZaloClient(dataclasses.replace(zalo_config.zalo, timeout_seconds=0.2), tokens)
+    tokens.access_token()
+    sim.late(0.5)
+    with pytest.raises(RetryableError) as caught:
+        client.send_text("u1", "a")
+    assert "timeout" in caught.value.message and caught.value.in_doubt
+    assert [m["text"] for m in sim.delivered()] == ["a"]  # it did go out
+
+
+def test_a_refused_connection_is_not_in_doubt(zalo_config, tokens):
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    config = dataclasses.replace(zalo_config.zalo, api_base_url=f"http://127.0.0.1:{port}")
+    tokens.access_token()
+    with pytest.raises(RetryableError) as caught:
+        ZaloClient(config, tokens).send_text("u1", "a")
+    assert not caught.value.in_doubt
+
+
+def test_history_can_be_read_with_a_longer_timeout_than_sends(zalo_config, tokens, sim):
+    client = ZaloClient(dataclasses.replace(zalo_config.zalo, timeout_seconds=0.2), tokens)
+    tokens.access_token()
+    for n in range(12):
+        sim.state.record_message({"kind": "cs", "user_id": "u1", "text": f"tin {n}"})
+    sim.late(0.4)
+    with pytest.raises(RetryableError):
+        client.recent_messages("u1")
+    second_page = client.recent_messages("u1", 10, 10, timeout=2.0)
+    assert [m["message"] for m in second_page] == ["tin 1", "tin 0"]
 
 
 def test_zalo_errors_in_http_200_raise_by_action(client, sim):

@@ -64,6 +64,14 @@ class Simulator:
         """Delay every API answer."""
         self.state.slow(seconds)
 
+    def late(self, seconds: float) -> None:
+        """Accept every API call at once but answer it `seconds` later (0 to stop)."""
+        self.state.late(seconds)
+
+    def chat_jitter(self, seconds: float) -> None:
+        """Delay each chat-page poll answer by a random time of up to `seconds`."""
+        self.state.chat_jitter(seconds)
+
     def block_user(self, user_id: str, code: int = -213) -> None:
         """Refuse sends to one user with `code`."""
         self.state.block_user(user_id, code)
@@ -96,6 +104,11 @@ class Simulator:
     def delivered(self, user_id: str | None = None) -> list[dict[str, Any]]:
         """Messages the OA sent, in order (all or to one user)."""
         return self.state.delivered(user_id)
+
+    def calls_to(self, path: str) -> int:
+        """How many API calls were made to `path` (e.g. "/v2.0/oa/conversation")."""
+        with self.state.lock:
+            return self.state.calls.get(path, 0)
 
     @property
     def refresh_count(self) -> int:

@@ -1,4 +1,4 @@
-"""The simulator's HTTP side: Zalo's API subset, its OAuth endpoint, fault controls, chat page."""
+"""The simulator's HTTP side: Zalo's API subset and its OAuth endpoint (controls: `controls`)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ import logging
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from bot.simulator.attachments import Refused, parse_attachment
-from bot.simulator.state import SimState, new_id
-from bot.simulator.webhook import WebhookPoster, follow_event, user_text_event
+from bot.simulator.controls import control
+from bot.simulator.state import SimState
+from bot.simulator.webhook import WebhookPoster
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ class Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         state = self.server.state
         if path.startswith("/_sim/") or path == "/":
-            return self._control(method, path)
+            return control(self, method, path)
         if path == "/v4/oa/access_token" and method == "POST":
             return self._oauth()
         if not (path.startswith("/v2.0/") or path.startswith("/v3.0/")):
@@ -157,6 +157,9 @@ class Handler(BaseHTTPRequestHandler):
             result = handler(self)
         except (TypeError, ValueError, KeyError, AttributeError):
             result = envelope(error=-201, message="Parameters invalid")
+        late = state.faults.late_seconds
+        if late:  # the work is done (a send is recorded and echoed); only the answer is late
+            time.sleep(late)
         self._send(200, result)
 
     # -- OA API ----------------------------------------------------------------------------
@@ -309,83 +312,6 @@ class Handler(BaseHTTPRequestHandler):
             self.headers.get("secret_key", ""),
         )
         self._send(200, result)
-
-    # -- controls and chat page ------------------------------------------------------------
-
-    def _control(self, method: str, path: str) -> None:
-        state, poster = self.server.state, self.server.poster
-        if path == "/" and method == "GET":
-            page = resources.files("bot.simulator").joinpath("chat.html").read_bytes()
-            return self._send(200, page, "text/html; charset=utf-8")
-        if path == "/_sim/messages" and method == "GET":
-            return self._send(200, {"messages": state.delivered()})
-        if path == "/_sim/state" and method == "GET":
-            with state.lock:
-                info = {
-                    "refresh_count": state.refresh_count,
-                    "calls": dict(state.calls),
-                    "webhook_results": list(state.webhook_results),
-                }
-            return self._send(200, info)
-        if path == "/_sim/chat/messages" and method == "GET":
-            query = parse_qs(urlsplit(self.path).query)
-            user_id = query.get("user_id", [""])[0]
-            after = int(query.get("after", ["0"])[0] or 0)
-            return self._send(200, {"messages": state.chat_since(user_id, after)})
-        if method != "POST":
-            return self._send(404, {"error": "not found"})
-        body = self._json_body()
-        if not isinstance(body, dict):
-            return self._send(400, {"error": "JSON object expected"})
-        if path == "/_sim/chat/send":
-            user_id, text = str(body.get("user_id", "")), str(body.get("text", "")).strip()
-            if not user_id or not text:
-                return self._send(400, {"error": "user_id and text are required"})
-            state.interact(user_id)
-            if not body.get("hidden"):  # an oa.query.hide click shows nothing in the chat
-                state.chat_user_said(user_id, text)
-            status = poster.post(user_text_event(state, user_id, text, new_id()))
-            return self._send(200, {"webhook_status": status})
-        if path == "/_sim/chat/follow":
-            user_id = str(body.get("user_id", ""))
-            if not user_id:
-                return self._send(400, {"error": "user_id is required"})
-            state.interact(user_id, follow=True)
-            return self._send(200, {"webhook_status": poster.post(follow_event(state, user_id))})
-        if path == "/_sim/fail":
-            return self._fail(body)
-        if path == "/_sim/followers":
-            state.seed_followers([str(u) for u in body.get("users", [])], body.get("tags", []))
-            return self._send(200, {"ok": True})
-        return self._send(404, {"error": "not found"})
-
-    def _fail(self, body: dict[str, Any]) -> None:
-        state = self.server.state
-        kind = body.get("kind", "")
-        try:
-            if kind == "outage":
-                state.outage(
-                    int(body.get("count", 0)),
-                    float(body.get("seconds", 0)),
-                    str(body.get("mode", "503")),
-                )
-            elif kind == "rate_limit":
-                state.rate_limit(int(body.get("count", 1)))
-            elif kind == "expire_token":
-                state.expire_tokens()
-            elif kind == "slow":
-                state.slow(float(body.get("seconds", 0)))
-            elif kind == "error":
-                state.fail_sends(int(body.get("count", 1)), int(body.get("code", -200)))
-            elif kind == "block":
-                state.block_user(str(body["user_id"]), int(body.get("code", -213)))
-            elif kind == "clear":
-                state.clear_faults()
-            else:
-                return self._send(400, {"error": f"unknown fault kind '{kind}'"})
-        except (KeyError, TypeError, ValueError) as exc:
-            return self._send(400, {"error": str(exc)})
-        self._send(200, {"ok": True})
 
 
 ROUTES = {

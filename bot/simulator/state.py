@@ -35,7 +35,9 @@ class Faults:
     rate_limit_count: int = 0
     error_count: int = 0
     error_code: int = -200
-    delay_seconds: float = 0.0
+    delay_seconds: float = 0.0  # every API call waits this long before it is handled
+    late_seconds: float = 0.0  # every API call is handled at once and answered this late
+    chat_jitter_seconds: float = 0.0  # chat page polls are answered up to this late
     blocked: dict[str, int] = field(default_factory=dict)  # user id -> error code
 
 
@@ -105,6 +107,20 @@ class SimState:
         """Delay every API answer by `seconds` (0 to stop)."""
         with self.lock:
             self.faults.delay_seconds = seconds
+
+    def late(self, seconds: float) -> None:
+        """Handle every API call at once but answer it `seconds` later (0 to stop).
+
+        A send is recorded, shown in the history and echoed before the answer leaves: a client
+        whose timeout is shorter sees a failure for a message that went out.
+        """
+        with self.lock:
+            self.faults.late_seconds = seconds
+
+    def chat_jitter(self, seconds: float) -> None:
+        """Answer each chat-page poll after a random delay of up to `seconds` (0 to stop)."""
+        with self.lock:
+            self.faults.chat_jitter_seconds = seconds
 
     def expire_tokens(self) -> None:
         """Invalidate every access token: calls get -216 until a refresh."""

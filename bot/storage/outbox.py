@@ -3,8 +3,10 @@
 Rows are queued by `core.enqueue` with status 'pending'. A sender claims due rows by setting
 status 'sending', its owner id and a lease; only the lease owner may record a result. A row whose
 lease expired (its sender died) is claimable again. Progress is kept per part of a split message,
-so a retry never resends a part Zalo already accepted. Final statuses: 'sent', 'failed',
-'unreachable', 'template_needed'.
+so a retry never resends a part Zalo already accepted. A part whose send may have gone out
+unseen is 'in doubt' (`doubt_since` set, the row 'pending' until its next history check);
+`first_attempt_at` is when the row was first claimed, where the history search starts. Final
+statuses: 'sent', 'failed', 'unreachable', 'template_needed'.
 """
 
 from __future__ import annotations
@@ -35,6 +37,12 @@ MIGRATIONS = [
     CREATE INDEX outbox_parts_message_id ON outbox_parts (zalo_message_id);
     ALTER TABLE tokens ADD COLUMN seed_hash TEXT
     """,
+    """
+    ALTER TABLE outbox ADD COLUMN first_attempt_at REAL;
+    ALTER TABLE outbox ADD COLUMN doubt_since REAL;
+    ALTER TABLE outbox ADD COLUMN doubt_checks INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE tokens ADD COLUMN rejected_refreshes INTEGER NOT NULL DEFAULT 0
+    """,
 ]
 
 FINAL_STATUSES = ("sent", "failed", "unreachable", "template_needed")
@@ -47,11 +55,13 @@ _CLAIM = (
     "SELECT id, user_id, status FROM outbox WHERE status = 'sending' AND lease_until < :now"
     ") o WHERE NOT EXISTS ("
     "SELECT 1 FROM outbox p WHERE p.user_id = o.user_id AND p.id < o.id AND ("
-    "(p.status = 'pending' AND p.attempts > 0 AND p.next_attempt_at > :now) "
+    "(p.status = 'pending' AND (p.attempts > 0 OR p.doubt_since IS NOT NULL) "
+    "AND p.next_attempt_at > :now) "
     "OR (p.status = 'sending' AND p.lease_until >= :now))) "
     "ORDER BY o.id LIMIT :limit"
 )
-"""Due rows whose user has no earlier message backing off or in flight (keeps order per user)."""
+"""Due rows whose user has no earlier message backing off, in doubt or in flight (keeps order
+per user)."""
 
 
 def claim(
@@ -61,19 +71,31 @@ def claim(
 
     A row waits while an earlier message to the same user is backing off or in flight, so
     replies reach a citizen in the order they were queued. Each row gets `taken_over`: True
-    when it was found 'sending' under an expired lease (its last send may have gone through).
+    when it was found 'sending' under an expired lease and is the row its sender was working
+    on (its last send may have gone through). A sender works through its batch in id order and
+    every row it finishes, defers or hands back leaves 'sending', so of a dead sender's rows
+    only the lowest id can have been in flight; the others were never tried.
     """
     with transaction(db):
         rows = db.execute(_CLAIM, {"now": now, "limit": limit}).fetchall()
         ids = [row[0] for row in rows]
-        taken_over = {row[0] for row in rows if row[1] == "sending"}
         if not ids:
             return []
         marks = ",".join("?" * len(ids))
+        taken_over = {
+            row_id
+            for (row_id,) in db.execute(
+                f"SELECT r.id FROM outbox r WHERE r.id IN ({marks}) AND r.status = 'sending' "
+                "AND NOT EXISTS (SELECT 1 FROM outbox q WHERE q.status = 'sending' "
+                "AND q.lease_owner = r.lease_owner AND q.id < r.id)",
+                ids,
+            )
+        }
         db.execute(
             f"UPDATE outbox SET status = 'sending', lease_owner = ?, lease_until = ?, "
-            f"last_attempt_at = ? WHERE id IN ({marks})",
-            [owner, now + lease_seconds, now, *ids],
+            f"last_attempt_at = ?, first_attempt_at = coalesce(first_attempt_at, ?) "
+            f"WHERE id IN ({marks})",
+            [owner, now + lease_seconds, now, now, *ids],
         )
         claimed = list(db.query(f"SELECT * FROM outbox WHERE id IN ({marks}) ORDER BY id", ids))
     for row in claimed:
@@ -110,14 +132,15 @@ def record_part(
         if done:
             cursor = db.execute(
                 "UPDATE outbox SET parts_sent = ?, zalo_message_id = ?, status = 'sent', "
-                "sent_at = ?, lease_until = NULL, error_code = NULL, error = NULL "
+                "sent_at = ?, lease_until = NULL, error_code = NULL, error = NULL, "
+                "doubt_since = NULL, doubt_checks = 0 "
                 "WHERE id = ? AND lease_owner = ? AND status = 'sending'",
                 [part + 1, message_id, now, row_id, owner],
             )
         else:
             cursor = db.execute(
-                "UPDATE outbox SET parts_sent = ?, zalo_message_id = ? "
-                "WHERE id = ? AND lease_owner = ? AND status = 'sending'",
+                "UPDATE outbox SET parts_sent = ?, zalo_message_id = ?, doubt_since = NULL, "
+                "doubt_checks = 0 WHERE id = ? AND lease_owner = ? AND status = 'sending'",
                 [part + 1, message_id, row_id, owner],
             )
         db.execute(
@@ -141,9 +164,35 @@ def reschedule(
     with transaction(db):
         db.execute(
             "UPDATE outbox SET status = 'pending', attempts = ?, next_attempt_at = ?, "
-            "lease_owner = NULL, lease_until = NULL, error_code = ?, error = ? "
+            "lease_owner = NULL, lease_until = NULL, error_code = ?, error = ?, "
+            "doubt_since = NULL, doubt_checks = 0 "
             "WHERE id = ? AND lease_owner = ? AND status = 'sending'",
             [attempts, next_attempt_at, error_code, error[:500], row_id, owner],
+        )
+
+
+def hold_in_doubt(
+    db: sqlite_utils.Database,
+    row_id: int,
+    owner: str,
+    *,
+    attempts: int,
+    since: float,
+    checks: int,
+    next_check_at: float,
+    error: str,
+) -> None:
+    """Put a row whose current part may have gone out back to 'pending', in doubt since `since`.
+
+    It is not sent again before a history check (at `next_check_at`) has settled the doubt.
+    """
+    with transaction(db):
+        db.execute(
+            "UPDATE outbox SET status = 'pending', attempts = ?, next_attempt_at = ?, "
+            "lease_owner = NULL, lease_until = NULL, error_code = 0, error = ?, "
+            "doubt_since = ?, doubt_checks = ? "
+            "WHERE id = ? AND lease_owner = ? AND status = 'sending'",
+            [attempts, next_check_at, error[:500], since, checks, row_id, owner],
         )
 
 
@@ -177,6 +226,12 @@ def lease_owners(db: sqlite_utils.Database, now: float) -> list[str]:
     return [row[0] for row in rows if row[0]]
 
 
+def lock_holder(db: sqlite_utils.Database, name: str) -> str | None:
+    """The owner of the named lock in `core`'s locks table (expired or not), or None."""
+    row = db.execute("SELECT owner FROM locks WHERE name = ?", [name]).fetchone()
+    return row[0] if row else None
+
+
 def finish(
     db: sqlite_utils.Database,
     row_id: int,
@@ -192,7 +247,8 @@ def finish(
     with transaction(db):
         db.execute(
             "UPDATE outbox SET status = ?, attempts = ?, lease_owner = NULL, lease_until = NULL, "
-            "error_code = ?, error = ? WHERE id = ? AND lease_owner = ? AND status = 'sending'",
+            "error_code = ?, error = ?, doubt_since = NULL "
+            "WHERE id = ? AND lease_owner = ? AND status = 'sending'",
             [status, attempts, error_code, error[:500], row_id, owner],
         )
 
@@ -269,16 +325,19 @@ def save_tokens(
     expires_at: float,
     issued_at: float,
     now: float,
+    rejected_refreshes: int = 0,
 ) -> None:
-    """Store a new token pair in one committed write."""
+    """Store a new token pair in one committed write (with how many refreshes in a row were
+    made because Zalo rejected the token)."""
     with transaction(db):
         db.execute(
             "INSERT INTO tokens (id, access_token, refresh_token, expires_at, issued_at, "
-            "updated_at) VALUES (1, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+            "updated_at, rejected_refreshes) VALUES (1, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET "
             "access_token = excluded.access_token, refresh_token = excluded.refresh_token, "
             "expires_at = excluded.expires_at, issued_at = excluded.issued_at, "
-            "updated_at = excluded.updated_at",
-            [access_token, refresh_token, expires_at, issued_at, now],
+            "updated_at = excluded.updated_at, rejected_refreshes = excluded.rejected_refreshes",
+            [access_token, refresh_token, expires_at, issued_at, now, rejected_refreshes],
         )
 
 
