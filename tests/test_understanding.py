@@ -210,3 +210,38 @@ def test_an_faq_entry_out_of_force_does_not_answer(index) -> None:
     later = build_index(dataclasses.replace(make_kb(topics), lexicon=LEXICON), cache_dir=None)
     match = later.match("con gái tôi 17 tuổi có được lấy chồng không", dt.date(2026, 12, 2))
     assert match.faq is None
+
+
+# --- the word lists are knowledge-base files --------------------------------------------------
+
+
+def test_a_broken_word_list_is_reported_with_its_file_and_line(tmp_path) -> None:
+    import shutil
+    from pathlib import Path
+
+    from bot.kb.loader import read_kb
+
+    root = tmp_path / "kb"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "knowledge_base", root)
+    words = root / "lexicon" / "words.toml"
+    words.write_text(words.read_text(encoding="utf-8") + "\nextra = [1, 2]\n", encoding="utf-8")
+    sections = root / "lexicon" / "sections.toml"
+    sections.write_text(
+        sections.read_text(encoding="utf-8") + 'prices = ["giá cả"]\n', encoding="utf-8"
+    )
+    _, problems = read_kb(root)
+    found = {(Path(p.file).name, p.message.split("'")[1]) for p in problems}
+    assert ("words.toml", "extra") in found and ("sections.toml", "prices") in found
+    line = next(p.line for p in problems if "extra" in p.message)
+    assert words.read_text(encoding="utf-8").splitlines()[line - 1].startswith("extra")
+
+
+def test_a_cue_added_by_staff_changes_what_is_understood() -> None:
+    kb = make_kb()
+    cues = dict(kb.lexicon["sections"]["cues"])
+    cues["fee"] = (*cues["fee"], "hết mấy đồng")
+    sections = MappingProxyType({**kb.lexicon["sections"], "cues": MappingProxyType(cues)})
+    edited = dataclasses.replace(kb, lexicon=MappingProxyType({**kb.lexicon, "sections": sections}))
+    before = build_index(kb, cache_dir=None).match("khai sinh hết mấy đồng")
+    after = build_index(edited, cache_dir=None).match("khai sinh hết mấy đồng")
+    assert before.section != "fee" and after.section == "fee"

@@ -12,7 +12,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from bot.kb.model import ANSWER_SECTIONS
 from bot.kb.reader import Reader
+
+CUE_SECTIONS = frozenset({*ANSWER_SECTIONS, "sources", "hours"})
+"""The sections a `[cues]` list of `lexicon/sections.toml` may name."""
 
 
 def lexicon_files(root: Path) -> list[Path]:
@@ -57,6 +61,12 @@ def read_lexicon(reader: Reader, root: Path) -> MappingProxyType:
         for name, raw in data.items():
             if isinstance(raw, dict):
                 value = _entry(reader, file, source, name, raw)
+                if value is not None and (file.stem, name) == ("sections", "cues"):
+                    for key in sorted(set(value) - CUE_SECTIONS):
+                        known = ", ".join(sorted(CUE_SECTIONS))
+                        reader.add(
+                            file, source.subkey(name, key), f"'{key}' không phải phần ({known})"
+                        )
             else:
                 value = _phrases(reader, file, source.line(name), name, raw)
             if value is not None:
