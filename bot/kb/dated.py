@@ -174,7 +174,8 @@ def read_dated_sections(
             data[key] = ["?"] if TOPIC_FIELDS[key][0] == TEXTS else "?"
             continue
         found[key] = versions
-        data[key] = pick_version(versions, None).text
+        text = pick_version(versions, None).text
+        data[key] = list(text) if isinstance(text, tuple) else text
     return found, ok
 
 
