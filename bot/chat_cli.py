@@ -17,8 +17,8 @@ from typing import Any, TextIO
 from bot import config as config_module
 from bot.dialogue import respond
 from bot.kb.loader import KBError, load_kb
-from bot.matcher import Index, build_index
 from bot.messages import Button, Turn
+from bot.understanding import Index, build_index
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -330,7 +330,7 @@ def audit(
         message = f"chưa có {len(missing)} chủ đề chuẩn: {', '.join(missing)}"
         found.append(Problem(str(root / "topics"), 1, "warning", message))
     if self_test and kb.topics:
-        from bot.matcher import build_index  # noqa: PLC0415 - the matcher reads bot.kb
+        from bot.understanding import build_index  # noqa: PLC0415 - the matcher reads bot.kb
 
         try:
             index = index if index is not None else build_index(kb)

@@ -11,6 +11,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from bot.kb.dated import read_dated_sections, read_faqs
+from bot.kb.lexicon import lexicon_files, read_lexicon
 from bot.kb.model import KnowledgeBase, MenuItem, Office, OldWard, Topic, Ward
 from bot.kb.reader import (
     MENU_FIELDS,
@@ -36,6 +37,7 @@ def kb_files(path: str | Path) -> list[Path]:
     for folder in ("topics", "texts"):
         if (root / folder).is_dir():
             files += sorted(p for p in (root / folder).glob("*.toml") if not p.name.startswith("."))
+    files += lexicon_files(root)
     return [f for f in files if f.is_file()]
 
 
@@ -230,6 +232,7 @@ def read_kb(
         phrases=MappingProxyType(phrases),
         texts=MappingProxyType(texts),
         menu=menu,
+        lexicon=read_lexicon(reader, root),
         version=reader.digest.hexdigest()[:12],
         loaded_at=now,
     )

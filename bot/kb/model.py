@@ -11,6 +11,7 @@ File layout (all TOML, UTF-8):
   hotline, ai_hotline, zalo_viber, website, email, app, portal, feedback_zalo.
 - `knowledge_base/vocabulary.toml`: `[abbreviations]` token -> expansion, `[phrases]` phrase ->
   canonical phrase; both used by the matcher's normaliser.
+- `knowledge_base/lexicon/*.toml`: the word lists of the understanding stages (`bot.kb.lexicon`).
 - `knowledge_base/texts/*.toml`: bot texts; every file is a flat table of key -> text (or list of
   texts, one picked per reply). Keys are unique across files. `menu` is an array of
   `{title, payload}` tables.
@@ -59,6 +60,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 ANSWER_SECTIONS = ("documents", "duration", "fee", "where", "online", "eligibility")
 """The sections a citizen can ask about, in menu order."""
@@ -274,6 +276,8 @@ class KnowledgeBase:
     texts: Mapping[str, str | tuple[str, ...]]
     menu: tuple[MenuItem, ...]
     version: str = ""
+    lexicon: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
+    """`lexicon/<group>.toml` as group -> name -> phrases (see `bot.kb.lexicon`)."""
     loaded_at: dt.datetime | None = None
 
     def text(self, key: str, **values: object) -> str:
