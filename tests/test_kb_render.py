@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.kb.loader import load_kb
+from bot.kb.model import ANSWER_SECTIONS, SECTION_LABELS
 from bot.kb.render import (
     BULLET,
     RENDERABLE,
@@ -96,3 +97,36 @@ def test_summary_is_the_title_line_and_summary_only() -> None:
 def test_summary_without_a_summary_is_the_title_line() -> None:
     bare = dataclasses.replace(KET_HON, summary="")
     assert render_summary(bare) == "ĐĂNG KÝ KẾT HÔN"
+
+
+def test_sources_give_legal_basis_official_links_and_review_date() -> None:
+    assert render_section(KET_HON, "sources") == (
+        "Đăng ký kết hôn – Căn cứ pháp lý:\n"
+        "• Luật Hộ tịch 2014\n"
+        "• Nghị định 123/2015/NĐ-CP\n"
+        "Nguồn chính thức:\n"
+        "https://dichvucong.gov.vn\n"
+        "Thông tin cập nhật ngày 20/11/2026."
+    )
+
+
+def test_sources_that_name_an_act_are_listed_with_the_legal_basis() -> None:
+    assert render_section(KB.topics["tam-tru"], "sources") == (
+        "Đăng ký tạm trú – Căn cứ pháp lý:\n• Luật Cư trú 2020\nThông tin cập nhật ngày 20/11/2026."
+    )
+
+
+def test_eligibility_is_an_answer_section_after_online() -> None:
+    assert ANSWER_SECTIONS[-2:] == ("online", "eligibility")
+    assert SECTION_LABELS["eligibility"] == "Điều kiện, đối tượng"
+    assert SECTION_LABELS["sources"] == "Căn cứ pháp lý"
+    assert not KET_HON.has_section("eligibility")
+    assert "Điều kiện" not in render_overview(KET_HON)
+    with_it = dataclasses.replace(KET_HON, eligibility="Nam từ đủ 20 tuổi, nữ từ đủ 18 tuổi.")
+    assert with_it.has_section("eligibility")
+    assert render_section(with_it, "eligibility") == (
+        "Đăng ký kết hôn – Điều kiện, đối tượng: Nam từ đủ 20 tuổi, nữ từ đủ 18 tuổi."
+    )
+    overview = render_overview(with_it)
+    assert "Điều kiện, đối tượng: Nam từ đủ 20 tuổi" in overview
+    assert overview.index("Nộp trực tuyến") < overview.index("Điều kiện, đối tượng")
