@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 
 from bot.kb.loader import load_kb
-from bot.kb.model import ANSWER_SECTIONS, SECTION_LABELS
+from bot.kb.model import ANSWER_SECTIONS, SECTION_LABELS, Faq
 from bot.kb.render import (
     BULLET,
     RENDERABLE,
     render_overview,
     render_section,
+    render_sources,
     render_summary,
     rendered_answers,
 )
@@ -130,3 +131,12 @@ def test_eligibility_is_an_answer_section_after_online() -> None:
     overview = render_overview(with_it)
     assert "Điều kiện, đối tượng: Nam từ đủ 20 tuổi" in overview
     assert overview.index("Nộp trực tuyến") < overview.index("Điều kiện, đối tượng")
+
+
+def test_sources_after_an_faq_answer_use_the_entry_s_own_links() -> None:
+    faq = Faq("a", "Câu hỏi?", ("a", "b", "c"), "Trả lời.", sources=("https://vbpl.vn/x",))
+    text = render_sources(KET_HON, faq)
+    assert "https://vbpl.vn/x" in text and "https://dichvucong.gov.vn" not in text
+    assert text.startswith("Đăng ký kết hôn – Căn cứ pháp lý:\n• Luật Hộ tịch 2014")
+    assert render_sources(KET_HON) == render_section(KET_HON, "sources")
+    assert render_sources(KET_HON, dataclasses.replace(faq, sources=())) == render_sources(KET_HON)

@@ -118,6 +118,15 @@ def render_section(
     return f"{heading}: {body}"
 
 
+def render_sources(topic: Topic, faq: Faq | None = None) -> str:
+    """The answer to "căn cứ pháp lý" / "nguồn": legal basis, official links, review date.
+
+    After an FAQ answer, pass `faq`: its own `sources` replace the topic's when it has some.
+    """
+    body = sources_body(topic, faq.sources if faq else ())
+    return f"{topic.title} – {label('sources')}:\n{body}"
+
+
 def render_faq(topic: Topic, faq: Faq, today: dt.date | None = None) -> str:
     """An FAQ entry's answer in force on `today`, under its question.
 
