@@ -242,7 +242,7 @@ def read_kb(
 def _empty(now: dt.datetime | None) -> KnowledgeBase:
     """A knowledge base with nothing in it."""
     empty = MappingProxyType({})
-    return KnowledgeBase(empty, empty, empty, (), empty, empty, empty, empty, (), "", now)
+    return KnowledgeBase(*(empty, empty, empty, (), empty, empty, empty, empty, ()), loaded_at=now)
 
 
 def load_kb(path: str | Path, now: dt.datetime | None = None) -> KnowledgeBase:

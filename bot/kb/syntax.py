@@ -29,6 +29,15 @@ def _key_at(lines: list[str], line: int) -> tuple[str, int] | None:
     return None
 
 
+def _open_multiline(lines: list[str]) -> int | None:
+    """The line where a triple-quoted text opens and is never closed, if there is one."""
+    opened: int | None = None
+    for number, text in enumerate(lines, start=1):
+        for _ in re.finditer(r'"""|\'\'\'', text):
+            opened = None if opened else number
+    return opened
+
+
 def _first_line_of(lines: list[str], key: str, before: int) -> int | None:
     """The first line above `before` where `key` is assigned or declared as a table."""
     for number in range(1, before):
@@ -45,10 +54,11 @@ def _first_line_of(lines: list[str], key: str, before: int) -> int | None:
 def _explain(what: str, lines: list[str], line: int, col: int) -> str:
     """The Vietnamese explanation of tomllib's `what` at `line`, `col`."""
     text = lines[line - 1] if 0 < line <= len(lines) else ""
-    here = _key_at(lines, line)
+    opened = _open_multiline(lines) if what == "Unterminated string" else None
+    here = _key_at(lines, opened or line)
     key, key_line = here if here else ("", line)
     of = f" của '{key}'" if key else ""
-    started = f" (bắt đầu ở dòng {key_line})" if key and key_line != line else ""
+    started = f" (bắt đầu ở dòng {opened or key_line})" if key and key_line != line else ""
     return _value_problem(what, lines, text, (line, col), (key, of, started)) or _structure_problem(
         what, lines, text, line, key
     )
