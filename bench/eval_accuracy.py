@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 from bot.config import BotConfig  # noqa: E402
 from bot.dialogue import respond  # noqa: E402
 from bot.kb.loader import load_kb  # noqa: E402
-from bot.matcher import build_index  # noqa: E402
+from bot.understanding import build_index  # noqa: E402
 
 TARGETS = {"top1": 0.95, "offered": 0.98, "rejected": 0.90, "section": 0.90}
 NOW = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)

@@ -33,7 +33,7 @@ from bot.config import BotConfig  # noqa: E402
 from bot.dialogue import respond  # noqa: E402
 from bot.kb.loader import load_kb  # noqa: E402
 from bot.kb.model import KnowledgeBase  # noqa: E402
-from bot.matcher import build_index  # noqa: E402
+from bot.understanding import build_index  # noqa: E402
 
 NOW = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
 OTHER = (

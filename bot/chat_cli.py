@@ -17,8 +17,8 @@ from typing import Any, TextIO
 from bot import config as config_module
 from bot.dialogue import respond
 from bot.kb.loader import KBError, load_kb
-from bot.matcher import Index, build_index
 from bot.messages import Button, Turn
+from bot.understanding import Index, build_index
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -105,14 +105,30 @@ def _setup_or_report(args: argparse.Namespace) -> tuple[Index, config_module.Con
         return None
 
 
+def _ask_now(day: str | None) -> dt.datetime | None:
+    """Now, or noon UTC of `day` (the same calendar day in Việt Nam); None when `day` is bad."""
+    if not day:
+        return dt.datetime.now(dt.UTC)
+    try:
+        return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(12), dt.UTC)
+    except ValueError:
+        print(
+            f"Lỗi: ngày '{day}' không hợp lệ; viết năm-tháng-ngày, ví dụ --date 2027-01-01",
+            file=sys.stderr,
+        )
+        return None
+
+
 def ask(args: argparse.Namespace) -> int:
-    """`ask`: answer one question, or every line of stdin."""
+    """`ask`: answer one question, or every line of stdin (as of `--date` when given)."""
+    now = _ask_now(getattr(args, "date", None))
+    if now is None:
+        return 2
     ready = _setup_or_report(args)
     if ready is None:
         return 2
     index, config, buttons = ready
     questions = [" ".join(args.question)] if args.question else sys.stdin
-    now = dt.datetime.now(dt.UTC)
     return run_ask(
         questions,
         index,
@@ -166,6 +182,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "--no-buttons",
         action="store_true",
         help="number choices in the text, as when the OA shows no buttons",
+    )
+    p.add_argument(
+        "--date",
+        metavar="YYYY-MM-DD",
+        help="answer as of this day (dated facts in force then), e.g. 2027-01-01",
     )
     p.add_argument("--config", help="configuration file (default: $BOT_CONFIG or config.toml)")
     p.set_defaults(func=ask)

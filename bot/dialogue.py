@@ -15,16 +15,16 @@ State keys: `topic` and `section` (last answer), `ward` / `old_ward` (named by t
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from bot.config import BotConfig
-from bot.kb.model import ANSWER_SECTIONS, SECTION_LABELS
-from bot.kb.render import render_section
-from bot.matcher import BACK_MIN, Index, Match
+from bot.kb.model import ANSWER_SECTIONS, SECTION_LABELS, Faq, Topic
+from bot.kb.render import render_faq, render_section
 from bot.messages import Reply, Turn
 from bot.replies import (
     MAX_BUTTONS,
@@ -35,7 +35,10 @@ from bot.replies import (
     section_buttons,
     topic_button,
 )
-from bot.smalltalk import asks_for_person, is_emoji_only, looks_like_words
+from bot.understanding import Index, Match, Query
+from bot.understanding.lexical import MAX_CHOICES
+from bot.understanding.reading import Reading
+from bot.understanding.smalltalk import asks_for_person, is_emoji_only, looks_like_words
 from bot.wards import decided_by_ward, remember_wards, ward_office, ward_only
 
 logger = logging.getLogger(__name__)
@@ -72,6 +75,7 @@ REQUIRED_TEXTS = (
     "ward_noted",
     "ward_office",
     "unsupported",
+    "out_of_scope",
 )
 """Text keys this module uses; `kb check` verifies that each one exists."""
 
@@ -79,6 +83,10 @@ PAYLOAD = re.compile(r"^#(topic|section|rate|menu)(?::([a-z0-9-]+))?(?::([a-z0-9
 """Button payloads. They start with '#' and hold only ids, so typed sentences never match."""
 
 SMALLTALK_ORDER = ("who", "thanks", "bye", "greeting", "ok")
+
+FOLLOW_UP_FAQ_AT = 0.88
+"""Lowest cosine for a follow-up to be answered by one of the current topic's FAQ entries:
+a little below `ranking.FAQ_AT`, since the conversation already says which topic is meant."""
 
 
 def _answer(
@@ -89,15 +97,23 @@ def _answer(
     buttons: bool,
     match: Match | None = None,
     lead: tuple[Reply, ...] = (),
+    today: date | None = None,
+    faq_id: str | None = None,
 ) -> Turn:
-    """Answer one section of a topic, or its short overview with buttons for the sections."""
+    """Answer one section of a topic, one of its FAQ entries, or its short overview."""
     kb = index.kb
     topic = kb.topics[topic_id]
+    if faq_id is None and match is not None and match.topic == topic_id:
+        faq_id = match.faq
+    faq = next((f for f in topic.faqs if f.id == faq_id), None)
+    if faq is not None:
+        return _faq(index, topic, faq, state, buttons, match, lead, today)
     if match is not None and match.query is not None and section == match.query.section:
         section = index.section_for(topic_id, match.query)
     if (
         section is not None
-        and not topic.has_section(section)
+        and section != "sources"
+        and not topic.has_section(section, today)
         and section not in (topic.not_applicable)
     ):
         section = None
@@ -106,7 +122,7 @@ def _answer(
         text += "\n\n" + kb.text("overview_more")
         shown = section_buttons(index.kb, topic, None, MAX_BUTTONS)
     else:
-        text = render_section(topic, section, state.get("ward"))
+        text = render_section(topic, section, state.get("ward"), today)
         if (
             section == "where"
             and state.get("ward") in kb.wards
@@ -128,6 +144,35 @@ def _answer(
         topic=topic.id,
         section=section,
         candidates=candidates,
+        score=match.score if match else 1.0,
+    )
+
+
+def _faq(
+    index: Index,
+    topic: Topic,
+    faq: Faq,
+    state: dict[str, Any],
+    buttons: bool,
+    match: Match | None,
+    lead: tuple[Reply, ...],
+    today: date | None,
+) -> Turn:
+    """Answer one FAQ entry of a topic, with the rating and the topic's section buttons."""
+    kb = index.kb
+    shown = rating_buttons(kb, topic.id) if buttons else []
+    shown += section_buttons(kb, topic, None, MAX_BUTTONS - len(shown))
+    state.update(topic=topic.id, section=None, fallbacks=0)
+    committed = match is not None and match.topic == topic.id
+    return finish(
+        kb,
+        [*lead, Reply(render_faq(topic, faq, today), tuple(shown))],
+        state,
+        buttons,
+        kind="answer",
+        topic=topic.id,
+        faq=faq.id,
+        candidates=tuple(c for c, _ in match.candidates) if committed else (topic.id,),
         score=match.score if match else 1.0,
     )
 
@@ -240,9 +285,9 @@ def _payload(
     if topic_id not in kb.topics:
         return None
     if kind == "topic" and extra is None:
-        return _answer(index, topic_id, None, state, buttons)
-    if kind == "section" and extra in ANSWER_SECTIONS:
-        return _answer(index, topic_id, extra, state, buttons)
+        return _answer(index, topic_id, None, state, buttons, today=now.date())
+    if kind == "section" and extra in (*ANSWER_SECTIONS, "sources"):
+        return _answer(index, topic_id, extra, state, buttons, today=now.date())
     if kind == "rate" and extra in ("0", "1"):
         helpful = extra == "1"
         key = "rating_thanks_helpful" if helpful else "rating_thanks_not_helpful"
@@ -272,12 +317,17 @@ def respond(
         return handled
     if not raw or is_emoji_only(raw):
         return _smalltalk(index, "smalltalk_emoji", state, buttons, now)
-    query = index.analyze(raw)
+    reading = index.read(raw)
+    query = index.analyze(reading.text)
     words, folded = query.normalized.text.split(), query.normalized.tokens
     if asks_for_person(words, folded):
         return _handover(index, state, buttons)
     lead = remember_wards(kb, query.wards, state)
+    last = state.get("topic") if state.get("topic") in kb.topics else None
     if query.wards and not query.names_topic and not query.section:
+        if last and kb.topics[last].has_section("where", now.date()):
+            # "nhà em ở Phú Thượng" during a conversation: where to file for that ward.
+            return _answer(index, last, "where", state, buttons, lead=lead, today=now.date())
         return ward_only(kb, state, lead, buttons)  # "nhà mình ở Bưởi"
     if not query.content and not query.section:
         if query.smalltalk:
@@ -286,38 +336,123 @@ def respond(
             return _smalltalk(index, key, state, buttons, now)
     if query.content and not looks_like_words(query.content, index.known):
         return _smalltalk(index, "smalltalk_gibberish", state, buttons, now)
-    last = state.get("topic") if state.get("topic") in kb.topics else None
+    return _understood(index, reading, query, state, settings, buttons, now, last, lead)
+
+
+def _understood(
+    index: Index,
+    reading: Reading,
+    query: Query,
+    state: dict[str, Any],
+    settings: BotConfig,
+    buttons: bool,
+    now: datetime,
+    last: str | None,
+    lead: tuple[Reply, ...],
+) -> Turn:
+    """The turn for a message that asks something: matched, in the conversation's context."""
+    kb, today = index.kb, now.date()
+
+    def answer(topic_id: str, section: str | None, match: Match | None = None, **kw: Any) -> Turn:
+        return _answer(index, topic_id, section, state, buttons, match, lead, today, **kw)
+
     if not query.names_topic and not query.section and not query.cues:
         # Only procedure-neutral words ("thủ tục thế nào", "cần hỗ trợ"): the last topic's
-        # overview in a conversation, else the menu; never a guess.
+        # FAQ entry or overview in a conversation, else the menu; never a guess.
         if last:
-            return _answer(index, last, None, state, buttons, lead=lead)
+            return answer(last, None, faq_id=index.faq_in_context(last, reading.text, today))
         reply = Reply(kb.text("menu_intro"), menu_buttons(kb))
         return finish(kb, [*lead, reply], state, buttons, kind="choices")
     if last and query.document and not query.without_document:
         # "có cần giấy khai sinh không" after an answer: a document of that topic, not a topic.
-        section = None if index.is_named(last, query.document) else "documents"
-        return _answer(index, last, section, state, buttons, lead=lead)
-    match = index.match_query(query)
-    if match.outcome == "answer" and (query.names_topic or not last):
-        return _answer(index, match.topic, query.section, state, buttons, match, lead)
-    if last and not query.names_topic and query.section:
-        return _answer(index, last, query.section, state, buttons, match, lead)
-    if last and query.section and match.outcome == "choices" and match.back < BACK_MIN:
-        # A follow-up whose other words name no procedure, only sharing a common word with a
-        # few phrasings ("thế nếu ở xa thì nộp ở đâu"): still about the last topic.
-        return _answer(index, last, query.section, state, buttons, match, lead)
+        return answer(last, None if index.is_named(last, query.document) else "documents")
+    match = index.match_query(query, reading, today)
+    several = _several_asks(index, reading, match, today)
+    if several is not None:
+        return _choices(index, several, state, buttons, lead)
+    if match.outcome == "answer" and (query.names_topic or not last or match.topic == last):
+        return answer(match.topic, query.section, match)
+    if last and match.topic != last:
+        follow = _follow_up(index, reading, query, match, last, today)
+        if follow is not None:
+            return answer(last, follow[0], match, faq_id=follow[1])
     if not query.names_topic and query.section:
-        label = SECTION_LABELS[query.section].lower()
+        label = SECTION_LABELS.get(query.section, query.section).lower()
         reply = Reply(kb.text("ask_topic", section=label), menu_buttons(kb))
         return finish(kb, [*lead, reply], state, buttons, kind="choices", score=match.score)
     if match.outcome == "choices":
-        if last and match.candidates and match.candidates[0][0] == last:
-            return _answer(index, last, query.section, state, buttons, match, lead)
-        return _choices(index, match, state, buttons, lead)
+        return _choices(index, _with_current(match, last), state, buttons, lead)
     if match.outcome == "answer":
-        return _answer(index, match.topic, query.section, state, buttons, match, lead)
+        return answer(match.topic, query.section, match)
+    if match.domain is not None:
+        return _out_of_scope(index, match, state, buttons, lead)
     return _fallback(index, match, state, settings, buttons, lead)
+
+
+def _follow_up(
+    index: Index, reading: Reading, query: Query, match: Match, last: str, today: date
+) -> tuple[str | None, str | None] | None:
+    """(section, FAQ id) of the current topic when a message names no procedure of its own.
+
+    A message stays on the current topic unless the naming rules commit to another one, or the
+    fused ranking is confident about another one: its FAQ entry if one is close, the section
+    asked, or the overview. None: the message is about something else.
+    """
+    faq = index.faq_in_context(last, reading.text, today, FOLLOW_UP_FAQ_AT)
+    if query.section and not query.names_topic:
+        return query.section, faq
+    if match.outcome == "answer" and (query.names_topic or match.via == "fused"):
+        return None
+    if faq is not None or query.section:
+        return query.section, faq
+    if match.domain is not None:
+        return None
+    if not query.names_topic or last in (c for c, _ in match.candidates):
+        return None, None
+    return None
+
+
+def _with_current(match: Match, last: str | None) -> Match:
+    """The match with the current topic first among the choices (a menu in a conversation)."""
+    if last is None:
+        return match
+    others = tuple(c for c in match.candidates if c[0] != last)
+    return dataclasses.replace(match, candidates=((last, match.score), *others)[:MAX_CHOICES])
+
+
+def _several_asks(index: Index, reading: Reading, match: Match, today: date) -> Match | None:
+    """Choices when the asking sentences of one message commit to different topics."""
+    if len(reading.asks) < 2:
+        return None
+    topics: list[str] = []
+    for sentence in reading.asks[:MAX_CHOICES]:
+        found = index.match(sentence, today)
+        if found.outcome == "answer" and found.topic not in topics:
+            topics.append(found.topic)
+    if len(topics) < 2:
+        return None
+    return dataclasses.replace(
+        match, outcome="choices", topic=None, candidates=tuple((t, 1.0) for t in topics)
+    )
+
+
+def _out_of_scope(
+    index: Index, match: Match, state: dict[str, Any], buttons: bool, lead: tuple[Reply, ...]
+) -> Turn:
+    """Say which office handles what the message is about, then the menu."""
+    kb = index.kb
+    entry = kb.lexicon.get("out_of_scope", {}).get(match.domain or "", {})
+    text = kb.text("out_of_scope", name=entry.get("name", ""), where=entry.get("where", ""))
+    return finish(
+        kb,
+        [*lead, Reply(text, menu_buttons(kb))],
+        state,
+        buttons,
+        kind="fallback",
+        candidates=tuple(c for c, _ in match.candidates),
+        score=match.score,
+        unanswered=True,
+    )
 
 
 def welcome(

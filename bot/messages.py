@@ -35,7 +35,8 @@ class Turn:
     """The outcome of one citizen message: what to send and what to remember.
 
     `kind` is one of answer, choices, fallback, smalltalk, handover, feedback, dossier, privacy,
-    welcome, unsupported, silent. `topic` is set only when the bot commits to an answer.
+    welcome, unsupported, silent. `topic` is set only when the bot commits to an answer; `faq`
+    is the id of the topic's FAQ entry that answered, if one did.
     `state` is the new JSON-serialisable conversation state (None: unchanged). `unanswered`
     asks the pipeline to store the question for staff; `rating` is (topic, helpful);
     `handover` flags the conversation.
@@ -48,6 +49,7 @@ class Turn:
     section: str | None = None
     candidates: tuple[str, ...] = ()
     score: float = 0.0
+    faq: str | None = None
     unanswered: bool = False
     rating: tuple[str, bool] | None = None
     handover: bool = False

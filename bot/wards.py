@@ -12,8 +12,8 @@ from typing import Any
 from bot.kb.model import KnowledgeBase, Topic
 from bot.kb.render import render_section
 from bot.messages import Reply, Turn
-from bot.normalize import Lexicon, clean, fold
 from bot.replies import MAX_BUTTONS, finish, menu_buttons, rating_buttons, section_buttons
+from bot.understanding.normalize import Lexicon, clean, fold
 
 _PREFIXES = ("phường", "p", "khu vực", "khu", "ở", "tại", "thuộc")
 """Words that often precede a ward name; the ward lexicon includes them in the span."""

@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 def _live_kb(config: Config) -> Any:
     from bot.kb.live import LiveKB
-    from bot.matcher import build_index
+    from bot.understanding import build_index
 
     return LiveKB(config.bot.knowledge_base, build_index, config.bot.reload_seconds)
 

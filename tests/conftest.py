@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from bot.kb.loader import load_kb
-from bot.matcher import Index, build_index
+from bot.understanding import Index, build_index
 
 pytest_plugins = ["tests.fixtures_zalo"]
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+from pathlib import Path
 from types import MappingProxyType
 
 from bot.kb.model import KnowledgeBase, MenuItem, OldWard, Topic, Ward
@@ -148,7 +150,6 @@ TEXTS = {
 def shipped_dialogue_texts() -> dict[str, str]:
     """The dialogue's own texts, read from the shipped texts/dialogue.toml."""
     import tomllib
-    from pathlib import Path
 
     path = Path(__file__).resolve().parent.parent / "knowledge_base" / "texts" / "dialogue.toml"
     return tomllib.loads(path.read_text(encoding="utf-8"))
@@ -180,3 +181,38 @@ def make_kb(topics: list[Topic] | None = None) -> KnowledgeBase:
             MenuItem("Tạm trú", "đăng ký tạm trú"),
         ),
     )
+
+
+GOOD_KB = Path(__file__).parent / "fixtures" / "kb" / "good"
+SHIPPED_TEXTS = Path(__file__).resolve().parent.parent / "knowledge_base" / "texts"
+
+
+def kb_dir(tmp_path: Path) -> Path:
+    """A writable copy of the small good fixture knowledge base, as temp files.
+
+    The other owners' texts (dialogue, outreach) are the shipped files, since their modules'
+    REQUIRED_TEXTS are checked; general.toml stays the fixture's.
+    """
+    root = Path(shutil.copytree(GOOD_KB, tmp_path / "kb"))
+    for file in SHIPPED_TEXTS.glob("*.toml"):
+        if file.name != "general.toml":
+            shutil.copy(file, root / "texts" / file.name)
+    return root
+
+
+def rewrite(path: Path, old: str = "", new: str = "", append: str = "") -> Path:
+    """Replace `old` (which must be there) by `new` in a file, then add `append` at its end."""
+    text = path.read_text(encoding="utf-8")
+    if old:
+        assert old in text, old
+        text = text.replace(old, new)
+    path.write_text(text + append, encoding="utf-8")
+    return path
+
+
+def line_no(path: Path, needle: str) -> int:
+    """The 1-based line of the first occurrence of `needle` in a file."""
+    for number, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
+        if needle in line:
+            return number
+    raise AssertionError(f"{needle!r} not in {path}")

@@ -11,8 +11,8 @@ from kbfactory import topic as make_topic
 
 from bot.config import BotConfig
 from bot.dialogue import REQUIRED_TEXTS, respond, unsupported, welcome
-from bot.matcher import Index, build_index
 from bot.replies import shorten
+from bot.understanding import Index, build_index
 
 INDEX = build_index(make_kb())
 NOW = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)

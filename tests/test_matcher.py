@@ -12,7 +12,7 @@ from kbfactory import TOPICS, make_kb
 from kbfactory import topic as make_topic
 
 from bot.kb.loader import load_kb
-from bot.matcher import build_index
+from bot.understanding import build_index
 
 INDEX = build_index(make_kb())
 SHIPPED_PATH = Path(__file__).resolve().parent.parent / "knowledge_base"

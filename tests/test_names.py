@@ -20,9 +20,9 @@ from kbfactory import topic as make_topic
 from bot.config import BotConfig
 from bot.dialogue import respond
 from bot.kb.loader import load_kb
-from bot.matcher import build_index
-from bot.normalize import clean, fold
-from bot.sections import document_object, procedure_heads
+from bot.understanding import build_index
+from bot.understanding.normalize import clean, fold
+from bot.understanding.sections import document_object, procedure_heads
 
 SHIPPED = build_index(load_kb(Path(__file__).resolve().parent.parent / "knowledge_base"))
 NOW = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)

@@ -10,7 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.normalize import Lexicon, Vocabulary, accent_key, clean, fold, normalize, tone_key
+from bot.understanding.normalize import (
+    Lexicon,
+    Vocabulary,
+    accent_key,
+    clean,
+    fold,
+    normalize,
+    tone_key,
+)
 
 VOCAB_FILE = Path(__file__).resolve().parent.parent / "knowledge_base" / "vocabulary.toml"
 SHIPPED = tomllib.loads(VOCAB_FILE.read_text(encoding="utf-8"))

@@ -11,7 +11,6 @@ import importlib
 import logging
 import re
 import string
-import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,18 @@ from typing import Any
 from bot.kb.loader import Problem, read_kb
 from bot.kb.model import KnowledgeBase, Topic
 from bot.kb.render import ZALO_TEXT_LIMIT, rendered_answers
+from bot.kb.rules import (
+    address_rules,
+    dated_rules,
+    faq_rules,
+    fold,
+    knock_on_free,
+    shared_faq_phrasings,
+    size_rules,
+)
 from bot.kb.source import SourceLines
+
+__all__ = ["audit", "check_kb", "fold", "sort_problems"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,13 +56,6 @@ STANDARD_TOPICS = (
 _INSECURE = re.compile(r"\bhttp://[^\s\"']*", re.IGNORECASE)
 _MENU_TOPIC = re.compile(r"^#(?:topic|section):([a-z0-9-]+)")
 _URLISH = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|www\.)", re.IGNORECASE)
-
-
-def fold(text: str) -> str:
-    """A phrasing compared loosely: lower case, no diacritics, `đ` as `d`, words only."""
-    text = unicodedata.normalize("NFD", text.casefold().replace("đ", "d"))
-    text = "".join(c for c in text if unicodedata.category(c) != "Mn")
-    return " ".join(re.findall(r"[^\W_]+", text))
 
 
 class _Sources:
@@ -177,8 +180,18 @@ def required_texts() -> dict[str, tuple[str, ...]]:
     return {name: importlib.import_module(name).REQUIRED_TEXTS for name in TEXT_OWNERS}
 
 
-def _text_rules(kb: KnowledgeBase, root: Path, lines_of: _Sources) -> list[Problem]:
-    """Required texts present, menu buttons short enough, texts well-formed and not too long."""
+def _text_rules(
+    kb: KnowledgeBase,
+    root: Path,
+    lines_of: _Sources,
+    texts_loaded: bool = True,
+    unloaded_topics: frozenset[str] = frozenset(),
+) -> list[Problem]:
+    """Required texts present, menu buttons short enough, texts well-formed and not too long.
+
+    A texts file that did not load explains its missing texts and menu, and a topic file that
+    did not load explains the menu button leading to it: those knock-on errors are left out.
+    """
     found = []
     folder = root / "texts"
     files = [str(f) for f in sorted(folder.glob("*.toml"))] if folder.is_dir() else []
@@ -187,14 +200,14 @@ def _text_rules(kb: KnowledgeBase, root: Path, lines_of: _Sources) -> list[Probl
     def add(file: str, line: int, message: str, severity: str = "error") -> None:
         found.append(Problem(file, line, severity, message))
 
-    for owner, keys in required_texts().items():
+    for owner, keys in required_texts().items() if texts_loaded else ():
         for key in (k for k in keys if k != "menu" and k not in kb.texts):
             add(
                 general,
                 1,
                 f"thiếu câu chữ '{key}' ({owner} cần); hãy thêm vào một tệp trong texts/",
             )
-    if not kb.menu:
+    if not kb.menu and texts_loaded:
         add(general, 1, "thiếu menu: thêm các bảng [[menu]] có title và payload")
     menu_file = next((f for f in files if lines_of(f).has_table("menu")), general)
     for index, item in enumerate(kb.menu):
@@ -206,7 +219,7 @@ def _text_rules(kb: KnowledgeBase, root: Path, lines_of: _Sources) -> list[Probl
                 f"tối đa {BUTTON_TITLE_MAX}",
             )
         payload = _MENU_TOPIC.match(item.payload)
-        if payload and payload.group(1) not in kb.topics:
+        if payload and payload.group(1) not in kb.topics.keys() | unloaded_topics:
             add(
                 menu_file,
                 lines_of(menu_file).line("payload", "menu", index),
@@ -281,28 +294,43 @@ def audit(
     review_max_age_days: int = 365,
     index: Any = None,
     self_test: bool = True,
+    *,
+    failed: Iterable[str] = (),
+    strict_dates: bool = True,
 ) -> list[Problem]:
-    """The rules that need a loaded knowledge base; `index` (a built matcher) is reused if given."""
+    """The rules that need a loaded knowledge base; `index` (a built matcher) is reused if given.
+
+    `failed` names the files the loader found errors in (their knock-on problems are left out).
+    With `strict_dates` off (the running bot) an expired version still in a file is a warning,
+    so that a knowledge base that loaded yesterday still loads after midnight.
+    """
     root = Path(root)
     lines_of = _Sources()
+    texts_loaded, unloaded = knock_on_free(failed, root)
     found: list[Problem] = []
     for topic in kb.topics.values():
-        found += _topic_rules(topic, lines_of(topic.path), today, review_max_age_days)
+        lines = lines_of(topic.path)
+        found += _topic_rules(topic, lines, today, review_max_age_days)
+        found += dated_rules(topic, lines, today, strict_dates)
+        found += faq_rules(topic, lines)
+        found += size_rules(topic, lines)
     found += _shared_phrasings(kb, lines_of)
+    found += shared_faq_phrasings(kb, lines_of)
     files = [t.path for t in kb.topics.values()] + [str(root / "wards.toml")]
-    files += (
+    texts = (
         [str(p) for p in sorted((root / "texts").glob("*.toml"))]
         if (root / "texts").is_dir()
         else []
     )
-    found += _insecure_links(files, lines_of)
-    found += _text_rules(kb, root, lines_of)
-    missing = [t for t in STANDARD_TOPICS if t not in kb.topics]
+    found += _insecure_links(files + texts, lines_of)
+    found += _text_rules(kb, root, lines_of, texts_loaded, frozenset(unloaded))
+    found += address_rules(kb, [t.path for t in kb.topics.values()] + texts, lines_of)
+    missing = [t for t in STANDARD_TOPICS if t not in kb.topics and t not in unloaded]
     if missing:
         message = f"chưa có {len(missing)} chủ đề chuẩn: {', '.join(missing)}"
         found.append(Problem(str(root / "topics"), 1, "warning", message))
     if self_test and kb.topics:
-        from bot.matcher import build_index  # noqa: PLC0415 - the matcher reads bot.kb
+        from bot.understanding import build_index  # noqa: PLC0415 - the matcher reads bot.kb
 
         try:
             index = index if index is not None else build_index(kb)
@@ -316,10 +344,17 @@ def audit(
 
 
 def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
-    """Problems by file and line, errors first within a line, without repeats."""
+    """Problems by file and line, errors first within a line, without repeats.
+
+    Files that could not be read at all (TOML syntax, encoding) come first: they are the root
+    cause of what follows.
+    """
     rank = {"error": 0, "warning": 1}
     unique = dict.fromkeys(problems)
-    return sorted(unique, key=lambda p: (p.file, p.line, rank.get(p.severity, 2), p.message))
+    return sorted(
+        unique,
+        key=lambda p: (not p.unreadable, p.file, p.line, rank.get(p.severity, 2), p.message),
+    )
 
 
 def check_kb(
@@ -333,5 +368,6 @@ def check_kb(
     kb, problems = read_kb(path)
     if not Path(path).is_dir():
         return problems
-    problems += audit(kb, path, today, review_max_age_days, self_test=self_test)
+    failed = {p.file for p in problems if p.severity == "error"}
+    problems += audit(kb, path, today, review_max_age_days, self_test=self_test, failed=failed)
     return sort_problems(problems)

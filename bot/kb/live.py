@@ -128,7 +128,12 @@ class LiveKB:
             else:
                 index = built if hasattr(built, "match") else None
                 problems += audit(
-                    kb, self.path, loaded_at.date(), index=index, self_test=index is not None
+                    kb,
+                    self.path,
+                    loaded_at.date(),
+                    index=index,
+                    self_test=index is not None,
+                    strict_dates=False,
                 )
         errors = [p for p in problems if p.severity == "error"]
         self._seen = seen

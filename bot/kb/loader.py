@@ -10,6 +10,8 @@ import datetime as dt
 from pathlib import Path
 from types import MappingProxyType
 
+from bot.kb.dated import read_dated_sections, read_faqs
+from bot.kb.lexicon import lexicon_files, read_lexicon
 from bot.kb.model import KnowledgeBase, MenuItem, Office, OldWard, Topic, Ward
 from bot.kb.reader import (
     MENU_FIELDS,
@@ -35,6 +37,7 @@ def kb_files(path: str | Path) -> list[Path]:
     for folder in ("topics", "texts"):
         if (root / folder).is_dir():
             files += sorted(p for p in (root / folder).glob("*.toml") if not p.name.startswith("."))
+    files += lexicon_files(root)
     return [f for f in files if f.is_file()]
 
 
@@ -43,12 +46,15 @@ def _read_topic(reader: Reader, file: Path, wards: set[str] | None) -> Topic | N
     data, source = reader.parse(file)
     if data is None:
         return None
+    raw_faqs = data.pop("faq", [])
+    versions, dated_ok = read_dated_sections(reader, file, source, data)
     skipped = data.get("not_applicable")
     skipped = (
         frozenset(s for s in skipped if isinstance(s, str)) if isinstance(skipped, list) else ()
     )
     values = reader.fields(file, source, data, TOPIC_FIELDS, optional=frozenset(skipped))
-    if values is None:
+    faqs, faqs_ok = read_faqs(reader, file, source, raw_faqs)
+    if values is None or not dated_ok or not faqs_ok:
         return None
     if values["id"] != file.stem:
         reader.add(
@@ -69,7 +75,7 @@ def _read_topic(reader: Reader, file: Path, wards: set[str] | None) -> Topic | N
             ok = False
     if not ok:
         return None
-    return Topic(**values, path=reader.name(file))
+    return Topic(**values, faqs=faqs, versions=MappingProxyType(versions), path=reader.name(file))
 
 
 def _read_wards(reader: Reader, file: Path) -> tuple[dict, dict, tuple, dict]:
@@ -226,6 +232,7 @@ def read_kb(
         phrases=MappingProxyType(phrases),
         texts=MappingProxyType(texts),
         menu=menu,
+        lexicon=read_lexicon(reader, root),
         version=reader.digest.hexdigest()[:12],
         loaded_at=now,
     )
@@ -235,7 +242,7 @@ def read_kb(
 def _empty(now: dt.datetime | None) -> KnowledgeBase:
     """A knowledge base with nothing in it."""
     empty = MappingProxyType({})
-    return KnowledgeBase(empty, empty, empty, (), empty, empty, empty, empty, (), "", now)
+    return KnowledgeBase(*(empty, empty, empty, (), empty, empty, empty, empty, ()), loaded_at=now)
 
 
 def load_kb(path: str | Path, now: dt.datetime | None = None) -> KnowledgeBase:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import hashlib
-import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from types import MappingProxyType
 
 from bot.kb.model import ANSWER_SECTIONS
 from bot.kb.source import SourceLines
+from bot.kb.syntax import explain
 
 TEXT, TEXTS, DATE, TABLE, SECTIONS = "text", "texts", "date", "table", "sections"
 
@@ -37,6 +37,7 @@ TOPIC_FIELDS = {
     "where": (TEXT, True),
     "online": (TEXT, True),
     "online_link": (TEXT, False),
+    "eligibility": (TEXT, False),
     "steps": (TEXTS, False),
     "notes": (TEXT, False),
     "where_by_ward": (TABLE, False),
@@ -70,7 +71,6 @@ OFFICE_FIELDS = {
 MENU_FIELDS = {"title": (TEXT, True), "payload": (TEXT, True)}
 
 _EMPTY = {TEXT: "", TEXTS: (), DATE: None, TABLE: MappingProxyType({}), SECTIONS: frozenset()}
-_SYNTAX_LINE = re.compile(r"at line (\d+)")
 _KIND_NAMES = {
     TEXT: 'một đoạn văn bản trong ngoặc kép, ví dụ "..."',
     TEXTS: 'một danh sách văn bản, ví dụ ["...", "..."]',
@@ -88,6 +88,7 @@ class Problem:
     line: int
     severity: str  # 'error' | 'warning'
     message: str
+    unreadable: bool = False  # the file could not be read at all (syntax, encoding)
 
     def __str__(self) -> str:
         """`file:line: message`, with warnings marked as such."""
@@ -130,20 +131,22 @@ class Reader:
             raw = file.read_bytes()
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            self.add(file, 1, "tệp không phải văn bản UTF-8; hãy lưu lại với mã hóa UTF-8")
+            self.unreadable(file, 1, "tệp không phải văn bản UTF-8; hãy lưu lại với mã hóa UTF-8")
             return None, SourceLines("")
         except OSError as exc:
-            self.add(file, 1, f"không đọc được tệp: {exc.strerror}")
+            self.unreadable(file, 1, f"không đọc được tệp: {exc.strerror}")
             return None, SourceLines("")
         self.digest.update(str(file.relative_to(self.root)).encode() + b"\0" + raw + b"\0")
         source = SourceLines(text)
         try:
             return tomllib.loads(text), source
         except tomllib.TOMLDecodeError as exc:
-            found = _SYNTAX_LINE.search(str(exc))
-            line = int(found.group(1)) if found else max(len(source.lines), 1)
-            self.add(file, line, f"lỗi cú pháp TOML: {exc}")
+            self.unreadable(file, *explain(str(exc), text))
             return None, source
+
+    def unreadable(self, file: Path, line: int, message: str) -> None:
+        """Record that `file` cannot be read at all (the root cause of what follows from it)."""
+        self.problems.append(Problem(self.name(file), line, "error", message, unreadable=True))
 
     def fields(
         self,

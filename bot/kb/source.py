@@ -102,6 +102,20 @@ class SourceLines:
                         return number
         return found
 
+    def nested(self, table: str, index: int, sub: str, sub_index: int) -> int | None:
+        """The global index of the `sub_index`-th `[[table.sub]]` under the `index`-th `[[table]]`.
+
+        For `SourceLines.line(key, f"{table}.{sub}", nested(...))`; None when not written so.
+        """
+        parents = [b for b in self.blocks if b.header == table]
+        if index >= len(parents):
+            return None
+        start = parents[index].start
+        end = parents[index + 1].start if index + 1 < len(parents) else len(self.lines) + 1
+        children = [b for b in self.blocks if b.header == f"{table}.{sub}"]
+        inside = [n for n, b in enumerate(children) if start < b.start < end]
+        return inside[sub_index] if sub_index < len(inside) else None
+
     def has_key(self, key: str) -> bool:
         """True when `key = ...` is written at the top level of the file."""
         block = self._block(None, None)

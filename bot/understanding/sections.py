@@ -1,6 +1,6 @@
 """What part of a procedure a message asks about, and which of its words carry no topic.
 
-Phrases are written with accents and follow `bot.normalize.Lexicon`: phrases of several words
+Phrases are written with accents and follow `normalize.Lexicon`: phrases of several words
 also match when typed without accents; a one-word phrase does so only with a leading `~`, for
 words whose plain spelling is not another common word (`còn` must not catch `con`).
 """
@@ -9,10 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.normalize import Lexicon, unaccented
+from bot.understanding.normalize import Lexicon, unaccented
 
 # fmt: off
 SECTION_CUES: dict[str, tuple[str, ...]] = {
+    "sources": (
+        "căn cứ pháp lý", "căn cứ", "cơ sở pháp lý", "văn bản nào", "luật nào", "điều nào",
+        "nghị định nào", "thông tư nào", "quy định ở đâu", "nguồn", "nguồn nào", "nguồn tin",
+        "cập nhật khi nào", "cập nhật chưa", "thông tin mới nhất", "còn đúng không",
+    ),
+    "eligibility": (
+        "điều kiện", "đủ điều kiện", "đối tượng", "ai được", "ai có thể", "ai được làm",
+        "trường hợp nào", "ai được hưởng", "được hưởng", "có được hưởng", "được nhận",
+        "người khác làm thay", "nộp thay", "làm thay", "đi thay", "ủy quyền",
+    ),
     "online": (
         "trực tuyến", "online", "onl", "qua mạng", "trên mạng", "qua app", "qua ứng dụng",
         "trên ứng dụng", "trên app", "trên điện thoại", "qua điện thoại", "qua zalo", "ngồi nhà",
@@ -84,7 +94,7 @@ NOT_SECTION = (
 about a price, "tiền trợ cấp" is what is paid out, "hết thời hạn" is no processing time): a
 cue overlapping one of them is ignored, and the words stay content."""
 
-PRIORITY = ("online", "fee", "duration", "where", "documents")
+PRIORITY = ("sources", "online", "fee", "duration", "where", "documents", "eligibility")
 """When a message carries cues of several sections, the most specific one is meant."""
 
 WEAK_CUES = {"hồ sơ": "heads", "giấy tờ": "documents"}

@@ -1,4 +1,4 @@
-"""Finding the topic a message asks about: a hybrid of rapidfuzz and keyword coverage.
+"""The lexical stage: finding the topic a message names, with rapidfuzz and keyword coverage.
 
 Every topic's phrasings (and its title) are normalised once when the index is built. A message
 is normalised the same way, then taken apart (`Index.analyze`): section cues such as "lệ phí",
@@ -23,7 +23,7 @@ things score low. Three outcomes (see the constants below):
   unless only one topic is left, named by the message, covering `SINGLE_COVER` (answered);
 - fallback: anything lower.
 
-Before these bands, rules about names (`bot.names`) settle split votes: the procedure of "làm
+Before these bands, rules about names (`names`) settle split votes: the procedure of "làm
 hộ chiếu có cần căn cước không" is ranked without the document asked about; a message whose
 distinctive words are unknown or foreign to the best topic and that names no topic clearly is
 not answered ("đăng ký tài khoản ngân hàng"); the topic named right after a procedure verb is
@@ -32,7 +32,7 @@ despite story words.
 
 Robustness: a plain word that may be a filler or a content word ("can": "cần"/"căn") is read
 both ways; a word whose vowel or tone marks differ from every spelling in the knowledge base
-is kept apart ("vàng" is not "vắng", "giảm" is not "giám"; see `bot.normalize.Spelling`); a
+is kept apart ("vàng" is not "vắng", "giảm" is not "giám"; see `normalize.Spelling`); a
 longer unknown word one edit from a single known one is corrected. Candidate topics are first
 picked by the summed weight of the rarer terms they share with the message (`PREFILTER` at
 most), so the cost per message stays flat as the knowledge base grows.
@@ -50,10 +50,10 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 
 from bot.kb.model import KnowledgeBase
-from bot.names import CLOSE_PHRASING, NameRules
-from bot.normalize import Lexicon, Spelling, Vocabulary, normalize
-from bot.query import Match, Query
-from bot.sections import (
+from bot.understanding.names import CLOSE_PHRASING, NameRules
+from bot.understanding.normalize import Lexicon, Spelling, Vocabulary, normalize
+from bot.understanding.query import Match, Query
+from bot.understanding.sections import (
     AMBIGUOUS_PLAIN,
     PRIORITY,
     document_object,
@@ -65,7 +65,7 @@ from bot.sections import (
     stopword_spans,
     weak_section,
 )
-from bot.smalltalk import smalltalk_kinds
+from bot.understanding.smalltalk import smalltalk_kinds
 from bot.wards import ward_lexicon, ward_mentions
 
 logger = logging.getLogger(__name__)
@@ -112,8 +112,8 @@ def _terms(tokens: Sequence[str]) -> set[str]:
     return found
 
 
-class Index(NameRules):
-    """The matcher's view of one knowledge base; build it with `build_index`."""
+class LexicalIndex(NameRules):
+    """The word-level view of a knowledge base (`bot.understanding.Index` adds the semantic one)."""
 
     def __init__(self, kb: KnowledgeBase) -> None:
         """Normalise every phrasing and compute term weights."""
@@ -391,8 +391,3 @@ class Index(NameRules):
             )
         scored.sort(key=lambda kv: -kv[1])
         return scored
-
-
-def build_index(kb: KnowledgeBase) -> Index:
-    """The matcher's index for `kb` (normalises every phrasing once)."""
-    return Index(kb)

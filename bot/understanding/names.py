@@ -1,7 +1,7 @@
 """Rules about the names of topics: which topic a message names, and which it names first.
 
 A topic's names are the words of its id, short title and title, procedure-neutral words aside
-(see `bot.matcher.Index`). A message *names* a topic when it holds `NAME_SHARE` of one of them
+(see `LexicalIndex`). A message *names* a topic when it holds `NAME_SHARE` of one of them
 by weight. These rules settle votes that word overlap alone leaves split: a message naming one
 topic and none of its rivals gets that topic (`names_alone`, `named_instead`), and the topic
 named right after a procedure verb ("làm khai sinh", "xin hộ chiếu", "chứng thực bản sao")
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.query import Query
-from bot.sections import AMBIGUOUS_PLAIN
+from bot.understanding.query import Query
+from bot.understanding.sections import AMBIGUOUS_PLAIN
 
 NAME_SHARE = 0.6
 """Share of a topic's name (by weight) a message must hold to name it (`Index.names_alone`)."""
@@ -40,7 +40,7 @@ Ranked = list[tuple[str, float, float, float]]
 
 
 class NameRules:
-    """Naming rules, mixed into `bot.matcher.Index` (which fills the attributes below)."""
+    """Naming rules, mixed into `LexicalIndex` (which fills the attributes below)."""
 
     names: list[tuple[frozenset[str], ...]]
     name_words: list[frozenset[str]]

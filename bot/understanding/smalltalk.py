@@ -6,7 +6,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from bot.normalize import Lexicon
+from bot.understanding.normalize import Lexicon
 
 SMALLTALK: dict[str, tuple[str, ...]] = {
     "greeting": (
@@ -64,6 +64,14 @@ SMALLTALK: dict[str, tuple[str, ...]] = {
         "ai vậy",
         "bạn là người hay máy",
         "người hay máy",
+        "người thật hay máy",
+        "người thật không",
+        "máy hay người",
+        "là người thật",
+        "có phải người thật",
+        "có phải máy",
+        "có phải bot",
+        "trợ lý ảo",
         "bot à",
         "là bot",
         "robot",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.normalize import Normalized
+from bot.understanding.normalize import Normalized
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,14 @@ class Match:
     back: float = 0.0
     """Share of the best topic's best phrasing the message covers: low when the message only
     shares a common word with it ("ở xa" with "trợ cấp xã hội")."""
+    faq: str | None = None
+    """The id of the topic's FAQ entry that answers the message, if one does."""
+    confidence: float = 0.0
+    """Probability the best topic is right, from the fused ranking (`bot.understanding.ranking`)."""
+    domain: str | None = None
+    """The out-of-scope domain the message is about, when it is closer to one than to any topic."""
+    via: str = "lexical"
+    """Which stage decided: "lexical" (naming rules), "fused" (both signals) or "context"."""
 
     @property
     def section(self) -> str | None:

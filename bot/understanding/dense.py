@@ -1,0 +1,109 @@
+"""The semantic retrieval stage: every knowledge-base phrasing embedded once, messages compared.
+
+Rows are the topics' titles and phrasings, their FAQ entries' questions and phrasings, and the
+phrasings of the out-of-scope domains (`lexicon/out_of_scope.toml`). A message's vector is
+compared with every row (one matrix product); each topic, FAQ entry and domain scores its best
+row (cosine similarity, as e5 gives it: about 0.8 for unrelated Vietnamese, 0.9+ for a close
+paraphrase).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bot.kb.model import KnowledgeBase
+from bot.understanding.semantic import EmbeddingCache, Encoder
+
+
+@dataclass(frozen=True, slots=True)
+class DenseScores:
+    """One message against the knowledge base."""
+
+    topics: np.ndarray
+    """Best cosine per topic, in `DenseIndex.topic_ids` order."""
+    faqs: dict[tuple[str, str], float]
+    """Best cosine per (topic id, FAQ id)."""
+    topic_phrasing: np.ndarray
+    """Best cosine per topic over its own phrasings only (not its FAQ entries)."""
+    domain: str | None
+    """The out-of-scope domain closest to the message, if the lexicon lists any."""
+    domain_score: float
+
+
+def _rows(kb: KnowledgeBase) -> Iterator[tuple[str, int, str | None, str | None]]:
+    """(text, topic number or -1, FAQ id, out-of-scope domain) for every row."""
+    for number, topic in enumerate(kb.topics.values()):
+        for text in (topic.title, *topic.questions):
+            yield text, number, None, None
+        for faq in getattr(topic, "faqs", ()):
+            for text in (faq.question, *faq.phrasings):
+                yield text, number, faq.id, None
+    for domain, entry in kb.lexicon.get("out_of_scope", {}).items():
+        for text in entry.get("phrasings", ()):
+            yield text, -1, None, domain
+
+
+class DenseIndex:
+    """Embedded knowledge-base rows and their owners."""
+
+    def __init__(self, kb: KnowledgeBase, encoder: Encoder, cache_dir: Path | None) -> None:
+        """Embed every row (cached on disk by text hash: a reload embeds only what changed)."""
+        self.encoder = encoder
+        self.topic_ids = list(kb.topics)
+        rows = list(_rows(kb))
+        self.vectors = shared_cache(cache_dir, encoder).embed([r[0] for r in rows])
+        self.topic_of = np.array([r[1] for r in rows], dtype=np.int64)
+        self.faq_keys = list(dict.fromkeys((self.topic_ids[r[1]], r[2]) for r in rows if r[2]))
+        numbers = {key: n for n, key in enumerate(self.faq_keys)}
+        self.faq_of = np.array(
+            [numbers[(self.topic_ids[r[1]], r[2])] if r[2] else -1 for r in rows], dtype=np.int64
+        )
+        self.domains = list(dict.fromkeys(r[3] for r in rows if r[3]))
+        self.domain_of = np.array(
+            [self.domains.index(r[3]) if r[3] else -1 for r in rows], dtype=np.int64
+        )
+        self.is_phrasing = np.array([r[1] >= 0 and r[2] is None for r in rows], dtype=bool)
+
+    def embed(self, text: str) -> np.ndarray:
+        """The vector of one message."""
+        return self.encoder.embed([text])[0]
+
+    def scores(self, text: str) -> DenseScores:
+        """Best cosine per topic, FAQ entry and out-of-scope domain for `text`."""
+        sims = self.vectors @ self.embed(text) if len(self.vectors) else np.zeros(0)
+        count = len(self.topic_ids)
+        topics = np.full(count, -1.0)
+        phrasing = np.full(count, -1.0)
+        owned = self.topic_of >= 0
+        np.maximum.at(topics, self.topic_of[owned], sims[owned])
+        np.maximum.at(phrasing, self.topic_of[self.is_phrasing], sims[self.is_phrasing])
+        faq_best = _best(sims, self.faq_of, len(self.faq_keys))
+        faqs = {key: float(v) for key, v in zip(self.faq_keys, faq_best, strict=True)}
+        domain_best = _best(sims, self.domain_of, len(self.domains))
+        if not self.domains:
+            return DenseScores(topics, faqs, phrasing, None, -1.0)
+        top = int(np.argmax(domain_best))
+        return DenseScores(topics, faqs, phrasing, self.domains[top], float(domain_best[top]))
+
+
+def _best(sims: np.ndarray, owner: np.ndarray, count: int) -> np.ndarray:
+    """The best similarity per owner number (rows owned by -1 are left out)."""
+    best = np.full(count, -1.0)
+    owned = owner >= 0
+    np.maximum.at(best, owner[owned], sims[owned])
+    return best
+
+
+_caches: dict[tuple[str, str], EmbeddingCache] = {}
+
+
+def shared_cache(folder: Path | None, encoder: Encoder) -> EmbeddingCache:
+    """One cache per folder and model in a process, so a reload reads no file again."""
+    key = (str(folder), encoder.name)
+    if key not in _caches or _caches[key].encoder is not encoder:
+        _caches[key] = EmbeddingCache(folder, encoder)
+    return _caches[key]

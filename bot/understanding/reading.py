@@ -1,0 +1,95 @@
+"""Reading a message before any matching: cap it, split it, find the asking sentence(s).
+
+Citizens often tell a story first ("mẹ tôi 80 tuổi, không có lương hưu...") and ask at the end.
+`read` splits the message into sentences and marks as asking those with a question mark, an
+asking phrase, or an asking final word, all listed in `knowledge_base/lexicon/reading.toml`.
+The whole (capped) message is still matched word by word; the asking sentences decide what
+the embedding sees (`Reading.focus`), which keeps its cost bounded for long messages.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.kb.model import KnowledgeBase
+from bot.understanding.normalize import clean, fold
+
+MAX_CHARS = 2000
+"""A message is read up to this many characters (Zalo's own cap on a text)."""
+
+FOCUS_CHARS = 240
+"""Characters handed to the embedding model: its cost grows faster than the text's length
+(about 15 ms for 20 characters, 60 ms for 150, 230 ms for 600 on one loaded core)."""
+
+OPENING_CHARS = 80
+"""Of a long message's opening sentence, what the focus keeps (it often names the procedure)."""
+
+_SENTENCE_END = re.compile(r"(?<=[.?!;…\n])\s+|\n+")
+
+
+def folded(text: str) -> str:
+    """`text` cleaned and folded word by word (no marks, đ -> d)."""
+    return " ".join(fold(token) for token in clean(text).split())
+
+
+@dataclass(frozen=True, slots=True)
+class AskCues:
+    """Folded phrases and final words that make a sentence a question."""
+
+    phrases: tuple[str, ...] = ()
+    endings: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_kb(cls, kb: KnowledgeBase) -> AskCues:
+        """The cues of `lexicon/reading.toml` (none when the file is absent)."""
+        group = kb.lexicon.get("reading", {})
+        phrases = tuple(f" {folded(p)} " for p in group.get("ask_phrases", ()))
+        endings = frozenset(folded(w) for w in group.get("ask_endings", ()))
+        return cls(phrases, endings)
+
+    def asks(self, sentence: str) -> bool:
+        """True when `sentence` asks something."""
+        if "?" in sentence:
+            return True
+        key = f" {folded(sentence)} "
+        words = key.split()
+        if words and words[-1] in self.endings:
+            return True
+        return any(p in key for p in self.phrases)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A message as read: capped text, its sentences and which of them ask."""
+
+    text: str
+    sentences: tuple[str, ...]
+    asks: tuple[str, ...]
+
+    @property
+    def is_long(self) -> bool:
+        """More than one sentence: a story around the question."""
+        return len(self.sentences) > 1
+
+    @property
+    def focus(self) -> str:
+        """What the embedding reads: the message when short, else its opening and its asks."""
+        if len(self.text) <= FOCUS_CHARS:
+            return self.text
+        asks = " ".join(self.asks)
+        opening = self.sentences[0] if self.sentences[0] not in self.asks else ""
+        if not opening:
+            return asks[:FOCUS_CHARS]
+        room = FOCUS_CHARS - min(len(opening), OPENING_CHARS) - 1
+        return f"{opening[:OPENING_CHARS]} {asks[:room]}".strip()
+
+
+def read(text: str, cues: AskCues) -> Reading:
+    """Cap, split and mark the asking sentences of `text` (the last one when none asks)."""
+    capped = text.strip()[:MAX_CHARS]
+    sentences = tuple(s.strip() for s in _SENTENCE_END.split(capped) if s and s.strip())
+    if not sentences:
+        return Reading(capped, (), ())
+    asks = tuple(s for s in sentences if cues.asks(s)) or sentences[-1:]
+    return Reading(capped, sentences, asks)
