@@ -245,3 +245,9 @@ def test_a_cue_added_by_staff_changes_what_is_understood() -> None:
     before = build_index(kb, cache_dir=None).match("khai sinh hết mấy đồng")
     after = build_index(edited, cache_dir=None).match("khai sinh hết mấy đồng")
     assert before.section != "fee" and after.section == "fee"
+
+
+def test_rule_confident_is_withheld_when_the_words_name_several_topics(index) -> None:
+    match = index.match("đăng ký khai mất bao lâu")
+    assert match.outcome == "choices"
+    assert {"khai-sinh", "khai-tu"} <= {c for c, _ in match.candidates}

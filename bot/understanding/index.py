@@ -12,7 +12,8 @@ The decisions, in order (each has a test in tests/test_understanding.py):
 1. `named`: the naming rules commit to a topic (a topic named clearly): answer it.
 2. `out_of_scope`: the message is closer to a domain of `lexicon/out_of_scope.toml` than to any
    topic: fallback, naming the domain.
-3. `confident`: the fused confidence reaches `P_ANSWER`: answer the best fused topic.
+3. `confident`: the fused confidence reaches `P_ANSWER` and the message's words are not
+   shared by the names of several close topics (`shared_name`): answer the best fused topic.
 4. `plausible`: the best fused score reaches `OFFER_MIN`: offer the best three fused topics.
 5. otherwise the lexical verdict (choices or fallback) stands.
 
@@ -114,7 +115,7 @@ class Index(LexicalIndex):
                 via="fused",
             )
         best = ranked[0]
-        if sure >= P_ANSWER:
+        if sure >= P_ANSWER and not self.shared_name(ranked, query):
             faq = self.faq_for(best.topic, scores, query, today)
             return dataclasses.replace(
                 verdict,
@@ -131,6 +132,20 @@ class Index(LexicalIndex):
                 verdict, outcome="choices", topic=None, candidates=offered, confidence=sure
             )
         return dataclasses.replace(verdict, confidence=sure)
+
+    def shared_name(self, ranked: list[Scored], query: Query) -> bool:
+        """True when what the message names is part of the names of several close topics
+        ("đăng ký khai" for khai sinh and khai tử): ambiguous by its words, whatever the
+        semantic favourite, so it is offered, not answered."""
+        said = frozenset(query.core) | frozenset(query.alt_core)
+        if not said:
+            return False
+        holders = [
+            s.topic
+            for s in ranked[:MAX_CHOICES]
+            if s.topic in self.numbers and said <= self.name_words[self.numbers[s.topic]]
+        ]
+        return len(holders) >= 2
 
     def fused(self, query: Query, scores: DenseScores) -> list[Scored]:
         """Topics ranked by the fused score for an analysed message."""
