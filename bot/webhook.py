@@ -163,6 +163,8 @@ def create_webhook_blueprint(config: Config) -> Blueprint:
         except Exception:
             logger.exception("webhook: could not process %s; recorded as poison", event.name)
             return _poison(event, raw, num_retry)
+        if outcome.status == "withdrawn" or outcome.kind == "privacy":
+            core.checkpoint(database())  # the deleted texts leave the -wal file too
         logger.debug(
             "webhook: %s -> %s (%.1f ms)",
             event.name,
