@@ -114,6 +114,15 @@ MIGRATIONS = [
         at REAL NOT NULL
     )
     """,
+    # Console login throttling (bot.storage.throttle): failures per key in a fixed window.
+    """
+    CREATE TABLE login_throttle (
+        key TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        window_start REAL NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX login_throttle_window ON login_throttle (window_start)
+    """,
 ]
 
 
