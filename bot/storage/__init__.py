@@ -176,12 +176,12 @@ class transaction:
         fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, FILE_MODE)
         try:
             _flock_within(fd, self.wait)
-        except LockTimeout:
-            os.close(fd)
-            raise
-        except OSError:
+        except OSError:  # no flock here: SQLite's busy timeout still applies
             os.close(fd)
             return
+        except BaseException:  # LockTimeout, or the serving worker's deadline while waiting
+            os.close(fd)
+            raise
         self.fd = fd
         held.add(self.lock_path)
 
