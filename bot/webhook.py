@@ -26,8 +26,10 @@ logger = logging.getLogger(__name__)
 
 _local = threading.local()
 
-STORAGE_ERRORS = (sqlite3.Error, OSError)
-"""Failures a redelivery can cure: the event is answered 503 so that Zalo sends it again."""
+STORAGE_ERRORS = (sqlite3.OperationalError, OSError)
+"""Failures a redelivery can cure (locked, busy, disk full or failing, `storage.LockTimeout`):
+the event is answered 503 so that Zalo sends it again. Errors the event itself causes (an
+integrity error, a value SQLite cannot bind) would fail every time: those make it poison."""
 POISON_REPLY = (
     "Trợ lý chưa đọc được tin nhắn vừa rồi của anh/chị. Anh/chị gõ lại câu hỏi giúp, "
     'ví dụ: "làm giấy khai sinh cần gì".'
