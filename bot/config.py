@@ -71,6 +71,8 @@ class WebhookConfig:
     public_base_url: str = ""
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0 = none).
     proxy_hops: int = 0
+    # How long an event waits for the database write lock before it is answered 503.
+    lock_wait_seconds: float = 1.5
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,10 +42,14 @@ def _local(now: float, config: Config) -> dt.datetime:
 
 
 def _is_staff_echo(db: sqlite_utils.Database, event: Event) -> bool:
-    """An OA send made by a person: it carries an admin id, or it is not a message we sent."""
+    """An OA send made by a person: it carries an admin id, or its text is not one we sent.
+
+    An echo without text (image, file, list) and without an admin id cannot be told apart from
+    ours before the sender records Zalo's id for it, so it never silences the bot.
+    """
     if event.admin_id:
         return True
-    if not event.msg_id:
+    if not event.msg_id or not event.text.strip():
         return False
     # Any part of a split message, also before the sender recorded Zalo's id (texts compared
     # on the decoded payload: JSON escapes line breaks) -- see bot.storage.outbox.is_own_echo.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,6 +11,12 @@ ECHO_PREFIX = "oa_send_"
 STATUS_EVENTS = frozenset(
     {"user_received_message", "user_seen_message", "user_reacted_message", "oa_reacted_message"}
 )
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_TIMESTAMP = re.compile(rb'"timestamp"\s*:\s*"?([0-9]{1,20})"?[\s,}]')
+MAX_TIMESTAMPS = 4
+"""At most this many `"timestamp"` values of a raw body are tried against its signature."""
 
 
 class EventError(ValueError):
@@ -56,19 +63,42 @@ class Event:
         return self.name.startswith("user_send_")
 
 
+def clean(text: str) -> str:
+    """`text` with each lone UTF-16 surrogate (valid in JSON, not in UTF-8) replaced by U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def _id(value: Any) -> str:
     if value is None:
         return ""
-    if isinstance(value, (str, int)) and not isinstance(value, bool):
-        return str(value)
+    if isinstance(value, str):
+        return clean(value)[:128]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)[:128]
     raise EventError("ids must be strings")
+
+
+def _text(value: Any, default: str = "") -> str:
+    """A string field as a clean string; anything else is `default`."""
+    return clean(value) if isinstance(value, str) else default
+
+
+def raw_timestamps(raw: bytes) -> list[str]:
+    """The `"timestamp"` values (digits) found in the raw bytes, read without parsing JSON.
+
+    The signature covers the timestamp, so it must be known before the body is trusted enough
+    to parse: deep nesting, huge integers or broken text in an unsigned body never reach the
+    JSON parser. After the signature matched, `timestamp_of` checks that the value used is the
+    top-level one.
+    """
+    return [m.group(1).decode() for m in _TIMESTAMP.finditer(raw[:1_000_000])][:MAX_TIMESTAMPS]
 
 
 def decode(raw: bytes) -> dict[str, Any]:
     """The JSON object of a webhook body; raise EventError when it is not one."""
     try:
         data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):  # not UTF-8 or JSON, a 4,300-digit int, deep nesting
         raise EventError("body is not JSON") from None
     if not isinstance(data, dict):
         raise EventError("body is not a JSON object")
@@ -78,9 +108,11 @@ def decode(raw: bytes) -> dict[str, Any]:
 def timestamp_of(data: dict[str, Any]) -> str:
     """The event's timestamp string (it is part of the signature); EventError if absent."""
     timestamp = data.get("timestamp")
-    if not isinstance(timestamp, (str, int)) or isinstance(timestamp, bool) or not str(timestamp):
+    if isinstance(timestamp, int) and not isinstance(timestamp, bool):
+        timestamp = str(timestamp)
+    if not isinstance(timestamp, str) or not timestamp.isascii() or not timestamp.isdigit():
         raise EventError("missing timestamp")
-    return str(timestamp)
+    return timestamp
 
 
 def parse_event(raw: bytes) -> Event:
@@ -90,8 +122,8 @@ def parse_event(raw: bytes) -> Event:
 
 def from_data(data: dict[str, Any]) -> Event:
     """Build the typed event from a decoded body; raise EventError when it is not an event."""
-    name = data.get("event_name")
-    if not isinstance(name, str) or not name or len(name) > 64:
+    name = _text(data.get("event_name"))
+    if not name or len(name) > 64:
         raise EventError("missing event_name")
     timestamp = timestamp_of(data)
     sender = data.get("sender") if isinstance(data.get("sender"), dict) else {}
@@ -110,14 +142,13 @@ def from_data(data: dict[str, Any]) -> Event:
     text = message.get("text", "")
     if not isinstance(text, str):
         raise EventError("message.text must be a string")
+    items = message.get("attachments")
     attachments = []
-    for item in message.get("attachments") or ():
+    for item in items if isinstance(items, list) else ():
         if isinstance(item, dict):
             payload = item.get("payload") if isinstance(item.get("payload"), dict) else {}
-            url = payload.get("url", "")
-            attachments.append(
-                Attachment(type=str(item.get("type", "")), url=url if isinstance(url, str) else "")
-            )
+            kind = _text(item.get("type"))[:32]
+            attachments.append(Attachment(type=kind, url=_text(payload.get("url"))[:2000]))
     return Event(
         name=name,
         timestamp=timestamp,
@@ -125,7 +156,7 @@ def from_data(data: dict[str, Any]) -> Event:
         user_id=user_id,
         oa_id=oa_id,
         msg_id=_id(message.get("msg_id")),
-        text=text,
+        text=clean(text),
         admin_id=_id(sender.get("admin_id")),
         attachments=tuple(attachments),
     )

@@ -34,11 +34,11 @@ from bot.outreach.broadcasts import Dispatcher
 from bot.outreach.clock import Moment, epoch
 from bot.outreach.dossiers import FINAL_STATUSES
 from bot.outreach.news import poll_news
+from bot.outreach.privacy import apply_retention
 from bot.outreach.reminders import send_reminders
 from bot.outreach.text import FileTexts, Texts
 from bot.storage import core, transaction
 from bot.storage import outbox as outbox_store
-from bot.storage import outreach as store
 
 logger = logging.getLogger(__name__)
 
@@ -161,14 +161,11 @@ class Jobs:
         return TokenStore(db, self.config).refresh_if_due(now)
 
     def job_retention(self, db: sqlite_utils.Database, now: float) -> int:
-        """Blank old message texts and drop closed dossiers past `storage.retention_days`."""
-        before = now - self.config.storage.retention_days * 86400
-        with transaction(db):
-            texts = core.purge_texts(db, before)
-            dossiers = store.purge(db, before, FINAL_STATUSES)
-        if texts or dossiers:
-            logger.info("retention: %d message texts, %d closed dossiers removed", texts, dossiers)
-        return texts + dossiers
+        """Remove citizens' texts, closed dossiers and stale uploads (`bot.outreach.privacy`)."""
+        removed = apply_retention(db, now, self.config.storage.retention_days, FINAL_STATUSES)
+        if any(removed.values()):
+            logger.info("retention: removed %s", removed)
+        return sum(removed.values())
 
     def job_outbox(self, db: sqlite_utils.Database, now: float) -> int:
         """One delivery pass (tests; the running scheduler uses `deliver_forever` threads)."""

@@ -1,8 +1,10 @@
 """Logging set-up for the entry points, with a filter that masks personal data and secrets.
 
-Every record that reaches a handler installed here has Vietnamese ID-card numbers (9 or 12
-digits), phone numbers (0, 84 or +84 followed by 9 digits, spaces or dots allowed) and access or
-refresh tokens replaced by a mask, in the message, its arguments and any traceback.
+Every record that reaches a handler installed here has Vietnamese ID-card numbers (CCCD 12
+digits, CMND 9; grouped with spaces, dots or dashes, or glued to a "CCCD"/"CMND" prefix), phone
+numbers (0, 84, +84 or (+84) followed by 9-10 digits, grouped the same ways, or glued to an
+"SĐT"/"ĐT" prefix), e-mail addresses and access or refresh tokens replaced by a mask, in the
+message, its arguments and any traceback.
 """
 
 from __future__ import annotations
@@ -13,8 +15,21 @@ import sys
 
 FORMAT = "%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s"
 
-_PHONE = re.compile(r"(?<![\w+])(?:\+84|84|0)(?:[ .]?\d){9}(?![\w])")
-_ID_CARD = re.compile(r"(?<![\w])(?:\d{12}|\d{9})(?![\w])")
+_SEP = r"[ .-]?"
+_PHONE_DIGITS = rf"(?:\(?\+84\)?|84|0)(?:{_SEP}\d){{9,10}}"
+_ID_DIGITS = rf"(?:\d(?:{_SEP}\d){{11}}|\d(?:{_SEP}\d){{8}})"
+# Numbers standing alone: not glued to a word, nor continuing a code such as "H26-260930-0012".
+_PHONE = re.compile(rf"(?<![\w.+(-]){_PHONE_DIGITS}(?!\w)")
+_ID_CARD = re.compile(rf"(?<![\w.-]){_ID_DIGITS}(?!\w)")
+# Numbers right after the word that names them ("CCCD001099012345", "SĐT:0912-345-678").
+_PREFIXED = re.compile(
+    rf"""(?ix)
+    ((?:cccd|cmnd|cmt|căn\s*cước(?:\s*công\s*dân)?|số\s*định\s*danh|sđt|sdt|đt|dt|điện\s*thoại)
+     \s*(?:số)?\s*[:#.=-]?\s*)
+    ({_PHONE_DIGITS}|{_ID_DIGITS})(?!\d)
+    """
+)
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _SECRET_FIELD = re.compile(
     r"""(?ix)
     (access_token|refresh_token|secret_key|oa_secret_key|app_secret|appsecret_proof|code_verifier)
@@ -28,9 +43,11 @@ MASK = "***"
 
 
 def mask(text: str) -> str:
-    """Return `text` with phone numbers, ID-card numbers and tokens masked."""
+    """Return `text` with phone and ID-card numbers, e-mail addresses and tokens masked."""
     text = _SECRET_FIELD.sub(lambda m: m.group(1) + m.group(2) + MASK, text)
     text = _LONG_TOKEN.sub("[token " + MASK + "]", text)
+    text = _EMAIL.sub("[email " + MASK + "]", text)
+    text = _PREFIXED.sub(lambda m: m.group(1) + "[number " + MASK + "]", text)
     text = _PHONE.sub("[phone " + MASK + "]", text)
     return _ID_CARD.sub("[id " + MASK + "]", text)
 

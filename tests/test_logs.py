@@ -21,6 +21,19 @@ from bot.logs import MaskingFilter, configure_logging, mask
         "84912345678",
         "+84 912 345 678",
         "+84912345678",
+        "0912-345-678",  # dashed
+        "+84-912-345-678",
+        "(+84) 912 345 678",
+        "024 3826 1234",  # landline, 11 digits
+        "SĐT:0912.345.678",  # prefixed
+        "sdt0912345678",
+        "0010 9901 2345",  # CCCD in groups of four
+        "001-099-012-345",
+        "CCCD001099012345",  # glued to its name
+        "CCCD: 001099012345",
+        "cmnd 123 456 789",
+        "nguyen.van.a@gmail.com",  # e-mail addresses
+        "tiep.dan+hoso@tayho.hanoi.gov.vn",
     ],
 )
 def test_personal_numbers_are_masked(secret):
@@ -37,6 +50,9 @@ def test_personal_numbers_are_masked(secret):
         "mã hồ sơ HS-2026-0001",
         "phí 50000 đồng",
         "msg 96d3cdf3af150460909",
+        "mã hồ sơ 000.00.01.H26-260930-0012",  # a dossier code is not an ID number
+        "2026-12-02 07:35:21,123",
+        "HS-2026-0001",
     ],
 )
 def test_ids_timestamps_and_small_numbers_are_kept(kept):

@@ -42,21 +42,22 @@ def login() -> Any:
         return render_template("admin/login.html", error=None, username="", next=next_url)
     username = request.form.get("username", "").strip()[: security.USERNAME_MAX_LENGTH + 1]
     password = request.form.get("password", "")[:1025]
-    if security.rate_limited(username, security.client_ip()):
-        security.audit("login_throttled", f"username={username}", username=None)
+    if not username or not password:
+        result = security.Login("failed")
+    else:
+        result = security.attempt_login(username, password)
+    if result.status != "ok":
+        locked = result.status == "locked"
         page = render_template(
-            "admin/login.html", error=LOGIN_LOCKED, username=username, next=next_url
+            "admin/login.html",
+            error=LOGIN_LOCKED if locked else LOGIN_FAILED,
+            username=username,
+            next=next_url,
         )
-        return page, 429
-    token = security.attempt_login(username, password) if username and password else None
-    if token is None:
-        page = render_template(
-            "admin/login.html", error=LOGIN_FAILED, username=username, next=next_url
-        )
-        return page, 401
+        return page, 429 if locked else 401
     response = redirect(_safe_next(next_url))
     hours = security.config().admin.session_hours
-    response.set_cookie(security.SESSION_COOKIE, token, **security.cookie_options(hours))
+    response.set_cookie(security.SESSION_COOKIE, result.token, **security.cookie_options(hours))
     response.delete_cookie(security.ANON_CSRF_COOKIE, path="/admin")
     return response
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import logging
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from flask import current_app, g, request
@@ -22,6 +24,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from bot import storage
 from bot.config import Config
 from bot.storage import admin as store
+from bot.storage import throttle, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -103,8 +106,34 @@ def db() -> Any:
 
 
 def client_ip() -> str:
-    """The client address as seen by this process (a reverse proxy should set remote_addr)."""
-    return request.remote_addr or "unknown"
+    """The client's address: from the trusted proxies' X-Forwarded-For (`proxy_hops`), else the
+    peer; an IPv6 address stands for its /64 (one machine easily holds a whole /64)."""
+    address = request.remote_addr or "unknown"
+    if request.headers.get("X-Forwarded-For") and not config().webhook.proxy_hops:
+        _warn_proxy_once(address)
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64]
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
+
+
+_proxy_warned: list[bool] = []
+
+
+def _warn_proxy_once(peer: str) -> None:
+    """Say once per process that a proxy seems to be in front but is not trusted."""
+    if not _proxy_warned:
+        _proxy_warned.append(True)
+        logger.warning(
+            "console: requests from %s carry X-Forwarded-For but [webhook] proxy_hops = 0: every "
+            "client looks like the proxy; set proxy_hops to the number of proxies in front",
+            peer,
+        )
 
 
 def load_session() -> None:
@@ -147,30 +176,86 @@ def can(endpoint: str) -> bool:
     return bool(account) and account["role"] in allowed_roles(endpoint)
 
 
-def rate_limited(username: str, ip: str) -> bool:
-    """True when too many logins failed recently for this username or from this address."""
+ADDRESS_FACTOR = 4
+"""An address (or an account, from all addresses) may fail this many times the per-pair limit."""
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    """The outcome of a login attempt: 'ok' (with the session `token`), 'failed' or 'locked'."""
+
+    status: str
+    token: str = ""
+
+
+def _throttle_keys(username: str | None, ip: str) -> dict[str, str]:
+    """The counters an attempt touches: the address, and for a real account the account and pair."""
+    keys = {"address": f"addr:{ip}"}
+    if username is not None:
+        keys["account"] = f"acct:{username}"
+        keys["pair"] = f"pair:{username}|{ip}"
+    return keys
+
+
+def _locked(counts: dict[str, int], keys: dict[str, str]) -> bool:
+    """The lockout rule, per account and per address (see `attempt_login`)."""
     limit = config().admin.login_attempts_per_15min
-    by_user, by_ip = store.failed_logins_since(db(), username, ip, now() - RATE_WINDOW_SECONDS)
-    return by_user >= limit or by_ip >= limit * 4
+    pair = counts.get(keys.get("pair", ""), 0)
+    if pair >= limit or counts.get(keys.get("account", ""), 0) >= limit * ADDRESS_FACTOR:
+        return True
+    address_full = counts[keys["address"]] >= limit * ADDRESS_FACTOR
+    return address_full and ("pair" not in keys or pair > 0)
 
 
-def attempt_login(username: str, password: str) -> str | None:
-    """Check the password; on success store a session and return its cookie token."""
+def attempt_login(username: str, password: str) -> Login:
+    """Check a login under the lockout rules; on success store a session.
+
+    Failures are counted per (account, address) pair, per account and per address, each in a
+    15-minute window from its first failure. A pair is locked after `login_attempts_per_15min`
+    failures, right password included; an account after 4x that from all addresses together.
+    An address past 4x stops unknown names and accounts that already failed from it, but an
+    account with no failure from it may still log in, so one noisy machine behind a shared
+    address (or a proxy) does not lock out every officer. The attempt is counted as a failure
+    before the password is checked, in the same transaction as the check of the counters:
+    concurrent requests cannot try more than the limit. Unknown names are never stored.
+    """
     ip = client_ip()
     account = store.get_account(db(), username)
+    known = username if account is not None else None
+    keys = _throttle_keys(known, ip)
+    with transaction(db()):
+        counts = throttle.failures(db(), list(keys.values()), RATE_WINDOW_SECONDS, now())
+        if _locked(counts, keys):
+            return Login("locked")
+        throttle.add_failure(db(), list(keys.values()), RATE_WINDOW_SECONDS, now())
     ok = check_password(account["password_hash"] if account else _DUMMY_HASH, password)
-    ok = ok and bool(account) and not account["disabled"]
-    store.record_login_attempt(db(), username[:USERNAME_MAX_LENGTH], ip, ok, now())
+    ok = ok and account is not None and not account["disabled"]
     if not ok:
-        audit("login_failed", f"username={username[:USERNAME_MAX_LENGTH]}", username=None)
-        return None
+        _audit_failure(known, counts[keys["address"]] + 1)
+        return Login("failed")
+    with transaction(db()):
+        throttle.forgive(db(), [keys["pair"]], [keys["address"], keys["account"]])
     token = secrets.token_urlsafe(32)
     hours = config().admin.session_hours
     store.create_session(
         db(), _token_hash(token), username, secrets.token_urlsafe(32), now(), now() + hours * 3600
     )
     audit("login", "", username=username)
-    return token
+    return Login("ok", token)
+
+
+def _audit_failure(known: str | None, address_failures: int) -> None:
+    """Audit a failed login; for unknown names only the first and the locking one per window.
+
+    An unknown name may be a password typed in the wrong field: it is never written down.
+    """
+    if known is not None:
+        audit("login_failed", f"username={known}", username=None)
+        return
+    limit = config().admin.login_attempts_per_15min * ADDRESS_FACTOR
+    if address_failures in (1, limit):
+        detail = f"tên đăng nhập không tồn tại; lần sai thứ {address_failures} từ địa chỉ này"
+        audit("login_failed_unknown", detail, username=None)
 
 
 def logout() -> None:

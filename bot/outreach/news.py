@@ -1,15 +1,16 @@
-"""Reform news: poll the office portal's RSS 2.0 or Atom feed, draft one broadcast per new item."""
+"""Reform news: poll the office portal's RSS or Atom feed, draft one broadcast per new item."""
 
 from __future__ import annotations
 
 import datetime as dt
 import email.utils
 import html
+import io
 import logging
 import re
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
+import feedparser
 import requests
 import sqlite_utils
 
@@ -22,7 +23,6 @@ from bot.storage import transaction
 
 logger = logging.getLogger(__name__)
 
-ATOM = "{http://www.w3.org/2005/Atom}"
 TIMEOUT_SECONDS = 10.0
 MAX_BYTES = 5_000_000
 MAX_DRAFTS_PER_POLL = 10
@@ -31,7 +31,7 @@ SUMMARY_MAX = 600
 
 
 class FeedError(Exception):
-    """The feed could not be fetched or is not RSS 2.0 / Atom."""
+    """The feed could not be fetched or is not RSS / Atom."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,44 +59,30 @@ def _shorten(text: str, limit: int) -> str:
 
 
 def parse_feed(data: bytes) -> list[NewsItem]:
-    """Entries of an RSS 2.0 or Atom document, in document order (usually newest first)."""
-    if b"<!ENTITY" in data[:4096]:
+    """Entries of an RSS (0.9x, 1.0, 2.0) or Atom document, in document order (newest first).
+
+    feedparser reads what portals really publish (an unescaped "&", HTML entities such as
+    &nbsp; that XML does not define, an unclosed tag, a wrong encoding declaration) where a
+    strict XML parser gives up. Documents declaring entities are refused before parsing.
+    """
+    if b"<!ENTITY" in data:
         raise FeedError("feed declares XML entities; refused")
-    try:
-        root = ET.fromstring(data)
-    except ET.ParseError as exc:
-        raise FeedError(f"feed is not well-formed XML: {exc}") from None
+    parsed = feedparser.parse(io.BytesIO(data), resolve_relative_uris=False)
+    if not parsed.get("version") and not parsed.entries:
+        problem = f": {parsed.get('bozo_exception')}" if parsed.get("bozo") else ""
+        raise FeedError(f"not an RSS or Atom feed{problem}")
+    if parsed.get("bozo"):
+        logger.info("news: feed is malformed but readable (%s)", parsed.get("bozo_exception"))
     items: list[NewsItem] = []
-    if root.tag == "rss":
-        for node in root.iter("item"):
-            link = (node.findtext("link") or "").strip()
-            key = (node.findtext("guid") or "").strip() or link
-            title = _plain(node.findtext("title"))
-            if key and title:
-                items.append(
-                    NewsItem(
-                        key,
-                        title,
-                        link,
-                        _plain(node.findtext("description")),
-                        (node.findtext("pubDate") or "").strip(),
-                    )
-                )
-    elif root.tag == f"{ATOM}feed":
-        for node in root.iter(f"{ATOM}entry"):
-            link = ""
-            for candidate in node.findall(f"{ATOM}link"):
-                if candidate.get("rel", "alternate") == "alternate":
-                    link = (candidate.get("href") or "").strip()
-                    break
-            key = (node.findtext(f"{ATOM}id") or "").strip() or link
-            title = _plain(node.findtext(f"{ATOM}title"))
-            summary = node.findtext(f"{ATOM}summary") or node.findtext(f"{ATOM}content")
-            published = node.findtext(f"{ATOM}published") or node.findtext(f"{ATOM}updated")
-            if key and title:
-                items.append(NewsItem(key, title, link, _plain(summary), (published or "").strip()))
-    else:
-        raise FeedError(f"not an RSS 2.0 or Atom feed (root element {root.tag})")
+    for entry in parsed.entries:
+        link = str(entry.get("link") or "").strip()
+        key = str(entry.get("id") or "").strip() or link
+        title = _plain(entry.get("title"))
+        content = entry.get("content") or [{}]
+        summary = entry.get("summary") or content[0].get("value")
+        published = str(entry.get("published") or entry.get("updated") or "").strip()
+        if key and title:
+            items.append(NewsItem(key, title, link, _plain(summary), published))
     return items
 
 

@@ -14,6 +14,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import sqlite_utils
@@ -23,20 +24,54 @@ logger = logging.getLogger(__name__)
 AREAS = ("core", "outbox", "outreach", "admin")
 """Areas whose migrations run, in this order."""
 
+BUSY_TIMEOUT_SECONDS = 30.0
+"""How long a writer waits for the write lock by default (the webhook passes a shorter wait)."""
+FILE_MODE = 0o600
+"""The database and its -wal, -shm and .lock files hold tokens and citizens' data: owner only."""
+
 _migrated: set[str] = set()
 _migrate_lock = threading.Lock()
 
 
-def connect(path: str | Path, migrate: bool = True) -> sqlite_utils.Database:
-    """Open the database at `path` in WAL mode, creating it and running migrations as needed."""
+class LockTimeout(sqlite3.OperationalError):
+    """Another writer held the database's write lock for longer than this connection waits."""
+
+
+def _private_file(path: Path) -> None:
+    """Create `path` readable by its owner only, and narrow the mode of existing files."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    os.close(fd)
+    for suffix in ("", "-wal", "-shm", ".lock"):
+        other = Path(str(path) + suffix)
+        try:
+            if other.stat().st_mode & 0o077:
+                other.chmod(FILE_MODE)
+        except OSError:  # absent, or owned by another account: nothing to narrow
+            continue
+
+
+def connect(
+    path: str | Path, migrate: bool = True, busy_timeout: float = BUSY_TIMEOUT_SECONDS
+) -> sqlite_utils.Database:
+    """Open the database at `path` in WAL mode, creating it and running migrations as needed.
+
+    Files are created with mode 0600 (SQLite gives -wal and -shm the database file's mode).
+    A writer waits at most `busy_timeout` seconds for the write lock, then gets `LockTimeout`
+    (or SQLite's "database is locked"). `secure_delete` overwrites deleted content.
+    """
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA busy_timeout = 30000")
+        _private_file(Path(path))
+    conn = sqlite3.connect(
+        str(path), timeout=busy_timeout, isolation_level=None, check_same_thread=False
+    )
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA secure_delete = ON")
     db = sqlite_utils.Database(conn)
+    db.busy_timeout = busy_timeout
     if str(path) != ":memory:":
         db.write_lock_path = str(path) + ".lock"  # see `transaction`
     if migrate:
@@ -90,17 +125,20 @@ def _statements(script: str) -> list[str]:
 class transaction:
     """`with transaction(db):` runs the block in one IMMEDIATE transaction (nested: savepoint).
 
-    Writers first queue on an OS file lock beside the database (`<db>.lock`, flock), so they
-    wait their turn in the kernel and wake the moment the previous writer commits. Without it,
-    SQLite's busy handler sleeps in growing steps (up to 100 ms) and, with several processes
-    writing, a webhook request could stall for a second. A thread that already holds the lock
-    through another connection does not take it again (SQLite's busy timeout still applies).
+    Writers first take an OS file lock beside the database (`<db>.lock`, flock), polled every
+    few milliseconds, so they get their turn within ~5 ms of the previous writer's commit.
+    Without it, SQLite's busy handler sleeps in growing steps (up to 100 ms) and, with several
+    processes writing, a webhook request could stall for a second. The wait is bounded by the
+    connection's busy timeout: past it, `LockTimeout` is raised (the webhook answers 503). A
+    thread that already holds the lock through another connection does not take it again
+    (SQLite's busy timeout still applies).
     """
 
     def __init__(self, db: sqlite_utils.Database) -> None:
         self.conn = db.conn
         self.nested = False
         self.lock_path: str | None = getattr(db, "write_lock_path", None)
+        self.wait: float = getattr(db, "busy_timeout", BUSY_TIMEOUT_SECONDS)
         self.fd: int | None = None
 
     def __enter__(self) -> sqlite3.Connection:
@@ -135,12 +173,15 @@ class transaction:
         held = _write_locks_held.__dict__.setdefault("paths", set())
         if self.lock_path is None or self.lock_path in held:
             return
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, FILE_MODE)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except OSError:
+            _flock_within(fd, self.wait)
+        except OSError:  # no flock here: SQLite's busy timeout still applies
             os.close(fd)
             return
+        except BaseException:  # LockTimeout, or the serving worker's deadline while waiting
+            os.close(fd)
+            raise
         self.fd = fd
         held.add(self.lock_path)
 
@@ -152,3 +193,18 @@ class transaction:
 
 
 _write_locks_held = threading.local()
+
+
+def _flock_within(fd: int, seconds: float) -> None:
+    """Take an exclusive flock on `fd`, polling every few ms; LockTimeout after `seconds`."""
+    deadline = time.monotonic() + seconds
+    pause = 0.0005
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise LockTimeout(f"database is locked (waited {seconds:g} s)") from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.005)

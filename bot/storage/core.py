@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
 import sqlite_utils
+
+FINISHED = ("sent", "failed", "unreachable", "template_needed")
+"""Outbox statuses after which a message is only history (`bot.storage.outbox.FINAL_STATUSES`)."""
 
 MIGRATIONS = [
     """
@@ -109,6 +113,15 @@ MIGRATIONS = [
         user_id TEXT,
         at REAL NOT NULL
     )
+    """,
+    # Console login throttling (bot.storage.throttle): failures per key in a fixed window.
+    """
+    CREATE TABLE login_throttle (
+        key TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        window_start REAL NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX login_throttle_window ON login_throttle (window_start)
     """,
 ]
 
@@ -325,23 +338,53 @@ def release_lock(db: sqlite_utils.Database, name: str, owner: str) -> None:
 
 
 def purge_texts(db: sqlite_utils.Database, before: float) -> int:
-    """Retention: blank message texts received before `before`; return how many."""
-    cursor = db.execute(
+    """Retention: remove citizens' texts stored before `before`; return how many rows changed.
+
+    Message texts are blanked; questions for staff (open ones too), conversation states and
+    finished outbox messages (their payload is what we told the citizen) are deleted.
+    """
+    changed = db.execute(
         "UPDATE inbound_events SET text = NULL WHERE received_at < ? AND text IS NOT NULL",
         [before],
-    )
-    db.execute("DELETE FROM unanswered WHERE at < ? AND status != 'open'", [before])
-    return cursor.rowcount
+    ).rowcount
+    changed += db.execute("DELETE FROM unanswered WHERE at < ?", [before]).rowcount
+    changed += db.execute("DELETE FROM conversations WHERE updated_at < ?", [before]).rowcount
+    marks = ", ".join("?" for _ in FINISHED)
+    changed += db.execute(
+        f"DELETE FROM outbox WHERE created_at < ? AND status IN ({marks})", [before, *FINISHED]
+    ).rowcount
+    return changed
 
 
 def delete_user_data(db: sqlite_utils.Database, user_id: str) -> None:
-    """Forget a citizen: messages, conversation, ratings, ward (their outbox rows stay sent)."""
-    db.execute("UPDATE inbound_events SET text = NULL WHERE user_id = ?", [user_id])
+    """Forget a citizen: texts, conversation, questions, ratings, ward and every outbox message.
+
+    What must stay for the dashboard counts (turns, events) is moved to a random pseudonym, so
+    nothing left links the Zalo id to what the citizen asked or was told. A message being sent
+    right now ('sending') is left to its sender.
+    """
+    pseudonym = "forgotten-" + secrets.token_hex(8)
+    # Keys made of the event, the user and the time name the user: they become the row id.
+    db.execute(
+        "UPDATE inbound_events SET text = NULL, user_id = ?, dedup_key = CASE WHEN dedup_key "
+        "LIKE 'msg:%' THEN dedup_key ELSE 'forgotten:' || id END WHERE user_id = ?",
+        [pseudonym, user_id],
+    )
+    db.execute("UPDATE turns SET user_id = ? WHERE user_id = ?", [pseudonym, user_id])
+    db.execute("UPDATE other_events SET user_id = ? WHERE user_id = ?", [pseudonym, user_id])
     db.execute("DELETE FROM conversations WHERE user_id = ?", [user_id])
     db.execute("DELETE FROM unanswered WHERE user_id = ?", [user_id])
     db.execute("UPDATE ratings SET user_id = NULL WHERE user_id = ?", [user_id])
     db.execute("UPDATE users SET ward = NULL, display_name = NULL WHERE user_id = ?", [user_id])
-    db.execute(
-        "DELETE FROM outbox WHERE user_id = ? AND status = 'pending' AND source != 'reply'",
-        [user_id],
-    )
+    db.execute("DELETE FROM outbox WHERE user_id = ? AND status != 'sending'", [user_id])
+
+
+def checkpoint(db: sqlite_utils.Database) -> bool:
+    """Copy the WAL into the database and truncate it, so deleted text does not linger there.
+
+    With `secure_delete` on, the deleted content is overwritten in the database file; the WAL
+    still holds the pages as they were until this runs. Returns False when a reader kept the
+    checkpoint from finishing (the next one completes it). Must run outside a transaction.
+    """
+    busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    return busy == 0

@@ -7,6 +7,7 @@ database keeps one schema version for the whole area.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 
 import sqlite_utils
@@ -136,7 +137,10 @@ def tag_counts(db: sqlite_utils.Database) -> dict[str, int]:
 
 
 def delete_user(db: sqlite_utils.Database, user_id: str) -> None:
-    """Forget a citizen in the outreach tables (subscriptions, tags, links, planned sends)."""
+    """Forget a citizen in the outreach tables (subscriptions, tags, links, planned sends).
+
+    Broadcast deliveries keep their counts under a random pseudonym; planned ones are cancelled.
+    """
     db.execute("DELETE FROM dossier_subscriptions WHERE user_id = ?", [user_id])
     db.execute("DELETE FROM reminders_sent WHERE user_id = ?", [user_id])
     db.execute("DELETE FROM follower_tags WHERE user_id = ?", [user_id])
@@ -146,6 +150,15 @@ def delete_user(db: sqlite_utils.Database, user_id: str) -> None:
         "WHERE user_id = ? AND status = 'planned'",
         [user_id],
     )
+    db.execute(
+        "UPDATE broadcast_deliveries SET user_id = ?, outbox_key = NULL WHERE user_id = ?",
+        ["forgotten-" + secrets.token_hex(8), user_id],
+    )
+
+
+def purge_uploads(db: sqlite_utils.Database, before: float) -> int:
+    """Retention: drop dossier files uploaded for a preview before `before` and never applied."""
+    return db.execute("DELETE FROM admin_uploads WHERE created_at < ?", [before]).rowcount
 
 
 def purge(db: sqlite_utils.Database, before: float, final_statuses: Sequence[str]) -> int:
