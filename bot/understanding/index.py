@@ -12,8 +12,9 @@ The decisions, in order (each has a test in tests/test_understanding.py):
 1. `named`: the naming rules commit to a topic (a topic named clearly): answer it.
 2. `out_of_scope`: the message is closer to a domain of `lexicon/out_of_scope.toml` than to any
    topic: fallback, naming the domain.
-3. `confident`: the fused confidence reaches `P_ANSWER` and the message's words are not
-   shared by the names of several close topics (`shared_name`): answer the best fused topic.
+3. `confident`: the fused confidence reaches `P_ANSWER` and the words do not forbid it
+   (`withheld`: names shared by several close topics, or distinctive words unknown to them):
+   answer the best fused topic.
 4. `plausible`: the best fused score reaches `OFFER_MIN`: offer the best three fused topics.
 5. otherwise the lexical verdict (choices or fallback) stands.
 
@@ -115,7 +116,7 @@ class Index(LexicalIndex):
                 via="fused",
             )
         best = ranked[0]
-        if sure >= P_ANSWER and not self.shared_name(ranked, query):
+        if sure >= P_ANSWER and not self.withheld(ranked, query, reading):
             faq = self.faq_for(best.topic, scores, query, today)
             return dataclasses.replace(
                 verdict,
@@ -132,6 +133,17 @@ class Index(LexicalIndex):
                 verdict, outcome="choices", topic=None, candidates=offered, confidence=sure
             )
         return dataclasses.replace(verdict, confidence=sure)
+
+    def withheld(self, ranked: list[Scored], query: Query, reading: Reading | None) -> bool:
+        """True when the words forbid a fused answer: they name several close topics alike
+        (`shared_name`), or the asking sentence's distinctive words are unknown or foreign to
+        the close topics (`LexicalIndex.foreign`: "mở thẻ tín dụng cần giấy tờ gì")."""
+        if self.shared_name(ranked, query):
+            return True
+        asked = query
+        if reading is not None and reading.is_long:
+            asked = self.analyze(" ".join(reading.asks))
+        return self.foreign(asked, [s.topic for s in ranked[:MAX_CHOICES]])
 
     def shared_name(self, ranked: list[Scored], query: Query) -> bool:
         """True when what the message names is part of the names of several close topics
