@@ -19,6 +19,7 @@ is not a second question. Outcomes of turns younger than `FINAL_SECONDS` may sti
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -68,6 +69,8 @@ REASON_LABELS = {
     "after_fallbacks": "Bot không hiểu nhiều lần liên tiếp",
     "asked_person": "Người dân yêu cầu gặp cán bộ",
 }
+FLAG_REASONS = {"wrong": "Sai", "outdated": "Đã cũ, hết hiệu lực", "incomplete": "Thiếu thông tin"}
+"""Why staff flag an answer of the bot."""
 PICK = re.compile(r"^(#topic:|#faq:)|^\d{1,2}$")
 """A message that picks one of the offered choices (a button payload or a typed number)."""
 
@@ -106,6 +109,7 @@ class Classified:
     final: bool = True
 
 
+@functools.lru_cache(maxsize=8192)
 def fold_text(text: str) -> str:
     """Lower case, every word folded (no diacritics), for comparing questions."""
     return " ".join(fold(word) for word in text.lower().split())

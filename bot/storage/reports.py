@@ -47,28 +47,6 @@ def distinct_citizens(db: sqlite_utils.Database, start: float, end: float) -> in
     ).fetchone()[0]
 
 
-def outcome_counts(db: sqlite_utils.Database, start: float, end: float) -> dict[str, int]:
-    """Turns by kind (answer, choices, fallback, ...)."""
-    rows = db.execute(
-        "SELECT kind, COUNT(*) FROM turns WHERE at >= ? AND at < ? GROUP BY kind", [start, end]
-    ).fetchall()
-    return {kind: count for kind, count in rows}
-
-
-def top_topics(
-    db: sqlite_utils.Database, start: float, end: float, limit: int = 10
-) -> list[dict[str, Any]]:
-    """Topics answered most often."""
-    return list(
-        db.query(
-            "SELECT topic, COUNT(*) AS count FROM turns WHERE at >= ? AND at < ? "
-            "AND kind = 'answer' AND topic IS NOT NULL GROUP BY topic "
-            "ORDER BY count DESC, topic LIMIT ?",
-            [start, end, limit],
-        )
-    )
-
-
 def satisfaction_per_topic(
     db: sqlite_utils.Database, start: float, end: float
 ) -> list[dict[str, Any]]:
@@ -135,38 +113,94 @@ def unreachable_recipients(db: sqlite_utils.Database, start: float, end: float) 
     }
 
 
-# Unanswered questions ------------------------------------------------------------------------
+# Outcomes of turns (bot.admin.outcomes) ----------------------------------------------------
+
+_HISTORY = (
+    "SELECT t.id, t.user_id, t.at, t.kind, t.topic, t.faq, e.text FROM turns t "
+    "LEFT JOIN inbound_events e ON e.id = t.inbound_id WHERE t.at >= ? "
+)
 
 
-def open_unanswered(db: sqlite_utils.Database, limit: int = 500) -> list[dict[str, Any]]:
-    """Open unanswered questions, newest first."""
-    return list(
-        db.query(
-            "SELECT id, text, best_guess, score, at FROM unanswered WHERE status = 'open' "
-            "ORDER BY at DESC, id DESC LIMIT ?",
-            [limit],
-        )
+def changed_users(db: sqlite_utils.Database, after_id: int) -> tuple[int, dict[str, float]]:
+    """Turns to (re)classify: the newest turn id, and per citizen the time of their earliest
+    turn that is new (id above `after_id`) or whose outcome is not final yet."""
+    last = db.execute("SELECT COALESCE(MAX(id), 0) FROM turns").fetchone()[0]
+    found: dict[str, float] = {}
+    for user, at in db.execute(
+        "SELECT user_id, MIN(at) FROM turns WHERE id > ? AND id <= ? GROUP BY user_id",
+        [after_id, last],
+    ).fetchall():
+        found[user] = at
+    for user, at in db.execute(
+        "SELECT user_id, MIN(at) FROM turn_outcomes WHERE final = 0 GROUP BY user_id"
+    ).fetchall():
+        found[user] = min(at, found.get(user, at))
+    return last, found
+
+
+def turn_history(
+    db: sqlite_utils.Database, users: list[str] | None, since: float
+) -> list[tuple[Any, ...]]:
+    """(id, user_id, at, kind, topic, faq, text) of turns since `since`, by citizen and time;
+    `users` None means everyone."""
+    if users is None:
+        sql, params = _HISTORY + "ORDER BY t.user_id, t.at, t.id", [since]
+    else:
+        sql = _HISTORY + "AND t.user_id IN (SELECT value FROM json_each(?)) ORDER BY 2, 3, 1"
+        params = [since, json.dumps(users)]
+    return db.execute(sql, params).fetchall()
+
+
+def ratings_since(
+    db: sqlite_utils.Database, users: list[str] | None, since: float
+) -> list[tuple[Any, ...]]:
+    """(user_id, at, topic, helpful) of ratings since `since` (`users` None: everyone)."""
+    sql = "SELECT user_id, at, topic, helpful FROM ratings WHERE at >= ? AND user_id IS NOT NULL"
+    params: list[Any] = [since]
+    if users is not None:
+        sql += " AND user_id IN (SELECT value FROM json_each(?))"
+        params.append(json.dumps(users))
+    return db.execute(sql, params).fetchall()
+
+
+def save_outcomes(db: sqlite_utils.Database, rows: list[tuple[Any, ...]]) -> None:
+    """Store (turn_id, user_id, at, outcome, topic, faq, question, good, rating, reason, final)."""
+    db.conn.executemany(
+        "INSERT OR REPLACE INTO turn_outcomes (turn_id, user_id, at, outcome, topic, faq, "
+        "question, good, rating, reason, final) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
     )
 
 
-def get_unanswered(db: sqlite_utils.Database, item_id: int) -> dict[str, Any] | None:
-    """One unanswered question, or None."""
-    rows = list(db.query("SELECT * FROM unanswered WHERE id = ?", [item_id]))
-    return rows[0] if rows else None
+def outcomes_by(
+    db: sqlite_utils.Database, group: str, start: float, end: float, offset_seconds: int = 0
+) -> list[tuple[Any, ...]]:
+    """(key, outcome, questions, good) for the questions in a range, grouped by `group`:
+    'day' (local day number), 'hour' (local hour of day), 'topic' or 'reason'."""
+    keys = {
+        "day": "CAST((at + :off) / 86400 AS INTEGER)",
+        "hour": "CAST(((at + :off) % 86400) / 3600 AS INTEGER)",
+        "topic": "topic",
+        "reason": "reason",
+    }
+    return db.execute(
+        f"SELECT {keys[group]} AS k, outcome, COUNT(*), COALESCE(SUM(good), 0) "
+        "FROM turn_outcomes WHERE at >= :start AND at < :end AND question = 1 "
+        "GROUP BY k, outcome",
+        {"off": int(offset_seconds), "start": start, "end": end},
+    ).fetchall()
 
 
-def close_unanswered(
-    db: sqlite_utils.Database, item_ids: list[int], status: str, topic: str | None
-) -> int:
-    """Mark open questions 'assigned' (to `topic`) or 'dismissed'; return how many changed."""
-    changed = 0
-    for item_id in item_ids:
-        cursor = db.execute(
-            "UPDATE unanswered SET status = ?, assigned_topic = ? WHERE id = ? AND status = 'open'",
-            [status, topic, item_id],
-        )
-        changed += cursor.rowcount
-    return changed
+def staff_reply_delays(db: sqlite_utils.Database, start: float, end: float) -> list[float | None]:
+    """Seconds from each hand-over in the range to the first staff message after it (None:
+    no staff reply yet)."""
+    rows = db.execute(
+        "SELECT o.at, (SELECT MIN(e.received_at) FROM inbound_events e WHERE e.user_id = o.user_id "
+        "AND e.event_name LIKE 'oa\\_send\\_%' ESCAPE '\\' AND e.received_at >= o.at) "
+        "FROM turn_outcomes o WHERE o.at >= ? AND o.at < ? AND o.outcome = 'handover'",
+        [start, end],
+    ).fetchall()
+    return [None if reply is None else reply - at for at, reply in rows]
 
 
 # Hand-over queue -----------------------------------------------------------------------------
