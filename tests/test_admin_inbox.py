@@ -76,7 +76,7 @@ def test_dashboard_figures_equal_the_hand_count(env: tuple) -> None:
     db = db_of(config)
     quality.refresh(db, clock.now)
     lo, hi = dates.epoch_bounds(dt.date(2026, 11, 10), dt.date(2026, 11, 10), HANOI)
-    q = quality.figures(db, lo, hi, 7 * 3600)
+    q = quality.figures(db, lo, hi, 7 * 3600, clock.now)
     # 11 questions (c's button pick is part of its choices question); 4 handled well:
     # a's answer, b's second try, c's choices (picked, then 👍), g's FAQ answer.
     assert q["totals"]["total"] == 11 and q["totals"]["good"] == 4
@@ -315,3 +315,20 @@ def test_a_staff_reply_becomes_a_draft_faq_entry(env: tuple) -> None:
     page = client.get("/admin/suggestions").get_data(as_text=True)
     assert 'data-kind="faq"' in page
     assert "Bán hàng rong không cần giấy phép, anh/chị liên hệ UBND phường.</textarea>" in page
+
+
+def test_closed_days_are_kept_and_summed_again_when_their_turns_change(env: tuple) -> None:
+    _, config, clock = env
+    seed(config)
+    db = db_of(config)
+    lo, hi = dates.epoch_bounds(dt.date(2026, 11, 9), dt.date(2026, 11, 18), HANOI)
+    quality.refresh(db, clock.now)
+    first = quality.figures(db, lo, hi, 7 * 3600, clock.now)
+    kept = db.execute("SELECT COUNT(*) FROM outcome_days").fetchone()[0]
+    assert kept == 8  # 9/11 to 16/11 are closed; 17/11 and today are read live
+    assert quality.figures(db, lo, hi, 7 * 3600, clock.now) == first
+    say(db, "z", T + 100, "xin cấp giấy phép karaoke", "fallback")  # recorded late for that day
+    quality.refresh(db, clock.now)
+    again = quality.figures(db, lo, hi, 7 * 3600, clock.now)
+    assert again["totals"]["total"] == 12 and again["totals"]["counts"]["abandoned"] == 2
+    assert again["people"] == first["people"] + 1

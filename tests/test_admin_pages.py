@@ -10,7 +10,7 @@ import pytest
 from admin_support import T0, Clock, StaticKB, csrf_of, db_of, logged_in, make_app, make_config
 from flask import Flask
 
-from bot.admin import charts, dates
+from bot.admin import charts, dates, quality
 from bot.storage import broadcasts as broadcast_store
 from bot.storage import core
 from bot.storage import dossiers as dossier_store
@@ -60,11 +60,15 @@ def test_activity_is_counted_per_local_day(env: tuple) -> None:
     _, config, _ = env
     seed_turns(config)
     lo, hi = dates.epoch_bounds(dt.date(2026, 11, 10), dt.date(2026, 11, 12), HANOI)
-    rows = report_store.activity_per_day(db_of(config), lo, hi, 7 * 3600)
-    assert rows == [
-        {"day": "2026-11-10", "messages": 6, "conversations": 3},
-        {"day": "2026-11-12", "messages": 1, "conversations": 1},  # 23:30 local, 16:30 UTC
+    db = db_of(config)
+    quality.refresh(db, T0)
+    found = quality.figures(db, lo, hi, 7 * 3600, T0)
+    assert found["daily"] == [
+        (dt.date(2026, 11, 10), 6, 3),
+        (dt.date(2026, 11, 11), 0, 0),
+        (dt.date(2026, 11, 12), 1, 1),  # 23:30 local, 16:30 UTC
     ]
+    assert found["people"] == 4
 
 
 def test_dashboard_shows_the_figures_of_the_chosen_range(env: tuple) -> None:

@@ -49,9 +49,10 @@ def _range() -> tuple[dt.date, dt.date, float, float, int, str | None]:
 def _figures(lo: float, hi: float, offset: int, days: int) -> dict[str, Any]:
     """Outcome figures for the range, after classifying any turns not yet classified."""
     db = security.db()
-    quality.refresh(db, security.now())
+    now = security.now()
+    quality.refresh(db, now)
     bucket = 1 if days <= 31 else 7 if days <= 190 else 30
-    found = quality.figures(db, lo, hi, offset, bucket)
+    found = quality.figures(db, lo, hi, offset, now, bucket)
     found["bucket_days"] = bucket
     ratings = store.satisfaction_per_topic(db, lo, hi)
     for row in ratings:
@@ -65,10 +66,10 @@ def dashboard() -> Any:
     """Figures for the chosen date range (default: the last 30 days)."""
     start, end, lo, hi, offset, error = _range()
     db = security.db()
-    per_day = {row["day"]: row for row in store.activity_per_day(db, lo, hi, offset)}
-    days = dates.days_between(start, end)
-    messages = [per_day.get(d.isoformat(), {}).get("messages", 0) for d in days]
-    people = [per_day.get(d.isoformat(), {}).get("conversations", 0) for d in days]
+    q = _figures(lo, hi, offset, (end - start).days + 1)
+    days = [day for day, _, _ in q["daily"]]
+    messages = [count for _, count, _ in q["daily"]]
+    people = [count for _, _, count in q["daily"]]
     chart = charts.daily_chart(days, {"Tin nhắn": messages, "Người dân": people})
     return render_template(
         "admin/dashboard.html",
@@ -78,8 +79,8 @@ def dashboard() -> Any:
         chart=chart,
         daily=list(zip(days, messages, people, strict=True)),
         total_messages=sum(messages),
-        total_people=store.distinct_citizens(db, lo, hi),
-        q=_figures(lo, hi, offset, len(days)),
+        total_people=q["people"],
+        q=q,
         classes=CLASSES,
         labels=LABELS,
         reason_labels=REASON_LABELS,

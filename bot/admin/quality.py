@@ -1,9 +1,13 @@
 """Honest quality figures: outcomes kept up to date from the turns, summed for the dashboard.
 
 `refresh(db, now)` classifies (with `bot.admin.outcomes.classify`) the turns recorded since the
-last refresh and those whose outcome could still change, together with a day of each citizen's
-earlier turns as context, and stores the results in `turn_outcomes`; the dashboard then only
-sums stored rows. The first refresh on an existing database classifies its whole history once.
+last refresh and those whose outcome could still change, with a day of each citizen's earlier
+turns as context, and stores the outcomes that changed in `turn_outcomes`. The first refresh on
+an existing database classifies its whole history once.
+
+`figures(...)` sums a date range from per-day figures: a day whose outcomes can no longer change
+("closed": over a day old) is summed once and kept in `outcome_days`; the open days are read
+live. A year of traffic is then a few hundred small rows, not 300,000 turns.
 """
 
 from __future__ import annotations
@@ -11,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable
 from itertools import groupby
 from typing import Any
 
@@ -25,10 +28,11 @@ from bot.storage import transaction
 WATERMARK = "outcomes_turn_id"
 EVERYONE_ABOVE = 500
 """With more citizens to redo than this, read everyone's recent turns in one query."""
+DAY = 86400
 
 
 def refresh(db: sqlite_utils.Database, now: float) -> int:
-    """Bring `turn_outcomes` up to date with the turns; return how many turns were classified."""
+    """Bring `turn_outcomes` up to date with the turns; return how many outcomes changed."""
     with transaction(db):
         after = int(admin_store.meta_get(db, WATERMARK) or 0)
         last, users = store.changed_users(db, after)
@@ -37,37 +41,85 @@ def refresh(db: sqlite_utils.Database, now: float) -> int:
             return 0
         since = min(users.values()) - FINAL_SECONDS
         wanted = None if len(users) > EVERYONE_ABOVE else sorted(users)
-        history = store.turn_history(db, wanted, since)
         ratings: dict[str, list[Rating]] = defaultdict(list)
         for user, at, topic, helpful in store.ratings_since(db, wanted, since):
             ratings[user].append(Rating(at, topic, bool(helpful)))
-        rows = []
-        for user, turns in groupby(history, key=lambda row: row[1]):
+        stored = store.outcomes_since(db, since)
+        changed = []
+        for user, turns in groupby(store.turn_history(db, wanted, since), key=lambda r: r[1]):
             if user not in users:
                 continue
             records = [TurnRecord(r[0], r[2], r[3], r[4], r[5], r[6]) for r in turns]
             for record, c in zip(records, classify(records, ratings[user], now), strict=True):
-                rows.append(
-                    (c.turn_id, user, record.at, c.outcome, record.topic, record.faq,
-                     int(c.question), None if c.good is None else int(c.good), c.rating,
-                     c.reason, int(c.final))
-                )  # fmt: skip
-        store.save_outcomes(db, rows)
+                good = None if c.good is None else int(c.good)
+                row = (c.turn_id, user, record.at, c.outcome, record.topic, record.faq,
+                       int(c.question), good, c.rating, c.reason, int(c.final))  # fmt: skip
+                if stored.get(c.turn_id) != row:
+                    changed.append(row)
+        store.save_outcomes(db, changed)
+        if changed:
+            store.drop_rollups(db, min(r[2] for r in changed), max(r[2] for r in changed))
         admin_store.meta_set(db, WATERMARK, str(last))
-        return len(rows)
+        return len(changed)
 
 
-def _table(rows: Iterable[tuple[Any, ...]]) -> dict[Any, dict[str, Any]]:
-    """Per key: a count per class, questions, good answers and the quality percentage."""
-    table: dict[Any, dict[str, Any]] = {}
-    for key, outcome, count, good in rows:
-        row = table.setdefault(key, {"counts": dict.fromkeys(CLASSES, 0), "total": 0, "good": 0})
-        row["counts"][outcome] = row["counts"].get(outcome, 0) + count
-        row["total"] += count
-        row["good"] += good
-    for row in table.values():
-        row["quality"] = percent(row["good"], row["total"])
-    return table
+def _empty_day() -> dict[str, Any]:
+    """The figures of a day with no traffic."""
+    return {"o": {}, "t": {}, "h": {}, "r": {}, "m": 0, "u": "", "d": []}
+
+
+def _count(table: dict[str, list[int]], outcome: str, count: int, good: int) -> None:
+    """Add `count` questions, `good` of them well handled, to `table[outcome]`."""
+    cell = table.setdefault(outcome, [0, 0])
+    cell[0] += count
+    cell[1] += good
+
+
+def build_days(
+    db: sqlite_utils.Database, first: int, last: int, offset: int
+) -> dict[int, dict[str, Any]]:
+    """Per-day figures of local days `first`..`last` read from the stored outcomes."""
+    lo, hi = first * DAY - offset, (last + 1) * DAY - offset
+    days: dict[int, dict[str, Any]] = {d: _empty_day() for d in range(first, last + 1)}
+    for d, hour, topic, outcome, reason, count, good in store.day_outcomes(db, lo, hi, offset):
+        day = days[d]
+        _count(day["o"], outcome, count, good)
+        _count(day["t"].setdefault(topic or "", {}), outcome, count, good)
+        _count(day["h"].setdefault(str(hour), {}), outcome, count, good)
+        if reason:
+            day["r"][reason] = day["r"].get(reason, 0) + count
+    users: dict[int, list[str]] = defaultdict(list)
+    for d, user, count in store.day_people(db, lo, hi, offset):
+        days[d]["m"] += count
+        users[d].append(user)
+    for d, found in users.items():
+        days[d]["u"] = "\n".join(found)  # one string: a year of them decodes fast
+    for at, delay in store.staff_reply_delays(db, lo, hi):
+        days[int((at + offset) // DAY)]["d"].append(delay)
+    return days
+
+
+def per_day(
+    db: sqlite_utils.Database, first: int, last: int, offset: int, now: float
+) -> dict[int, dict[str, Any]]:
+    """Figures of local days `first`..`last`: closed days from (or into) `outcome_days`."""
+    closed = min(last, int((now - FINAL_SECONDS + offset) // DAY) - 1)
+    days = store.rollups(db, offset, first, closed) if closed >= first else {}
+    missing = [d for d in range(first, closed + 1) if d not in days]
+    if missing:
+        built = build_days(db, missing[0], missing[-1], offset)
+        new = {d: built[d] for d in missing}
+        with transaction(db):
+            store.save_rollups(db, offset, new)
+        days.update(new)
+    if closed < last:
+        days.update(build_days(db, max(first, closed + 1), last, offset))
+    return days
+
+
+def _date(day: int) -> dt.date:
+    """The calendar date of a day number (days since 1970-01-01)."""
+    return dt.date(1970, 1, 1) + dt.timedelta(days=day)
 
 
 def percent(part: int, whole: int) -> float:
@@ -75,42 +127,65 @@ def percent(part: int, whole: int) -> float:
     return round(100 * part / whole, 1) if whole else 0.0
 
 
-def _sum(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """Several rows of `_table` added up into one."""
-    total: dict[str, Any] = {"counts": dict.fromkeys(CLASSES, 0), "total": 0, "good": 0}
-    for row in rows:
-        for name, count in row["counts"].items():
-            total["counts"][name] = total["counts"].get(name, 0) + count
-        total["total"] += row["total"]
-        total["good"] += row["good"]
-    total["quality"] = percent(total["good"], total["total"])
-    return total
+def _row() -> dict[str, Any]:
+    return {"counts": dict.fromkeys(CLASSES, 0), "total": 0, "good": 0}
+
+
+def _add(row: dict[str, Any], cells: dict[str, list[int]]) -> None:
+    """Add a day's cells (outcome -> [questions, good]) into a display row."""
+    counts, total, good = row["counts"], 0, 0
+    for outcome, cell in cells.items():
+        counts[outcome] = counts.get(outcome, 0) + cell[0]
+        total += cell[0]
+        good += cell[1]
+    row["total"] += total
+    row["good"] += good
+
+
+def _finish(row: dict[str, Any]) -> dict[str, Any]:
+    row["quality"] = percent(row["good"], row["total"])
+    return row
 
 
 def figures(
-    db: sqlite_utils.Database, start: float, end: float, offset: int, bucket_days: int = 1
+    db: sqlite_utils.Database,
+    start: float,
+    end: float,
+    offset: int,
+    now: float,
+    bucket_days: int = 1,
 ) -> dict[str, Any]:
-    """Everything the dashboard shows about outcomes in a range (outcomes must be refreshed)."""
-    per_day = _table(store.outcomes_by(db, "day", start, end, offset))
-    first = int((start + offset) // 86400)
-    periods: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for day, row in per_day.items():
-        periods[first + (day - first) // bucket_days * bucket_days].append(row)
-    epoch = dt.date(1970, 1, 1)
-    over_time = [
-        {"start": epoch + dt.timedelta(days=day), **_sum(rows)}
-        for day, rows in sorted(periods.items())
-    ]
-    per_hour = _table(store.outcomes_by(db, "hour", start, end, offset))
-    per_topic = _table(store.outcomes_by(db, "topic", start, end))
-    reasons = _table(store.outcomes_by(db, "reason", start, end))
+    """Everything the dashboard shows about a range (refresh the outcomes first)."""
+    first, last = int((start + offset) // DAY), int((end + offset) // DAY) - 1
+    days = per_day(db, first, last, offset, now)
+    totals, periods = _row(), defaultdict(_row)
+    hours, topics = defaultdict(_row), defaultdict(_row)
+    reasons: dict[str, int] = defaultdict(int)
+    people: set[str] = set()
+    delays: list[float | None] = []
+    for d in range(first, last + 1):
+        day = days[d]
+        _add(totals, day["o"])
+        _add(periods[first + (d - first) // bucket_days * bucket_days], day["o"])
+        for hour, cells in day["h"].items():
+            _add(hours[int(hour)], cells)
+        for topic, cells in day["t"].items():
+            _add(topics[topic or None], cells)
+        for reason, count in day["r"].items():
+            reasons[reason] += count
+        if day["u"]:
+            people.update(day["u"].split("\n"))
+        delays += day["d"]
+    by_size = sorted(topics.items(), key=lambda kv: (-kv[1]["total"], kv[0] or ""))
     return {
-        "totals": _sum(per_day.values()),
-        "over_time": over_time,
-        "per_hour": [(hour, per_hour.get(hour)) for hour in range(24)],
-        "per_topic": sorted(per_topic.items(), key=lambda kv: (-kv[1]["total"], kv[0] or "")),
-        "reasons": {k: v["total"] for k, v in reasons.items() if k},
-        "staff_reply": staff_reply(store.staff_reply_delays(db, start, end)),
+        "totals": _finish(totals),
+        "over_time": [{"start": _date(d), **_finish(row)} for d, row in sorted(periods.items())],
+        "per_hour": [(h, _finish(hours[h]) if h in hours else None) for h in range(24)],
+        "per_topic": [(topic, _finish(row)) for topic, row in by_size],
+        "reasons": dict(reasons),
+        "staff_reply": staff_reply(delays),
+        "daily": [(_date(d), days[d]["m"], len(days[d]["u"])) for d in range(first, last + 1)],
+        "people": len(people),
     }
 
 

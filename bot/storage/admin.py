@@ -79,6 +79,13 @@ MIGRATIONS = [
     CREATE INDEX turn_outcomes_report ON turn_outcomes (at, question, outcome, good, topic);
     CREATE INDEX turn_outcomes_failed ON turn_outcomes (at) WHERE question = 1 AND good = 0;
     CREATE INDEX turn_outcomes_open ON turn_outcomes (user_id, at) WHERE final = 0;
+    CREATE INDEX turn_outcomes_handover ON turn_outcomes (at, user_id) WHERE outcome = 'handover';
+    CREATE TABLE outcome_days (
+        utc_offset INTEGER NOT NULL,
+        day INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (utc_offset, day)
+    );
     CREATE TABLE admin_meta (
         key TEXT PRIMARY KEY,
         value TEXT NOT NULL

@@ -7,44 +7,12 @@ Day buckets use a fixed UTC offset passed in by the caller (Asia/Ho_Chi_Minh has
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 
 import sqlite_utils
 
 # Dashboard reports ---------------------------------------------------------------------------
-
-
-def activity_per_day(
-    db: sqlite_utils.Database, start: float, end: float, offset_seconds: int
-) -> list[dict[str, Any]]:
-    """Per local day: citizen messages handled (turns) and distinct citizens (conversations).
-
-    `day` is the local calendar day as YYYY-MM-DD; the bucket is computed as a day number,
-    which is several times faster than date() on a year of turns.
-    """
-    rows = db.execute(
-        "SELECT CAST((at + ?) / 86400 AS INTEGER) AS day, COUNT(*), COUNT(DISTINCT user_id) "
-        "FROM turns WHERE at >= ? AND at < ? GROUP BY day ORDER BY day",
-        [int(offset_seconds), start, end],
-    ).fetchall()
-    epoch = dt.date(1970, 1, 1)
-    return [
-        {
-            "day": (epoch + dt.timedelta(days=day)).isoformat(),
-            "messages": count,
-            "conversations": people,
-        }
-        for day, count, people in rows
-    ]
-
-
-def distinct_citizens(db: sqlite_utils.Database, start: float, end: float) -> int:
-    """How many different citizens the bot handled messages from."""
-    return db.execute(
-        "SELECT COUNT(DISTINCT user_id) FROM turns WHERE at >= ? AND at < ?", [start, end]
-    ).fetchone()[0]
 
 
 def satisfaction_per_topic(
@@ -163,6 +131,16 @@ def ratings_since(
     return db.execute(sql, params).fetchall()
 
 
+def outcomes_since(db: sqlite_utils.Database, since: float) -> dict[int, tuple[Any, ...]]:
+    """Stored outcome rows (as `save_outcomes` takes them) of turns since `since`, by turn id."""
+    rows = db.execute(
+        "SELECT turn_id, user_id, at, outcome, topic, faq, question, good, rating, reason, final "
+        "FROM turn_outcomes WHERE at >= ?",
+        [since],
+    ).fetchall()
+    return {row[0]: tuple(row) for row in rows}
+
+
 def save_outcomes(db: sqlite_utils.Database, rows: list[tuple[Any, ...]]) -> None:
     """Store (turn_id, user_id, at, outcome, topic, faq, question, good, rating, reason, final)."""
     db.conn.executemany(
@@ -172,35 +150,73 @@ def save_outcomes(db: sqlite_utils.Database, rows: list[tuple[Any, ...]]) -> Non
     )
 
 
-def outcomes_by(
-    db: sqlite_utils.Database, group: str, start: float, end: float, offset_seconds: int = 0
+def day_outcomes(
+    db: sqlite_utils.Database, start: float, end: float, offset_seconds: int
 ) -> list[tuple[Any, ...]]:
-    """(key, outcome, questions, good) for the questions in a range, grouped by `group`:
-    'day' (local day number), 'hour' (local hour of day), 'topic' or 'reason'."""
-    keys = {
-        "day": "CAST((at + :off) / 86400 AS INTEGER)",
-        "hour": "CAST(((at + :off) % 86400) / 3600 AS INTEGER)",
-        "topic": "topic",
-        "reason": "reason",
-    }
+    """(local day number, local hour, topic, outcome, reason, questions, good) in a range."""
     return db.execute(
-        f"SELECT {keys[group]} AS k, outcome, COUNT(*), COALESCE(SUM(good), 0) "
-        "FROM turn_outcomes WHERE at >= :start AND at < :end AND question = 1 "
-        "GROUP BY k, outcome",
+        "SELECT CAST((at + :off) / 86400 AS INTEGER) AS d, "
+        "CAST(((at + :off) % 86400) / 3600 AS INTEGER) AS h, topic, outcome, reason, "
+        "COUNT(*), COALESCE(SUM(good), 0) FROM turn_outcomes "
+        "WHERE at >= :start AND at < :end AND question = 1 GROUP BY d, h, topic, outcome, reason",
         {"off": int(offset_seconds), "start": start, "end": end},
     ).fetchall()
 
 
-def staff_reply_delays(db: sqlite_utils.Database, start: float, end: float) -> list[float | None]:
-    """Seconds from each hand-over in the range to the first staff message after it (None:
-    no staff reply yet)."""
+def day_people(
+    db: sqlite_utils.Database, start: float, end: float, offset_seconds: int
+) -> list[tuple[Any, ...]]:
+    """(local day number, citizen, messages handled) in a range.
+
+    The day is computed as a number, which is several times faster than date() on a year.
+    """
+    return db.execute(
+        "SELECT CAST((at + ?) / 86400 AS INTEGER) AS d, user_id, COUNT(*) FROM turns "
+        "WHERE at >= ? AND at < ? GROUP BY d, user_id",
+        [int(offset_seconds), start, end],
+    ).fetchall()
+
+
+def staff_reply_delays(
+    db: sqlite_utils.Database, start: float, end: float
+) -> list[tuple[float, float | None]]:
+    """(time of hand-over, seconds to the first staff message after it or None) in a range."""
     rows = db.execute(
         "SELECT o.at, (SELECT MIN(e.received_at) FROM inbound_events e WHERE e.user_id = o.user_id "
-        "AND e.event_name LIKE 'oa\\_send\\_%' ESCAPE '\\' AND e.received_at >= o.at) "
-        "FROM turn_outcomes o WHERE o.at >= ? AND o.at < ? AND o.outcome = 'handover'",
+        "AND e.event_name LIKE 'oa_send_%' AND e.received_at >= o.at) "
+        "FROM turn_outcomes o WHERE o.outcome = 'handover' AND o.at >= ? AND o.at < ?",
         [start, end],
     ).fetchall()
-    return [None if reply is None else reply - at for at, reply in rows]
+    return [(at, None if reply is None else reply - at) for at, reply in rows]
+
+
+def rollups(
+    db: sqlite_utils.Database, offset_seconds: int, first: int, last: int
+) -> dict[int, dict[str, Any]]:
+    """Stored figures of closed local days `first`..`last`, by day number."""
+    rows = db.execute(
+        "SELECT day, data FROM outcome_days WHERE utc_offset = ? AND day BETWEEN ? AND ?",
+        [int(offset_seconds), first, last],
+    ).fetchall()
+    return {day: json.loads(data) for day, data in rows}
+
+
+def save_rollups(
+    db: sqlite_utils.Database, offset_seconds: int, days: dict[int, dict[str, Any]]
+) -> None:
+    """Keep the figures of closed days (they no longer change)."""
+    db.conn.executemany(
+        "INSERT OR REPLACE INTO outcome_days (utc_offset, day, data) VALUES (?, ?, ?)",
+        [(int(offset_seconds), day, json.dumps(data)) for day, data in days.items()],
+    )
+
+
+def drop_rollups(db: sqlite_utils.Database, start: float, end: float) -> None:
+    """Forget stored figures of any day that may overlap `start`..`end` (outcomes changed)."""
+    db.execute(
+        "DELETE FROM outcome_days WHERE day BETWEEN ? AND ?",
+        [int(start // 86400) - 1, int(end // 86400) + 1],
+    )
 
 
 # Hand-over queue -----------------------------------------------------------------------------
