@@ -117,6 +117,11 @@ def per_day(
     return days
 
 
+def _people(day: dict[str, Any]) -> int:
+    """How many citizens wrote on a day."""
+    return day["u"].count("\n") + 1 if day["u"] else 0
+
+
 def _date(day: int) -> dt.date:
     """The calendar date of a day number (days since 1970-01-01)."""
     return dt.date(1970, 1, 1) + dt.timedelta(days=day)
@@ -184,7 +189,7 @@ def figures(
         "per_topic": [(topic, _finish(row)) for topic, row in by_size],
         "reasons": dict(reasons),
         "staff_reply": staff_reply(delays),
-        "daily": [(_date(d), days[d]["m"], len(days[d]["u"])) for d in range(first, last + 1)],
+        "daily": [(_date(d), days[d]["m"], _people(days[d])) for d in range(first, last + 1)],
         "people": len(people),
     }
 
