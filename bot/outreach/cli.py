@@ -17,7 +17,7 @@ from typing import Any
 from bot import config as config_module
 from bot import storage
 from bot.config import Config
-from bot.outreach import audience, broadcasts, dossiers, followers
+from bot.outreach import audience, broadcasts, dossiers, followers, sendcheck
 from bot.outreach.audience import REASON_LABELS, OutreachError
 from bot.outreach.broadcasts import STATE_NAMES
 from bot.outreach.clock import format_local
@@ -35,7 +35,9 @@ IMPORT_COLUMNS = """Các cột (dòng tiêu đề, thứ tự bất kỳ, có ho
   Số điện thoại   không bắt buộc  có lưu, nhưng không bao giờ hiện đầy đủ
   Zalo user id    không bắt buộc  gắn hồ sơ với tài khoản Zalo của người dân
 Tệp UTF-8 (có hoặc không BOM), phân cách bằng dấu phẩy, chấm phẩy hoặc tab. Dòng lỗi được liệt
-kê kèm số dòng và lý do rồi bỏ qua; các dòng hợp lệ được áp dụng cùng một lần."""
+kê kèm số dòng và mọi lý do rồi bỏ qua; ô không bắt buộc sai (ngày hẹn, số điện thoại,
+Zalo user id) được để trống kèm lưu ý, hồ sơ vẫn được nhập. Các dòng hợp lệ được áp dụng cùng
+một lần."""
 PROGRESS_NAMES = {
     "sent": "đã gửi",
     "not_reachable": "không gửi được",
@@ -93,10 +95,12 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     create.add_argument("--text", required=True, metavar="NỘI_DUNG", help="tối đa 2.000 ký tự")
     create.add_argument(
         "--at",
-        default="now",
+        default=None,
         metavar="THỜI_ĐIỂM",
-        help="now (gửi ngay) hoặc thời điểm ISO, ví dụ 2026-12-01T08:00 (giờ Việt Nam)",
+        help="thời điểm gửi dạng ISO, ví dụ 2026-12-01T08:00 (giờ Việt Nam); không nhận "
+        "thời điểm đã qua",
     )
+    create.add_argument("--now", action="store_true", help="gửi ngay (thay cho --at)")
     create.add_argument("--audience", required=True, metavar="NGƯỜI_NHẬN", help=AUDIENCE_HELP)
     create.add_argument("--link", default=None, metavar="URL", help="đường dẫn hiện dưới nội dung")
     create.add_argument("--link-title", default=None, metavar="TÊN", help="tên nút đường dẫn")
@@ -197,17 +201,40 @@ def _guard(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
     return run
 
 
+def _when(args: argparse.Namespace, config: Config, now: float) -> str:
+    """The send time asked for (`now` or ISO), checked: not past, warned in quiet hours."""
+    if args.now and args.at:
+        raise OutreachError("Chỉ dùng một trong hai: --at THỜI_ĐIỂM hoặc --now.")
+    if args.now or (args.at or "").strip().lower() == "now":
+        at = "now"
+    elif args.at is None:
+        if args.draft:
+            return "now"
+        raise OutreachError(
+            "Hãy ghi --at THỜI_ĐIỂM (ví dụ 2026-12-01T08:00) để hẹn giờ, hoặc --now để gửi ngay."
+        )
+    else:
+        at = args.at
+    warning = sendcheck.quiet_warning(sendcheck.send_time(at, now, config), config)
+    if warning:
+        print(warning, file=sys.stderr)
+    return at
+
+
 @_guard
 def _create(args: argparse.Namespace) -> int:
     """`broadcast create`."""
     config, db = _open(args)
+    now = time.time()
+    sendcheck.check_audience(db, args.audience, config)
+    at = _when(args, config, now)
     row = broadcasts.create_broadcast(
         db,
         config,
         args.text,
         args.audience,
-        args.at,
-        time.time(),
+        at,
+        now,
         link_url=args.link,
         link_title=args.link_title,
         image_url=args.image,
@@ -270,6 +297,8 @@ def _cancel(args: argparse.Namespace) -> int:
 def _approve(args: argparse.Namespace) -> int:
     """`broadcast approve ID`."""
     config, db = _open(args)
+    if args.at:
+        sendcheck.send_time(args.at, time.time(), config)
     row = broadcasts.approve_broadcast(db, config, args.id, time.time(), args.at)
     _emit(args, row, f"Đã duyệt thông báo: {_describe(row, config)}")
     return 0
@@ -330,6 +359,10 @@ def _import(args: argparse.Namespace) -> int:
         lines.append(f"  dòng {row['line']}: {row['code']} thay đổi ({fields})")
     for row in report.rejected:
         lines.append(f"  dòng {row['line']}: bỏ qua {row['code'] or '-'}: {row['reason']}")
+    for row in report.warnings:
+        lines.append(
+            f"  dòng {row['line']}: nhập {row['code']}, lưu ý: {' '.join(row['warnings'])}"
+        )
     if report.ignored_columns:
         lines.append(f"  cột không dùng: {', '.join(report.ignored_columns)}")
     lines.append("Đã áp dụng." if report.applied else "Chạy thử: chưa thay đổi gì.")
