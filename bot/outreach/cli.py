@@ -16,6 +16,7 @@ from typing import Any
 
 from bot import config as config_module
 from bot import storage
+from bot.clihelp import group, subcommand
 from bot.config import Config
 from bot.outreach import audience, broadcasts, dossiers, followers, sendcheck
 from bot.outreach.audience import REASON_LABELS, OutreachError
@@ -54,44 +55,12 @@ REMINDER_STATUS = {
 }
 
 
-class _Formatter(argparse.RawDescriptionHelpFormatter):
-    """Help with a Vietnamese usage line."""
-
-    def add_usage(self, usage: Any, actions: Any, groups: Any, prefix: str | None = None) -> None:
-        """Start the usage line with "Cách dùng:"."""
-        super().add_usage(usage, actions, groups, "Cách dùng: " if prefix is None else prefix)
-
-
-def _parser(commands: argparse._SubParsersAction, name: str, text: str, **kwargs: Any) -> Any:
-    """A subcommand whose help, headings included, is in Vietnamese."""
-    sub = commands.add_parser(
-        name,
-        help=text,
-        description=text[0].upper() + text[1:] + ".",
-        add_help=False,
-        formatter_class=_Formatter,
-        **kwargs,
-    )
-    sub._positionals.title = "tham số"
-    sub._optionals.title = "tùy chọn"
-    sub.add_argument("-h", "--help", action="help", help="hiện hướng dẫn này rồi thoát")
-    return sub
-
-
-def _group(subparsers: argparse._SubParsersAction, name: str, text: str) -> tuple[Any, Any]:
-    """A command with subcommands; alone, it prints its help (exit status 2)."""
-    parser = _parser(subparsers, name, text)
-    commands = parser.add_subparsers(dest=f"{name}_command", metavar="LỆNH", title="các lệnh")
-    parser.set_defaults(func=lambda args: parser.print_help() or 2)
-    return parser, commands
-
-
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Register `broadcast`, `followers` and `dossiers`."""
-    _, commands = _group(
+    _, commands = group(
         subparsers, "broadcast", "tạo, duyệt, xem, liệt kê hoặc hủy thông báo gửi người quan tâm"
     )
-    create = _parser(commands, "create", "hẹn giờ gửi một thông báo (hoặc lưu bản nháp)")
+    create = subcommand(commands, "create", "hẹn giờ gửi một thông báo (hoặc lưu bản nháp)")
     create.add_argument("--text", required=True, metavar="NỘI_DUNG", help="tối đa 2.000 ký tự")
     create.add_argument(
         "--at",
@@ -108,7 +77,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     create.add_argument("--draft", action="store_true", help="lưu bản nháp để duyệt sau")
     create.set_defaults(func=_create)
 
-    listing = _parser(commands, "list", "các thông báo gần đây kèm tiến độ gửi")
+    listing = subcommand(commands, "list", "các thông báo gần đây kèm tiến độ gửi")
     listing.add_argument("--limit", type=int, default=50, metavar="SỐ", help="tối đa bao nhiêu")
     listing.set_defaults(func=_list)
     for name, func, text in (
@@ -116,7 +85,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         ("cancel", _cancel, "hủy một thông báo nháp, đã hẹn giờ hoặc đang gửi"),
         ("approve", _approve, "duyệt một bản nháp (bản nháp từ tin tức cần duyệt)"),
     ):
-        sub = _parser(commands, name, text)
+        sub = subcommand(commands, name, text)
         sub.add_argument("id", type=int, metavar="SỐ", help="số của thông báo")
         if name == "approve":
             sub.add_argument("--at", default=None, metavar="THỜI_ĐIỂM", help="now hoặc giờ ISO")
@@ -125,19 +94,19 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
                 "--watch", action="store_true", help="in tiến độ 2 giây một lần đến khi gửi xong"
             )
         sub.set_defaults(func=func)
-    preview = _parser(commands, "audience", "đếm số người nhận và cách gửi được đến họ")
+    preview = subcommand(commands, "audience", "đếm số người nhận và cách gửi được đến họ")
     preview.add_argument("audience", metavar="NGƯỜI_NHẬN", help=AUDIENCE_HELP)
     preview.set_defaults(func=_audience)
     for sub in commands.choices.values():
         sub.add_argument("--json", action="store_true", help="in kết quả dạng JSON")
 
-    _, fol_commands = _group(subparsers, "followers", "đồng bộ người quan tâm và nhãn từ Zalo")
-    sync = _parser(fol_commands, "sync", "tải toàn bộ danh sách người quan tâm và nhãn của OA")
+    _, fol_commands = group(subparsers, "followers", "đồng bộ người quan tâm và nhãn từ Zalo")
+    sync = subcommand(fol_commands, "sync", "tải toàn bộ danh sách người quan tâm và nhãn của OA")
     sync.add_argument("--json", action="store_true", help="in kết quả dạng JSON")
     sync.set_defaults(func=_sync)
 
-    _, dos_commands = _group(subparsers, "dossiers", "nhập và tra cứu hồ sơ từ hệ thống một cửa")
-    imp = _parser(
+    _, dos_commands = group(subparsers, "dossiers", "nhập và tra cứu hồ sơ từ hệ thống một cửa")
+    imp = subcommand(
         dos_commands,
         "import",
         "kiểm tra, xem trước và áp dụng tệp CSV xuất từ hệ thống một cửa",
@@ -147,7 +116,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     imp.add_argument("--dry-run", action="store_true", help="chỉ xem trước, không thay đổi gì")
     imp.add_argument("--json", action="store_true", help="in báo cáo dạng JSON")
     imp.set_defaults(func=_import)
-    show = _parser(dos_commands, "show", "xem một hồ sơ theo mã (số điện thoại được che)")
+    show = subcommand(dos_commands, "show", "xem một hồ sơ theo mã (số điện thoại được che)")
     show.add_argument("code", metavar="MÃ_HỒ_SƠ", help="ví dụ 000.00.01.H26-260930-0012")
     show.add_argument("--json", action="store_true", help="in kết quả dạng JSON")
     show.set_defaults(func=_dossier_show)
