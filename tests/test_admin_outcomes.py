@@ -100,7 +100,7 @@ CASES = [
         "choices, a button picked, the answer good: the question went well",
         turns(
             (0, "choices", None, "giấy tờ"),
-            (15, "answer", "can-cuoc", "#topic:can-cuoc"),
+            (15, "answer", "can-cuoc", "#section:can-cuoc:documents"),
         ),
         (),
         [("choices_taken", True, True), ("answered", False, True)],
@@ -221,7 +221,7 @@ def test_similarity_ignores_diacritics_and_case(a: str, b: str, alike: bool) -> 
 
 @pytest.mark.parametrize(
     ("text", "pick"),
-    [("#topic:can-cuoc", True), ("2", True), ("#section:x:fee", False), ("2 con", False)],
+    [("#topic:can-cuoc", True), ("2", True), ("#section:x:fee", True), ("2 con", False)],
 )
 def test_pick_is_a_payload_or_a_number(text: str, pick: bool) -> None:
     assert is_pick(text) is pick

@@ -71,8 +71,8 @@ REASON_LABELS = {
 }
 FLAG_REASONS = {"wrong": "Sai", "outdated": "Đã cũ, hết hiệu lực", "incomplete": "Thiếu thông tin"}
 """Why staff flag an answer of the bot."""
-PICK = re.compile(r"^(#topic:|#faq:)|^\d{1,2}$")
-"""A message that picks one of the offered choices (a button payload or a typed number)."""
+PICK = re.compile(r"^#(topic|section|faq):|^\d{1,2}$")
+"""A message that picks an offered button (its payload) or numbered choice (a typed number)."""
 
 
 @dataclass(frozen=True, slots=True)
