@@ -332,3 +332,21 @@ def test_closed_days_are_kept_and_summed_again_when_their_turns_change(env: tupl
     again = quality.figures(db, lo, hi, 7 * 3600, clock.now)
     assert again["totals"]["total"] == 12 and again["totals"]["counts"]["abandoned"] == 2
     assert again["people"] == first["people"] + 1
+
+
+def test_calendar_months_sum_to_the_same_figures_as_days(env: tuple) -> None:
+    _, config, clock = env
+    seed(config)
+    db = db_of(config)
+    say(db, "m", T - 40 * 86400, "đăng ký kết hôn", "answer", "ket-hon")  # a month earlier
+    quality.refresh(db, clock.now)
+    lo, hi = dates.epoch_bounds(dt.date(2026, 9, 15), dt.date(2026, 11, 18), HANOI)
+    by_day = quality.figures(db, lo, hi, 7 * 3600, clock.now, 1)
+    for _ in range(2):  # the second time whole months come from outcome_months
+        by_month = quality.figures(db, lo, hi, 7 * 3600, clock.now, 30)
+        for key in ("totals", "per_hour", "per_topic", "reasons", "staff_reply", "daily", "people"):
+            assert by_month[key] == by_day[key], key
+        assert [p["start"] for p in by_month["over_time"]] == [
+            dt.date(2026, 9, 15), dt.date(2026, 10, 1), dt.date(2026, 11, 1)
+        ]  # fmt: skip
+    assert db.execute("SELECT COUNT(*) FROM outcome_months").fetchone()[0] == 1  # October

@@ -6,8 +6,9 @@ turns as context, and stores the outcomes that changed in `turn_outcomes`. The f
 an existing database classifies its whole history once.
 
 `figures(...)` sums a date range from per-day figures: a day whose outcomes can no longer change
-("closed": over a day old) is summed once and kept in `outcome_days`; the open days are read
-live. A year of traffic is then a few hundred small rows, not 300,000 turns.
+("closed": over a day old) is summed once and kept in `outcome_days`, a whole closed calendar
+month in `outcome_months`; the open days are read live. A year of traffic is then a dozen
+months and a few days, not 300,000 turns.
 """
 
 from __future__ import annotations
@@ -152,6 +153,72 @@ def _finish(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def _merge(days: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    """Several days' figures as one (citizens counted once), keeping each day's activity."""
+    merged = _empty_day()
+    merged["days"] = {}
+    users: set[str] = set()
+    for d, day in days.items():
+        for key in ("o", "r"):
+            _sum_cells(merged[key], day[key])
+        for key in ("t", "h"):
+            for name, cells in day[key].items():
+                _sum_cells(merged[key].setdefault(name, {}), cells)
+        merged["m"] += day["m"]
+        merged["d"] += day["d"]
+        if day["u"]:
+            users.update(day["u"].split("\n"))
+        merged["days"][str(d)] = [day["m"], _people(day)]
+    merged["u"] = "\n".join(sorted(users))
+    return merged
+
+
+def _sum_cells(into: dict[str, Any], cells: dict[str, Any]) -> None:
+    """Add outcome cells ([questions, good]) or reason counts into `into`."""
+    for name, value in cells.items():
+        if isinstance(value, list):
+            cell = into.setdefault(name, [0, 0])
+            cell[0] += value[0]
+            cell[1] += value[1]
+        else:
+            into[name] = into.get(name, 0) + value
+
+
+def _months(first: int, last: int) -> list[tuple[int, int]]:
+    """The calendar months (first and last day numbers) that days `first`..`last` touch."""
+    found, d = [], first
+    while d <= last:
+        date = _date(d)
+        following = (date.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        end = d + (following - date).days - 1
+        found.append((d - date.day + 1, end))
+        d = end + 1
+    return found
+
+
+def segments(
+    db: sqlite_utils.Database, first: int, last: int, offset: int, now: float, monthly: bool
+) -> list[tuple[int, dict[str, Any]]]:
+    """(bucket day, figures) covering days `first`..`last`: whole closed months from
+    `outcome_months` when `monthly`, else one segment per day."""
+    closed = int((now - FINAL_SECONDS + offset) // DAY) - 1
+    if not monthly:
+        days = per_day(db, first, last, offset, now)
+        return [(d, {**days[d], "days": {str(d): [days[d]["m"], _people(days[d])]}}) for d in days]
+    found = []
+    for month_first, month_last in _months(first, last):
+        lo, hi = max(first, month_first), min(last, month_last)
+        whole = (lo, hi) == (month_first, month_last) and hi <= closed
+        data = store.month_rollup(db, offset, lo, hi) if whole else None
+        if data is None:
+            data = _merge(per_day(db, lo, hi, offset, now))
+            if whole:
+                with transaction(db):
+                    store.save_month_rollup(db, offset, lo, hi, data)
+        found.append((lo, data))
+    return found
+
+
 def figures(
     db: sqlite_utils.Database,
     start: float,
@@ -160,27 +227,30 @@ def figures(
     now: float,
     bucket_days: int = 1,
 ) -> dict[str, Any]:
-    """Everything the dashboard shows about a range (refresh the outcomes first)."""
+    """Everything the dashboard shows about a range (refresh the outcomes first); with
+    `bucket_days` of 30 or more the periods are calendar months."""
     first, last = int((start + offset) // DAY), int((end + offset) // DAY) - 1
-    days = per_day(db, first, last, offset, now)
     totals, periods = _row(), defaultdict(_row)
     hours, topics = defaultdict(_row), defaultdict(_row)
     reasons: dict[str, int] = defaultdict(int)
     people: set[str] = set()
     delays: list[float | None] = []
-    for d in range(first, last + 1):
-        day = days[d]
-        _add(totals, day["o"])
-        _add(periods[first + (d - first) // bucket_days * bucket_days], day["o"])
-        for hour, cells in day["h"].items():
+    daily: dict[int, list[int]] = {}
+    monthly = bucket_days >= 30
+    for key, part in segments(db, first, last, offset, now, monthly):
+        _add(totals, part["o"])
+        bucket = key if monthly else first + (key - first) // bucket_days * bucket_days
+        _add(periods[bucket], part["o"])
+        for hour, cells in part["h"].items():
             _add(hours[int(hour)], cells)
-        for topic, cells in day["t"].items():
+        for topic, cells in part["t"].items():
             _add(topics[topic or None], cells)
-        for reason, count in day["r"].items():
+        for reason, count in part["r"].items():
             reasons[reason] += count
-        if day["u"]:
-            people.update(day["u"].split("\n"))
-        delays += day["d"]
+        if part["u"]:
+            people.update(part["u"].split("\n"))
+        delays += part["d"]
+        daily.update({int(d): v for d, v in part["days"].items()})
     by_size = sorted(topics.items(), key=lambda kv: (-kv[1]["total"], kv[0] or ""))
     return {
         "totals": _finish(totals),
@@ -189,7 +259,7 @@ def figures(
         "per_topic": [(topic, _finish(row)) for topic, row in by_size],
         "reasons": dict(reasons),
         "staff_reply": staff_reply(delays),
-        "daily": [(_date(d), days[d]["m"], _people(days[d])) for d in range(first, last + 1)],
+        "daily": [(_date(d), *daily.get(d, [0, 0])) for d in range(first, last + 1)],
         "people": len(people),
     }
 

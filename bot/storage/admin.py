@@ -86,6 +86,13 @@ MIGRATIONS = [
         data TEXT NOT NULL,
         PRIMARY KEY (utc_offset, day)
     );
+    CREATE TABLE outcome_months (
+        utc_offset INTEGER NOT NULL,
+        first_day INTEGER NOT NULL,
+        last_day INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (utc_offset, first_day)
+    );
     CREATE TABLE admin_meta (
         key TEXT PRIMARY KEY,
         value TEXT NOT NULL

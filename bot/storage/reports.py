@@ -212,10 +212,31 @@ def save_rollups(
 
 
 def drop_rollups(db: sqlite_utils.Database, start: float, end: float) -> None:
-    """Forget stored figures of any day that may overlap `start`..`end` (outcomes changed)."""
+    """Forget stored figures of any day or month that may overlap `start`..`end`."""
+    lo, hi = int(start // 86400) - 1, int(end // 86400) + 1
+    db.execute("DELETE FROM outcome_days WHERE day BETWEEN ? AND ?", [lo, hi])
+    db.execute("DELETE FROM outcome_months WHERE first_day <= ? AND last_day >= ?", [hi, lo])
+
+
+def month_rollup(
+    db: sqlite_utils.Database, offset_seconds: int, first: int, last: int
+) -> dict[str, Any] | None:
+    """Stored figures of the closed month of local days `first`..`last`, or None."""
+    row = db.execute(
+        "SELECT data FROM outcome_months WHERE utc_offset = ? AND first_day = ? AND last_day = ?",
+        [int(offset_seconds), first, last],
+    ).fetchone()
+    return json.loads(row[0]) if row else None
+
+
+def save_month_rollup(
+    db: sqlite_utils.Database, offset_seconds: int, first: int, last: int, data: dict[str, Any]
+) -> None:
+    """Keep the figures of a closed month."""
     db.execute(
-        "DELETE FROM outcome_days WHERE day BETWEEN ? AND ?",
-        [int(start // 86400) - 1, int(end // 86400) + 1],
+        "INSERT OR REPLACE INTO outcome_months (utc_offset, first_day, last_day, data) "
+        "VALUES (?, ?, ?, ?)",
+        [int(offset_seconds), first, last, json.dumps(data)],
     )
 
 
