@@ -238,7 +238,9 @@ def draft_from_inbox(client: object, text: str, topic: str, action: str = "assig
     return int(response.headers["Location"].rsplit("#s", 1)[1])
 
 
-def test_approval_is_refused_with_the_errors_when_kb_check_fails(env: tuple) -> None:
+def test_approval_is_refused_with_the_errors_when_kb_check_fails(
+    env: tuple, tmp_path: Path
+) -> None:
     app, config, _ = env
     seed(config)
     client = logged_in(app, config, "admin")
@@ -254,6 +256,7 @@ def test_approval_is_refused_with_the_errors_when_kb_check_fails(env: tuple) -> 
     page = response.get_data(as_text=True)
     assert response.status_code == 400 and "Chưa ghi vào cơ sở tri thức" in page
     assert "texts" in page  # the fixture knowledge base lacks the bot's texts: kb check fails
+    assert str(tmp_path) not in page  # paths relative to the knowledge-base folder
     assert path.read_text(encoding="utf-8") == before
     audit = [row["action"] for row in admin_store.recent_audit(db_of(config))]
     assert "suggestion_refused" in audit and "suggestion_approved" not in audit
@@ -350,3 +353,24 @@ def test_calendar_months_sum_to_the_same_figures_as_days(env: tuple) -> None:
             dt.date(2026, 9, 15), dt.date(2026, 10, 1), dt.date(2026, 11, 1)
         ]  # fmt: skip
     assert db.execute("SELECT COUNT(*) FROM outcome_months").fetchone()[0] == 1  # October
+
+
+def test_an_approval_that_breaks_staffs_own_test_questions_is_refused(tmp_path: Path) -> None:
+    shutil.copytree(SHIPPED_KB, tmp_path / "kb", ignore=shutil.ignore_patterns("suggestions"))
+    (tmp_path / "kb" / "kiem-thu.toml").write_text(
+        '[[case]]\nquestion = "chết thì báo ở đâu"\noutcome = "fallback"\n', encoding="utf-8"
+    )  # staff decided this question is out of scope
+    config = make_config(tmp_path)
+    app = make_app(config, Clock())
+    say(db_of(config), "k", T, "chết thì báo ở đâu", "fallback")
+    client = logged_in(app, config, "admin")
+    draft = draft_from_inbox(client, "chết thì báo ở đâu", "khai-tu")
+    response = client.post(
+        f"/admin/suggestions/{draft}/approve",
+        data={"csrf_token": csrf_of(client, "/admin/suggestions"), "topic": "khai-tu",
+              "question": "chết thì báo ở đâu", "phrasings": "chết thì báo ở đâu"},
+    )  # fmt: skip
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and "kiem-thu.toml: câu hỏi kiểm thử sai" in page
+    path = Path(config.bot.knowledge_base) / "topics" / "khai-tu.toml"
+    assert "chết thì báo ở đâu" not in path.read_text(encoding="utf-8")

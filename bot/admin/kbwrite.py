@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.kb.check import check_kb
+from bot.kb.cli import EXPECTATIONS, expectation_failures, read_cases
+from bot.kb.loader import load_kb
 from bot.normalize import fold
 
 FAQ_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,60}$")
@@ -136,7 +138,23 @@ def check_edit(
         target = copy / path.relative_to(root)
         target.write_text(text, encoding="utf-8")
         problems = check_kb(copy, max_age_days, today, self_test=True)
-        return [str(p).replace(str(copy), str(root)) for p in problems if p.severity == "error"]
+        prefix = str(copy) + os.sep  # paths shown relative to the knowledge-base folder
+        errors = [str(p).replace(prefix, "") for p in problems if p.severity == "error"]
+        if not errors and (copy / EXPECTATIONS).is_file():
+            errors = _expectations(copy)
+        return errors
+
+
+def _expectations(root: Path) -> list[str]:
+    """Staff's own questions (kiem-thu.toml) that no longer lead where they expect."""
+    from bot.matcher import build_index  # noqa: PLC0415 - the matcher reads bot.kb
+
+    try:
+        cases = read_cases(root / EXPECTATIONS)
+    except ValueError as exc:
+        return [str(exc).replace(str(root) + os.sep, "")]
+    failures = expectation_failures(build_index(load_kb(root)), cases)
+    return [f"{EXPECTATIONS}: câu hỏi kiểm thử sai: {line}" for line in failures]
 
 
 def write_checked(

@@ -157,7 +157,7 @@ def _print_rows(rows: list[dict], as_json: bool) -> None:
             )
 
 
-def _cases(file: Path) -> list[dict[str, str]]:
+def read_cases(file: Path) -> list[dict[str, str]]:
     """The `[[case]]` entries of a staff expectations file; ValueError names what is wrong."""
     try:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
@@ -199,7 +199,7 @@ def _run_expectations(path: Path, file: Path) -> int:
     if any(p.severity == "error" for p in problems):
         print("Cơ sở tri thức đang có lỗi: chạy 'python -m bot kb check' trước.", file=sys.stderr)
         return 1
-    cases = _cases(file)
+    cases = read_cases(file)
     failures = expectation_failures(build_index(kb), cases)
     for line in failures:
         print(f"{file.name}: SAI: {line}")
