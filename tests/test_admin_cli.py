@@ -11,6 +11,7 @@ from pathlib import Path
 from bot import storage
 from bot.admin.security import check_password
 from bot.storage import admin as admin_store
+from bot.storage import core
 
 ROOT = REPO = Path(__file__).resolve().parent.parent
 
@@ -100,3 +101,12 @@ def test_every_help_text_of_the_staff_commands_is_vietnamese() -> None:
         assert out.startswith("Cách dùng:"), argv
         for english in ("usage:", "options:", "show this help", "positional arguments"):
             assert english not in out, (argv, english)
+
+
+def test_outcomes_are_classified_from_the_terminal(tmp_path: Path) -> None:
+    db = storage.connect(tmp_path / "bot.db")
+    core.record_turn(db, None, "u1", 1_700_000_000.0, "fallback", None, None, 0.1)
+    db.conn.close()
+    first = run(tmp_path, "outcomes")
+    assert first.returncode == 0 and "Đã phân loại 1 lượt hỏi" in first.stdout, first.stderr
+    assert "Đã phân loại 0 lượt hỏi" in run(tmp_path, "outcomes").stdout

@@ -34,6 +34,16 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         "--config", metavar="TỆP", help="tệp cấu hình (mặc định: $BOT_CONFIG hoặc config.toml)"
     )
     create.set_defaults(func=create_user)
+    outcomes = subcommand(
+        commands,
+        "outcomes",
+        "phân loại kết quả các lượt hỏi chưa phân loại (trang Tổng quan và Hộp lỗi cũng tự làm); "
+        "nên chạy một lần sau khi nâng cấp trên cơ sở dữ liệu đã có nhiều lượt hỏi",
+    )
+    outcomes.add_argument(
+        "--config", metavar="TỆP", help="tệp cấu hình (mặc định: $BOT_CONFIG hoặc config.toml)"
+    )
+    outcomes.set_defaults(func=classify_outcomes)
 
 
 def read_password(stream: object = None) -> str:
@@ -74,4 +84,15 @@ def create_user(args: argparse.Namespace) -> int:
     state = "đã tạo" if new else "đã cập nhật (thay mật khẩu và vai trò, đăng xuất mọi phiên)"
     label = ROLE_LABELS[args.role]
     print(f"Tài khoản {args.username} ({label}) {state} trong {settings.storage.database}")
+    return 0
+
+
+def classify_outcomes(args: argparse.Namespace) -> int:
+    """Bring the stored outcomes up to date; print how many changed and how long it took."""
+    from bot.admin import quality  # noqa: PLC0415 - only this command needs it
+
+    settings = config_module.load(args.config)
+    started = time.monotonic()
+    changed = quality.refresh(storage.connect(settings.storage.database), time.time())
+    print(f"Đã phân loại {changed} lượt hỏi trong {time.monotonic() - started:.1f} giây.")
     return 0
