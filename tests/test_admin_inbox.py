@@ -374,3 +374,17 @@ def test_an_approval_that_breaks_staffs_own_test_questions_is_refused(tmp_path: 
     assert response.status_code == 400 and "kiem-thu.toml: câu hỏi kiểm thử sai" in page
     path = Path(config.bot.knowledge_base) / "topics" / "khai-tu.toml"
     assert "chết thì báo ở đâu" not in path.read_text(encoding="utf-8")
+
+
+def test_assigning_to_an_unknown_faq_entry_is_refused(env: tuple) -> None:
+    app, config, _ = env
+    seed(config)
+    client = logged_in(app, config, "staff")
+    page = client.get("/admin/inbox").get_data(as_text=True)
+    response = client.post(
+        "/admin/inbox/triage",
+        data={"csrf_token": csrf_of(client, "/admin/inbox"), "ids": ids_on(page, "doc than"),
+              "action": "assign", "topic": "ket-hon/khong-co"},
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert "Câu hỏi thường gặp đã chọn không có" in response.get_data(as_text=True)

@@ -84,3 +84,40 @@ def test_faq_ids_are_made_from_the_question() -> None:
         kbwrite.faq_id_for("Bằng lái xe A1 có thời hạn không?")
         == "bang-lai-xe-a1-co-thoi-han-khong"
     )
+
+
+WITH_FAQS = (
+    TOPIC
+    + """
+[[faq]]
+id = "mien-phi"
+question = "Đăng ký tạm trú có mất phí không?"
+phrasings = ["tạm trú có mất tiền không", "tam tru co mat phi ko", "đăng ký tạm trú bao nhiêu tiền"]
+answer = "Không."
+
+[[faq]]
+id = "online"
+question = "Đăng ký tạm trú online được không?"
+phrasings = [
+  "tạm trú online",  # a comment ]
+  "dk tam tru tren vneid",
+  "làm tạm trú trên mạng",
+]
+answer = "Được, trên VNeID."
+"""
+)
+
+
+def test_phrasings_are_added_to_the_chosen_faq_entry_only() -> None:
+    text, added = kbwrite.add_faq_phrasings(
+        WITH_FAQS, "online", ["đăng ký tạm trú qua điện thoại", "TAM TRU ONLINE"]
+    )
+    faqs = tomllib.loads(text)["faq"]
+    assert added == 1
+    assert faqs[1]["phrasings"][-1] == "đăng ký tạm trú qua điện thoại"
+    assert len(faqs[0]["phrasings"]) == 3 and tomllib.loads(text)["questions"][:2] == [
+        "thủ tục đăng ký tạm trú",
+        "dk tam tru [cho] nguoi thue tro",
+    ]
+    with pytest.raises(kbwrite.WriteRefused):
+        kbwrite.add_faq_phrasings(WITH_FAQS, "khong-co", ["x"])

@@ -17,7 +17,7 @@ from flask import Blueprint, g, redirect, render_template, request, url_for
 
 from bot.admin import BadInput, quality, security
 from bot.admin.forms import field, int_list
-from bot.admin.kbstatus import topic_titles
+from bot.admin.kbstatus import faq_titles, topic_titles
 from bot.admin.outcomes import LABELS, REASON_LABELS, is_pick, similarity
 from bot.storage import teaching as store
 
@@ -81,6 +81,7 @@ def inbox() -> Any:
         "admin/inbox.html",
         groups=group_failures(rows),
         titles=topic_titles(),
+        faqs=faq_titles(),
         total=len(rows),
         limit=LIMIT,
         labels=LABELS,
@@ -111,21 +112,34 @@ def triage() -> Any:
         label = "ngoài phạm vi" if action == "out_of_scope" else "bỏ qua"
         security.notice(f"Đã đánh dấu {len(ids)} câu hỏi là {label}.")
         return redirect(url_for("admin.inbox"))
-    topic = field("topic", "Chủ đề", max_length=80)
+    target = field("topic", "Chủ đề", max_length=160)
+    topic, _, faq = target.partition("/")
     titles = topic_titles()
     if not TOPIC_ID.match(topic) or (titles and topic not in titles):
         raise BadInput("Chủ đề đã chọn không có trong cơ sở tri thức.")
+    if faq and target not in faq_titles():
+        raise BadInput("Câu hỏi thường gặp đã chọn không có trong cơ sở tri thức.")
     texts = list(dict.fromkeys(clean_question(r["text"]) for r in rows if not is_pick(r["text"])))
     texts = [t for t in texts if t]
     if not texts:
         raise BadInput("Các câu hỏi đã chọn không còn nội dung (đã xóa theo thời hạn lưu).")
-    kind = "phrasing" if action == "assign" else "faq"
-    item = {"kind": kind, "topic": topic, "question": texts[0], "phrasings": texts,
-            "source": "inbox", "source_ids": ids, "created_by": user}  # fmt: skip
+    kind = "faq" if action == "faq" else "faq_phrasing" if faq else "phrasing"
+    item = {
+        "kind": kind,
+        "topic": topic,
+        "faq": faq if kind == "faq_phrasing" else None,
+        "question": texts[0],
+        "phrasings": texts,
+        "source": "inbox",
+        "source_ids": ids,
+        "created_by": user,
+    }
     suggestion = store.add_suggestion(db, item, now)
-    store.triage(db, ids, "assigned", f"{topic}:{kind}:{suggestion}", user, now)
-    security.audit("inbox_assigned", f"turns={ids} topic={topic} draft={suggestion} kind={kind}")
-    what = "cách hỏi mới" if kind == "phrasing" else "câu hỏi thường gặp mới"
+    store.triage(db, ids, "assigned", f"{target}:{kind}:{suggestion}", user, now)
+    security.audit("inbox_assigned", f"turns={ids} target={target} draft={suggestion} kind={kind}")
+    what = {"phrasing": "cách hỏi mới", "faq": "câu hỏi thường gặp mới"}.get(
+        kind, "cách hỏi mới cho câu hỏi thường gặp"
+    )
     security.notice(
         f"Đã soạn {what} cho chủ đề “{titles.get(topic, topic)}” từ {len(ids)} câu hỏi; "
         "hãy xem lại và duyệt ở mục Gợi ý."

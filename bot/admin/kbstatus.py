@@ -54,6 +54,18 @@ def topic_titles() -> dict[str, str]:
     return {} if kb is None else {topic.id: topic.title for topic in kb.topics.values()}
 
 
+def faq_titles() -> dict[str, str]:
+    """`topic/faq-id` -> "topic title › question" of every FAQ entry of the live knowledge base."""
+    kb = current_kb()
+    if kb is None:
+        return {}
+    return {
+        f"{topic.id}/{faq.id}": f"{topic.title} › {faq.question}"
+        for topic in kb.topics.values()
+        for faq in getattr(topic, "faqs", ())
+    }
+
+
 def _as_list(value: Any) -> list[str]:
     """Errors from LiveKB.status() as display lines, whatever their shape."""
     if not value:

@@ -127,6 +127,29 @@ def add_faq(source: str, faq_id: str, question: str, phrasings: Sequence[str], a
     return source.rstrip("\n") + "\n" + "\n".join(lines) + "\n"
 
 
+def add_faq_phrasings(source: str, faq_id: str, phrasings: Sequence[str]) -> tuple[str, int]:
+    """The topic file's text with new phrasings appended to the `[[faq]]` entry `faq_id`."""
+    entries = [e for e in tomllib.loads(source).get("faq", []) if isinstance(e, dict)]
+    entry = next((e for e in entries if e.get("id") == faq_id), None)
+    if entry is None:
+        raise WriteRefused([f"Chủ đề không có câu hỏi thường gặp mã “{faq_id}”."])
+    known = {fold_text(q) for q in [entry.get("question", ""), *entry.get("phrasings", [])]}
+    new = list(dict.fromkeys(" ".join(p.split()) for p in phrasings if p.strip()))
+    new = [p for p in new if fold_text(p) not in known]
+    if not new:
+        return source, 0
+    starts = [m.start() for m in re.finditer(r"^\[\[faq\]\]", source, re.MULTILINE)]
+    index = next(i for i, e in enumerate(entries) if e is entry)
+    block = re.compile(r"^phrasings\s*=\s*\[", re.MULTILINE).search(source, starts[index])
+    if block is None or (index + 1 < len(starts) and block.start() > starts[index + 1]):
+        raise WriteRefused([f"Câu hỏi thường gặp “{faq_id}” không có danh sách `phrasings`."])
+    end = _closing_bracket(source, block.end())
+    before = source[:end].rstrip()
+    comma = "" if before.endswith(("[", ",")) else ","
+    lines = "".join(f"\n  {toml_string(text)}," for text in new)
+    return before + comma + lines + "\n" + source[end:], len(new)
+
+
 def check_edit(
     kb_root: str | Path, path: Path, text: str, today: dt.date, max_age_days: int
 ) -> list[str]:

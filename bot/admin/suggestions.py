@@ -19,7 +19,11 @@ from bot.admin.kbstatus import topic_titles
 from bot.storage import teaching as store
 
 APPROVERS = ("admin", "comms")
-KIND_LABELS = {"phrasing": "Cách hỏi mới cho chủ đề", "faq": "Câu hỏi thường gặp mới"}
+KIND_LABELS = {
+    "phrasing": "Cách hỏi mới cho chủ đề",
+    "faq": "Câu hỏi thường gặp mới",
+    "faq_phrasing": "Cách hỏi mới cho câu hỏi thường gặp",
+}
 
 
 def register(bp: Blueprint) -> None:
@@ -93,7 +97,7 @@ def _edited(item: dict[str, Any]) -> dict[str, Any]:
     titles = topic_titles()
     if not TOPIC_ID.match(topic) or (titles and topic not in titles):
         raise BadInput("Chủ đề đã chọn không có trong cơ sở tri thức.")
-    lines = field("phrasings", "Cách hỏi", max_length=5000, required=item["kind"] == "phrasing")
+    lines = field("phrasings", "Cách hỏi", max_length=5000, required=item["kind"] != "faq")
     phrasings = [" ".join(x.split()) for x in lines.splitlines() if x.strip()]
     is_faq = item["kind"] == "faq"
     fields = {
@@ -124,10 +128,14 @@ def approve(item_id: int) -> Any:
     try:
         path = kbwrite.topic_file(root, item["topic"])
         source = path.read_text(encoding="utf-8")
-        if item["kind"] == "phrasing":
-            text, added = kbwrite.add_phrasings(source, item["phrasings"] or [item["question"]])
+        if item["kind"] in ("phrasing", "faq_phrasing"):
+            wanted = item["phrasings"] or [item["question"]]
+            if item["kind"] == "phrasing":
+                text, added = kbwrite.add_phrasings(source, wanted)
+            else:
+                text, added = kbwrite.add_faq_phrasings(source, item["faq"] or "", wanted)
             if not added:
-                raise kbwrite.WriteRefused(["Các cách hỏi này đã có trong chủ đề."])
+                raise kbwrite.WriteRefused(["Các cách hỏi này đã có trong cơ sở tri thức."])
         else:
             faq_id = request.form.get("faq_id", "").strip() or kbwrite.faq_id_for(item["question"])
             text = kbwrite.add_faq(

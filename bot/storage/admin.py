@@ -122,6 +122,7 @@ MIGRATIONS = [
         question TEXT NOT NULL,
         phrasings TEXT NOT NULL DEFAULT '[]',
         answer TEXT NOT NULL DEFAULT '',
+        faq TEXT,
         source TEXT NOT NULL,
         source_ids TEXT NOT NULL DEFAULT '[]',
         status TEXT NOT NULL DEFAULT 'draft',

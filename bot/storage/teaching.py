@@ -134,14 +134,15 @@ def close_flag(db: sqlite_utils.Database, flag_id: int) -> int:
 def add_suggestion(db: sqlite_utils.Database, item: dict[str, Any], now: float) -> int:
     """Store a draft phrasing or FAQ entry for an editor to review; return its id."""
     cursor = db.execute(
-        "INSERT INTO kb_suggestions (kind, topic, question, phrasings, answer, source, "
-        "source_ids, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO kb_suggestions (kind, topic, question, phrasings, answer, faq, source, "
+        "source_ids, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             item["kind"],
             item["topic"],
             item["question"],
             json.dumps(item.get("phrasings", []), ensure_ascii=False),
             item.get("answer", ""),
+            item.get("faq"),
             item["source"],
             json.dumps(item.get("source_ids", [])),
             item.get("created_by"),
