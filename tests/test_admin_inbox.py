@@ -388,3 +388,20 @@ def test_assigning_to_an_unknown_faq_entry_is_refused(env: tuple) -> None:
     )  # fmt: skip
     assert response.status_code == 400
     assert "Câu hỏi thường gặp đã chọn không có" in response.get_data(as_text=True)
+
+
+def test_outcomes_become_final_a_day_later_without_new_turns(env: tuple) -> None:
+    _, config, clock = env
+    db = db_of(config)
+    say(db, "n", clock.now - 60, "giấy tờ", "choices")
+    quality.refresh(db, clock.now)
+    final = "SELECT outcome, final FROM turn_outcomes"
+    assert db.execute(final).fetchall() == [("abandoned", 0)]
+    assert quality.refresh(db, clock.now + 60) == 0  # nothing new, nothing redone
+    say(db, "n", clock.now + 30, "#section:can-cuoc:documents", "answer", "can-cuoc")
+    quality.refresh(db, clock.now + 90)
+    assert db.execute(final + " ORDER BY turn_id").fetchall() == [
+        ("choices_taken", 0), ("answered", 0)
+    ]  # fmt: skip
+    assert quality.refresh(db, clock.now + 2 * 86400) == 2
+    assert {row[1] for row in db.execute(final)} == {1}

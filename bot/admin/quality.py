@@ -1,8 +1,10 @@
 """Honest quality figures: outcomes kept up to date from the turns, summed for the dashboard.
 
-`refresh(db, now)` classifies (with `bot.admin.outcomes.classify`) the turns recorded since the
-last refresh and those whose outcome could still change, with a day of each citizen's earlier
-turns as context, and stores the outcomes that changed in `turn_outcomes`. The first refresh on
+`refresh(db, now)` classifies (with `bot.admin.outcomes.classify`) the turns of every citizen who
+wrote since the last refresh, with a day of their earlier turns as context, and stores the
+outcomes that changed in `turn_outcomes`. An outcome changes only through the citizen's later
+turns (a rating comes with its feedback turn), so other citizens are redone only when their
+stored outcomes turn final, a day on. The first refresh on
 an existing database classifies its whole history once.
 
 `figures(...)` sums a date range from per-day figures: a day whose outcomes can no longer change
@@ -36,7 +38,7 @@ def refresh(db: sqlite_utils.Database, now: float) -> int:
     """Bring `turn_outcomes` up to date with the turns; return how many outcomes changed."""
     with transaction(db):
         after = int(admin_store.meta_get(db, WATERMARK) or 0)
-        last, users = store.changed_users(db, after)
+        last, users = store.changed_users(db, after, now - FINAL_SECONDS)
         if not users:
             admin_store.meta_set(db, WATERMARK, str(last))
             return 0

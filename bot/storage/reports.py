@@ -89,9 +89,12 @@ _HISTORY = (
 )
 
 
-def changed_users(db: sqlite_utils.Database, after_id: int) -> tuple[int, dict[str, float]]:
+def changed_users(
+    db: sqlite_utils.Database, after_id: int, final_before: float
+) -> tuple[int, dict[str, float]]:
     """Turns to (re)classify: the newest turn id, and per citizen the time of their earliest
-    turn that is new (id above `after_id`) or whose outcome is not final yet."""
+    turn that is new (id above `after_id`) or stored as not final but older than
+    `final_before` (its outcome is final now)."""
     last = db.execute("SELECT COALESCE(MAX(id), 0) FROM turns").fetchone()[0]
     found: dict[str, float] = {}
     for user, at in db.execute(
@@ -100,7 +103,8 @@ def changed_users(db: sqlite_utils.Database, after_id: int) -> tuple[int, dict[s
     ).fetchall():
         found[user] = at
     for user, at in db.execute(
-        "SELECT user_id, MIN(at) FROM turn_outcomes WHERE final = 0 GROUP BY user_id"
+        "SELECT user_id, MIN(at) FROM turn_outcomes WHERE final = 0 AND at < ? GROUP BY user_id",
+        [final_before],
     ).fetchall():
         found[user] = min(at, found.get(user, at))
     return last, found
