@@ -1,4 +1,7 @@
-"""The command line: each area registers its subcommands from its own module."""
+"""Dòng lệnh của trợ lý Zalo: kiểm tra cơ sở tri thức, hỏi thử bot, gửi thông báo, tài khoản.
+
+Each area registers its subcommands from its own module.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import importlib
 import logging
 import sys
 
+from bot.clihelp import VietnameseHelp, vietnamese
 from bot.config import ConfigError
 from bot.logs import configure_logging
 
@@ -22,9 +26,15 @@ COMMAND_MODULES = (
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every available subcommand."""
-    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description=(__doc__ or "").splitlines()[0],
+        add_help=False,
+        formatter_class=VietnameseHelp,
+    )
+    vietnamese(parser)
+    parser.add_argument("-v", "--verbose", action="store_true", help="ghi cả nhật ký gỡ lỗi")
+    subparsers = parser.add_subparsers(dest="command", metavar="LỆNH", title="các lệnh")
     for name in COMMAND_MODULES:
         importlib.import_module(name).add_commands(subparsers)
     return parser

@@ -23,6 +23,9 @@ from bot.storage import admin as admin_store
 
 SAMPLE_ARGS = {
     "broadcast_id": "1",
+    "turn_id": "1",
+    "item_id": "1",
+    "flag_id": "1",
     "username": "someone",
     "user_id": "123456",
     "anything": "khong/co/trang/nay",
@@ -60,7 +63,9 @@ def test_the_console_has_the_routes_the_tests_enumerate(env: tuple) -> None:
         "admin.dashboard",
         "admin.broadcasts_create",
         "admin.dossiers_apply",
-        "admin.unanswered_assign",
+        "admin.inbox_triage",
+        "admin.suggestion_approve",
+        "admin.flag_answer",
         "admin.handover_release",
         "admin.kb_status",
     } <= endpoints

@@ -14,7 +14,6 @@ import os
 import re
 import threading
 import time
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
@@ -64,7 +63,8 @@ pytestmark = [
 
 
 def seed(config: Config, sim: Simulator, now: float) -> None:
-    """Followers, a month of activity for the dashboard, questions and a hand-over."""
+    """Followers, a month of activity for the dashboard and a hand-over (the inbox of failures is
+    exercised with real citizen traffic in test_browser_teaching)."""
     db = db_of(config)
     sim.seed_followers([*REACHABLE, SILENT, BLOCKED])
     sim.block_user(BLOCKED)
@@ -79,9 +79,6 @@ def seed(config: Config, sim: Simulator, now: float) -> None:
             core.record_turn(db, None, f"c{day}-{n % 4}", at - n * 60, kind, topic, None, 0.7)
         core.add_rating(db, "c", "tam-tru", day % 4 != 0, at)
         core.add_rating(db, "c", "ket-hon", day % 2 == 0, at)
-    core.add_unanswered(db, "c1", "đăng ký tạm trú cho sinh viên thuê trọ", "tam-tru", 0.41, now)
-    core.add_unanswered(db, "c2", "dang ky tam tru cho sinh vien thue tro", "tam-tru", 0.38, now)
-    core.add_unanswered(db, "c3", "xin giấy phép bán hàng rong", None, 0.12, now)
     core.set_handover(db, REACHABLE[0], True, now, reason="người dân yêu cầu gặp cán bộ")
 
 
@@ -243,17 +240,6 @@ def test_staff_work_through_the_console_in_a_browser(
     tab.click('button:has-text("Tra cứu")')
     expect(tab.locator("[data-dossier]")).to_contain_text("30/11/2026")
     expect(tab.locator("[data-dossier]")).to_contain_text("Đang xử lý")
-
-    # Mark a group of unanswered questions as belonging to a topic.
-    tab.click("nav >> text=Câu hỏi chưa trả lời")
-    group = tab.locator("section.group").filter(has_text="sinh viên thuê trọ")
-    expect(group.locator("select[name=topic]")).to_have_value("tam-tru")  # the bot's guess
-    tab.screenshot(path=str(ARTIFACTS / "admin-unanswered.png"), full_page=True)
-    group.locator('button:has-text("Gán vào chủ đề")').click()
-    expect(tab.locator(".notice")).to_contain_text("Đã gán 2 câu hỏi")
-    suggestions = Path(config.admin.suggestions_dir) / "tam-tru.toml"
-    questions = tomllib.loads(suggestions.read_text(encoding="utf-8"))["questions"]
-    assert "đăng ký tạm trú cho sinh viên thuê trọ" in questions
 
     # The hand-over queue links to the OA chat and gives the conversation back.
     tab.click("nav >> text=Chuyển cán bộ")

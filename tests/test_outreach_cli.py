@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -188,3 +189,48 @@ def test_dossier_show_lists_reminders_in_vietnamese(configured, capsys):
     assert "Số điện thoại: *******678" in out and "0912345678" not in out
     assert "nhắc lịch hẹn 02/12/2026: tin tư vấn, đã đưa vào hàng gửi" in out
     assert "báo có kết quả: không gửi được, đã bỏ quan tâm OA" in out
+
+
+def test_a_past_send_time_is_refused_and_now_sends_now(configured, capsys):
+    argv = ["broadcast", "create", "--text", "Lịch tiếp dân", "--audience", "all"]
+    code, _, err = run(capsys, *argv, "--at", "2020-01-02T08:00")
+    assert code == 2 and "Lỗi: Thời điểm gửi 02/01/2020 08:00 đã qua" in err and "--now" in err
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and "--at THỜI_ĐIỂM" in err and "--now" in err
+    code, _, err = run(capsys, *argv, "--now", "--at", "2030-01-02T08:00")
+    assert code == 2 and "Chỉ dùng một trong hai" in err
+    code, out, _ = run(capsys, *argv, "--now", "--json")
+    assert code == 0 and json.loads(out)["state"] == "scheduled"
+    assert abs(json.loads(out)["send_at"] - time.time()) < 60
+
+
+def test_a_night_time_is_accepted_with_a_warning_that_it_waits_for_morning(configured, capsys):
+    argv = ["broadcast", "create", "--text", "Lịch tiếp dân", "--audience", "all"]
+    code, _, err = run(capsys, *argv, "--at", "2030-01-02T23:30")
+    assert code == 0
+    assert "Lưu ý: 23:30 nằm trong giờ nghỉ" in err and "sẽ chờ đến" in err
+
+
+def test_an_old_ward_is_refused_naming_the_new_wards(configured, capsys):
+    argv = ["broadcast", "create", "--text", "Thông báo", "--at", "2030-01-02T08:00"]
+    code, _, err = run(capsys, *argv, "--audience", "ward:xuan-la")
+    assert code == 2 and "“ward:xuan-la” là phường cũ" in err
+    assert "ward:tay-ho (Phường Tây Hồ)" in err and "Các phường hợp lệ:" in err
+    code, _, err = run(capsys, *argv, "--audience", "ward:khong-co")
+    assert code == 2 and "Không có phường “khong-co”" in err and "ward:phu-thuong" in err
+    code, _, err = run(capsys, *argv, "--audience", "tag:khong-co")
+    assert code == 2 and "Nhãn “khong-co” không có ai" in err
+    code, _, _ = run(capsys, *argv, "--audience", "ward:tay-ho")
+    assert code == 0
+
+
+def test_a_dossier_row_with_a_short_phone_is_imported_with_a_warning(configured, capsys):
+    csv_file = configured / "ho-so.csv"
+    csv_file.write_text(
+        "Mã hồ sơ,Thủ tục,Trạng thái,Nơi tiếp nhận,Số điện thoại\n"
+        "000.00.01.H26-260930-0012,Khai sinh,Đang xử lý,UBND phường Tây Hồ,09123\n",
+        encoding="utf-8",
+    )
+    code, out, _ = run(capsys, "dossiers", "import", str(csv_file))
+    assert code == 0 and "1 hồ sơ mới" in out and "0 dòng lỗi" in out
+    assert "dòng 2: nhập 000.00.01.H26-260930-0012, lưu ý: Số điện thoại (đuôi 123)" in out

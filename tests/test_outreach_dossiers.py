@@ -59,6 +59,7 @@ def test_dossier_codes_are_found_tolerating_spaces_case_and_dashes(text, codes):
 
 
 def test_import_applies_good_rows_and_rejects_bad_ones_with_line_and_reason(db):
+    """A bad optional cell (date, phone) is left empty with a warning; the row is imported."""
     data = csv_bytes(
         *GOOD,
         "000.00.01.H26-26093-0012,Khai tử,,,Đang xử lý,UBND,,",
@@ -73,21 +74,36 @@ def test_import_applies_good_rows_and_rejects_bad_ones_with_line_and_reason(db):
     assert [r["code"] for r in report.new] == [
         "000.00.01.H26-260930-0012",
         "000.A0.01.H26-261001-0001",
+        "000.00.01.H26-260930-0014",
+        "000.00.01.H26-260930-0015",
     ]
     reasons = {r["line"]: r["reason"] for r in report.rejected}
+    warnings = {r["line"]: " ".join(r["warnings"]) for r in report.warnings}
+    assert sorted(reasons) == [4, 5, 8, 9] and sorted(warnings) == [6, 7]
     assert reasons[4] == (
         "Mã hồ sơ “000.00.01.H26-26093-0012” không đúng dạng (ví dụ: 000.00.01.H26-260930-0012)."
     )
     assert reasons[5].startswith("Trạng thái “Đang bay” không có trong danh sách")
-    assert reasons[6] == "Ngày hẹn trả “31/02/2026” không phải ngày có thật."
-    assert reasons[7].startswith("Số điện thoại (đuôi 345) không phải số điện thoại Việt Nam")
-    assert "12345" not in reasons[7]
+    assert warnings[6] == (
+        "Ngày hẹn trả “31/02/2026” không phải ngày có thật. Đã bỏ trống ngày hẹn trả."
+    )
+    assert warnings[7].startswith("Số điện thoại (đuôi 345) không phải số điện thoại Việt Nam")
+    assert "12345" not in warnings[7]
+    assert store.get_dossier(db, "000.00.01.H26-260930-0015")["phone"] is None
     assert reasons[8] == "Cột “Thủ tục” để trống."
     assert reasons[9] == "Trùng mã hồ sơ với dòng 2."
     stored = store.get_dossier(db, "000.00.01.H26-260930-0012")
     assert stored["status"] == "dang_xu_ly" and stored["appointment"] == "2026-12-02"
     assert stored["applicant"] == "N*** V*** A***" and stored["phone"] == "0912345678"
     assert store.get_dossier(db, "000.A0.01.H26-261001-0001")["zalo_user_id"] == "1234567890"
+
+
+def test_every_problem_of_a_row_is_reported(db):
+    data = csv_bytes(*GOOD[:1], "000.00.01.H26-26093-0012,,,0123,Đang bay,UBND,99/99/2026,")
+    report = preview_import(db, data, T)
+    (rejected,) = report.rejected
+    for part in ("Mã hồ sơ", "Thủ tục", "Trạng thái “Đang bay”", "Ngày hẹn trả", "đuôi 123"):
+        assert part in rejected["reason"], part
 
 
 def test_preview_changes_nothing_and_reimport_tells_new_changed_unchanged(db):

@@ -1,8 +1,8 @@
 """The staff console: a Flask blueprint mounted at /admin by `bot.web.create_app`.
 
 Pages are rendered on the server in Vietnamese. Each page module (`auth`, `dashboard`,
-`unanswered`, `handover`, `kbstatus`, `broadcasts`, `dossiers`) adds its routes with
-`register(bp)`; `security` decides who may see what before any view runs.
+`inbox`, `flags`, `suggestions`, `handover`, `kbstatus`, `broadcasts`, `dossiers`) adds its
+routes with `register(bp)`; `security` decides who may see what before any view runs.
 """
 
 from __future__ import annotations
@@ -53,9 +53,20 @@ def create_blueprint(config: Config) -> Blueprint:
     )
     tz = dates.zone(config.outreach.timezone)
 
-    from bot.admin import auth, broadcasts, dashboard, dossiers, handover, kbstatus, unanswered
+    from bot.admin import (
+        auth,
+        broadcasts,
+        dashboard,
+        dossiers,
+        flags,
+        handover,
+        inbox,
+        kbstatus,
+        suggestions,
+    )
 
-    for module in (auth, dashboard, unanswered, handover, kbstatus, broadcasts, dossiers):
+    pages = (auth, dashboard, inbox, flags, suggestions, handover, kbstatus, broadcasts, dossiers)
+    for module in pages:
         module.register(bp)
     bp.add_url_rule("/<path:anything>", "not_found", not_found)
 

@@ -9,7 +9,9 @@ from typing import Any
 from flask import Blueprint, current_app, render_template
 
 from bot.admin import dates, security
+from bot.admin.outcomes import FLAG_REASONS as REASONS
 from bot.kb.model import KnowledgeBase
+from bot.storage import teaching
 
 logger = logging.getLogger(__name__)
 
@@ -18,6 +20,18 @@ def register(bp: Blueprint) -> None:
     """Add the knowledge-base status routes."""
     bp.add_url_rule("/kb", "kb_status", kb_status)
     bp.add_url_rule("/kb/check", "kb_check", kb_check)
+    bp.add_url_rule("/kb/state", "kb_state", kb_state)
+
+
+def look_at_disk() -> None:
+    """Let the live knowledge base compare the files with its last look (a few `stat` calls),
+    so the console shows an edit within seconds even when no citizen writes."""
+    live = current_app.extensions.get("bot.live_kb")
+    if hasattr(live, "maybe_reload"):
+        try:
+            live.maybe_reload(security.now())
+        except Exception:  # noqa: BLE001 - a failing reload is reported by status(), not here
+            logger.exception("looking at the knowledge-base files failed")
 
 
 def current_kb() -> KnowledgeBase | None:
@@ -40,6 +54,18 @@ def topic_titles() -> dict[str, str]:
     return {} if kb is None else {topic.id: topic.title for topic in kb.topics.values()}
 
 
+def faq_titles() -> dict[str, str]:
+    """`topic/faq-id` -> "topic title › question" of every FAQ entry of the live knowledge base."""
+    kb = current_kb()
+    if kb is None:
+        return {}
+    return {
+        f"{topic.id}/{faq.id}": f"{topic.title} › {faq.question}"
+        for topic in kb.topics.values()
+        for faq in getattr(topic, "faqs", ())
+    }
+
+
 def _as_list(value: Any) -> list[str]:
     """Errors from LiveKB.status() as display lines, whatever their shape."""
     if not value:
@@ -58,8 +84,9 @@ def _epoch(value: Any) -> float | None:
     return None
 
 
-def _page(problems: list[Any] | None) -> Any:
+def _page(problems: list[Any] | None, template: str = "admin/kb.html") -> Any:
     """Render the status page, with the result of an on-demand check if one ran."""
+    look_at_disk()
     settings = security.config()
     tz = dates.zone(settings.outreach.timezone)
     today = dates.local_today(security.now(), tz)
@@ -83,8 +110,15 @@ def _page(problems: list[Any] | None) -> Any:
                 }
             )
     errors = _as_list(status.get("last_errors") or status.get("last_error"))
+    flags: dict[str, list[dict[str, Any]]] = {}
+    for flag in teaching.open_flags(security.db()):
+        flags.setdefault(flag["topic"] or "", []).append(flag)
     return render_template(
-        "admin/kb.html",
+        template,
+        flags=flags,
+        flag_reasons=REASONS,
+        titles={t["id"]: t["title"] for t in topics},
+        checked_at=_epoch(status.get("checked_at")),
         topics=topics,
         stale=sum(1 for t in topics if t["stale"]),
         max_age=max_age,
@@ -102,6 +136,12 @@ def _page(problems: list[Any] | None) -> Any:
 def kb_status() -> Any:
     """The state of the knowledge base the bot is answering from."""
     return _page(None)
+
+
+@security.roles(*security.ROLES)
+def kb_state() -> Any:
+    """Only the live status block of the page (the page asks for it every few seconds)."""
+    return _page(None, "admin/_kb_state.html")
 
 
 @security.roles("admin", "comms")

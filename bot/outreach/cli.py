@@ -16,8 +16,9 @@ from typing import Any
 
 from bot import config as config_module
 from bot import storage
+from bot.clihelp import group, subcommand
 from bot.config import Config
-from bot.outreach import audience, broadcasts, dossiers, followers
+from bot.outreach import audience, broadcasts, dossiers, followers, sendcheck
 from bot.outreach.audience import REASON_LABELS, OutreachError
 from bot.outreach.broadcasts import STATE_NAMES
 from bot.outreach.clock import format_local
@@ -35,7 +36,9 @@ IMPORT_COLUMNS = """Các cột (dòng tiêu đề, thứ tự bất kỳ, có ho
   Số điện thoại   không bắt buộc  có lưu, nhưng không bao giờ hiện đầy đủ
   Zalo user id    không bắt buộc  gắn hồ sơ với tài khoản Zalo của người dân
 Tệp UTF-8 (có hoặc không BOM), phân cách bằng dấu phẩy, chấm phẩy hoặc tab. Dòng lỗi được liệt
-kê kèm số dòng và lý do rồi bỏ qua; các dòng hợp lệ được áp dụng cùng một lần."""
+kê kèm số dòng và mọi lý do rồi bỏ qua; ô không bắt buộc sai (ngày hẹn, số điện thoại,
+Zalo user id) được để trống kèm lưu ý, hồ sơ vẫn được nhập. Các dòng hợp lệ được áp dụng cùng
+một lần."""
 PROGRESS_NAMES = {
     "sent": "đã gửi",
     "not_reachable": "không gửi được",
@@ -52,51 +55,21 @@ REMINDER_STATUS = {
 }
 
 
-class _Formatter(argparse.RawDescriptionHelpFormatter):
-    """Help with a Vietnamese usage line."""
-
-    def add_usage(self, usage: Any, actions: Any, groups: Any, prefix: str | None = None) -> None:
-        """Start the usage line with "Cách dùng:"."""
-        super().add_usage(usage, actions, groups, "Cách dùng: " if prefix is None else prefix)
-
-
-def _parser(commands: argparse._SubParsersAction, name: str, text: str, **kwargs: Any) -> Any:
-    """A subcommand whose help, headings included, is in Vietnamese."""
-    sub = commands.add_parser(
-        name,
-        help=text,
-        description=text[0].upper() + text[1:] + ".",
-        add_help=False,
-        formatter_class=_Formatter,
-        **kwargs,
-    )
-    sub._positionals.title = "tham số"
-    sub._optionals.title = "tùy chọn"
-    sub.add_argument("-h", "--help", action="help", help="hiện hướng dẫn này rồi thoát")
-    return sub
-
-
-def _group(subparsers: argparse._SubParsersAction, name: str, text: str) -> tuple[Any, Any]:
-    """A command with subcommands; alone, it prints its help (exit status 2)."""
-    parser = _parser(subparsers, name, text)
-    commands = parser.add_subparsers(dest=f"{name}_command", metavar="LỆNH", title="các lệnh")
-    parser.set_defaults(func=lambda args: parser.print_help() or 2)
-    return parser, commands
-
-
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Register `broadcast`, `followers` and `dossiers`."""
-    _, commands = _group(
+    _, commands = group(
         subparsers, "broadcast", "tạo, duyệt, xem, liệt kê hoặc hủy thông báo gửi người quan tâm"
     )
-    create = _parser(commands, "create", "hẹn giờ gửi một thông báo (hoặc lưu bản nháp)")
+    create = subcommand(commands, "create", "hẹn giờ gửi một thông báo (hoặc lưu bản nháp)")
     create.add_argument("--text", required=True, metavar="NỘI_DUNG", help="tối đa 2.000 ký tự")
     create.add_argument(
         "--at",
-        default="now",
+        default=None,
         metavar="THỜI_ĐIỂM",
-        help="now (gửi ngay) hoặc thời điểm ISO, ví dụ 2026-12-01T08:00 (giờ Việt Nam)",
+        help="thời điểm gửi dạng ISO, ví dụ 2026-12-01T08:00 (giờ Việt Nam); không nhận "
+        "thời điểm đã qua",
     )
+    create.add_argument("--now", action="store_true", help="gửi ngay (thay cho --at)")
     create.add_argument("--audience", required=True, metavar="NGƯỜI_NHẬN", help=AUDIENCE_HELP)
     create.add_argument("--link", default=None, metavar="URL", help="đường dẫn hiện dưới nội dung")
     create.add_argument("--link-title", default=None, metavar="TÊN", help="tên nút đường dẫn")
@@ -104,7 +77,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     create.add_argument("--draft", action="store_true", help="lưu bản nháp để duyệt sau")
     create.set_defaults(func=_create)
 
-    listing = _parser(commands, "list", "các thông báo gần đây kèm tiến độ gửi")
+    listing = subcommand(commands, "list", "các thông báo gần đây kèm tiến độ gửi")
     listing.add_argument("--limit", type=int, default=50, metavar="SỐ", help="tối đa bao nhiêu")
     listing.set_defaults(func=_list)
     for name, func, text in (
@@ -112,7 +85,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         ("cancel", _cancel, "hủy một thông báo nháp, đã hẹn giờ hoặc đang gửi"),
         ("approve", _approve, "duyệt một bản nháp (bản nháp từ tin tức cần duyệt)"),
     ):
-        sub = _parser(commands, name, text)
+        sub = subcommand(commands, name, text)
         sub.add_argument("id", type=int, metavar="SỐ", help="số của thông báo")
         if name == "approve":
             sub.add_argument("--at", default=None, metavar="THỜI_ĐIỂM", help="now hoặc giờ ISO")
@@ -121,19 +94,19 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
                 "--watch", action="store_true", help="in tiến độ 2 giây một lần đến khi gửi xong"
             )
         sub.set_defaults(func=func)
-    preview = _parser(commands, "audience", "đếm số người nhận và cách gửi được đến họ")
+    preview = subcommand(commands, "audience", "đếm số người nhận và cách gửi được đến họ")
     preview.add_argument("audience", metavar="NGƯỜI_NHẬN", help=AUDIENCE_HELP)
     preview.set_defaults(func=_audience)
     for sub in commands.choices.values():
         sub.add_argument("--json", action="store_true", help="in kết quả dạng JSON")
 
-    _, fol_commands = _group(subparsers, "followers", "đồng bộ người quan tâm và nhãn từ Zalo")
-    sync = _parser(fol_commands, "sync", "tải toàn bộ danh sách người quan tâm và nhãn của OA")
+    _, fol_commands = group(subparsers, "followers", "đồng bộ người quan tâm và nhãn từ Zalo")
+    sync = subcommand(fol_commands, "sync", "tải toàn bộ danh sách người quan tâm và nhãn của OA")
     sync.add_argument("--json", action="store_true", help="in kết quả dạng JSON")
     sync.set_defaults(func=_sync)
 
-    _, dos_commands = _group(subparsers, "dossiers", "nhập và tra cứu hồ sơ từ hệ thống một cửa")
-    imp = _parser(
+    _, dos_commands = group(subparsers, "dossiers", "nhập và tra cứu hồ sơ từ hệ thống một cửa")
+    imp = subcommand(
         dos_commands,
         "import",
         "kiểm tra, xem trước và áp dụng tệp CSV xuất từ hệ thống một cửa",
@@ -143,7 +116,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     imp.add_argument("--dry-run", action="store_true", help="chỉ xem trước, không thay đổi gì")
     imp.add_argument("--json", action="store_true", help="in báo cáo dạng JSON")
     imp.set_defaults(func=_import)
-    show = _parser(dos_commands, "show", "xem một hồ sơ theo mã (số điện thoại được che)")
+    show = subcommand(dos_commands, "show", "xem một hồ sơ theo mã (số điện thoại được che)")
     show.add_argument("code", metavar="MÃ_HỒ_SƠ", help="ví dụ 000.00.01.H26-260930-0012")
     show.add_argument("--json", action="store_true", help="in kết quả dạng JSON")
     show.set_defaults(func=_dossier_show)
@@ -197,17 +170,40 @@ def _guard(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
     return run
 
 
+def _when(args: argparse.Namespace, config: Config, now: float) -> str:
+    """The send time asked for (`now` or ISO), checked: not past, warned in quiet hours."""
+    if args.now and args.at:
+        raise OutreachError("Chỉ dùng một trong hai: --at THỜI_ĐIỂM hoặc --now.")
+    if args.now or (args.at or "").strip().lower() == "now":
+        at = "now"
+    elif args.at is None:
+        if args.draft:
+            return "now"
+        raise OutreachError(
+            "Hãy ghi --at THỜI_ĐIỂM (ví dụ 2026-12-01T08:00) để hẹn giờ, hoặc --now để gửi ngay."
+        )
+    else:
+        at = args.at
+    warning = sendcheck.quiet_warning(sendcheck.send_time(at, now, config), config)
+    if warning:
+        print(warning, file=sys.stderr)
+    return at
+
+
 @_guard
 def _create(args: argparse.Namespace) -> int:
     """`broadcast create`."""
     config, db = _open(args)
+    now = time.time()
+    sendcheck.check_audience(db, args.audience, config)
+    at = _when(args, config, now)
     row = broadcasts.create_broadcast(
         db,
         config,
         args.text,
         args.audience,
-        args.at,
-        time.time(),
+        at,
+        now,
         link_url=args.link,
         link_title=args.link_title,
         image_url=args.image,
@@ -270,6 +266,8 @@ def _cancel(args: argparse.Namespace) -> int:
 def _approve(args: argparse.Namespace) -> int:
     """`broadcast approve ID`."""
     config, db = _open(args)
+    if args.at:
+        sendcheck.send_time(args.at, time.time(), config)
     row = broadcasts.approve_broadcast(db, config, args.id, time.time(), args.at)
     _emit(args, row, f"Đã duyệt thông báo: {_describe(row, config)}")
     return 0
@@ -330,6 +328,10 @@ def _import(args: argparse.Namespace) -> int:
         lines.append(f"  dòng {row['line']}: {row['code']} thay đổi ({fields})")
     for row in report.rejected:
         lines.append(f"  dòng {row['line']}: bỏ qua {row['code'] or '-'}: {row['reason']}")
+    for row in report.warnings:
+        lines.append(
+            f"  dòng {row['line']}: nhập {row['code']}, lưu ý: {' '.join(row['warnings'])}"
+        )
     if report.ignored_columns:
         lines.append(f"  cột không dùng: {', '.join(report.ignored_columns)}")
     lines.append("Đã áp dụng." if report.applied else "Chạy thử: chưa thay đổi gì.")

@@ -186,6 +186,7 @@ class ImportReport:
     changed: list[dict[str, Any]] = field(default_factory=list)
     unchanged: list[dict[str, Any]] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     applied: bool = False
 
@@ -253,43 +254,67 @@ def _reader(text: str) -> tuple[csv.reader, dict[int, str], list[str]]:
     return reader, columns, ignored
 
 
-def _validate(raw: dict[str, str]) -> dict[str, Any]:
-    """A clean dossier from one row's cells; raise ValueError with the reason for staff."""
+def _required(raw: dict[str, str], errors: list[str]) -> dict[str, Any]:
+    """The required cells of a row, each problem added to `errors`."""
     given = raw.get("code", "").strip()
     code = normalize_code(given)
     if not given:
-        raise ValueError("Thiếu mã hồ sơ (cột “Mã hồ sơ” để trống).")
-    if not code:
-        raise ValueError(f"Mã hồ sơ “{given}” không đúng dạng (ví dụ: {CODE_EXAMPLE}).")
+        errors.append("Thiếu mã hồ sơ (cột “Mã hồ sơ” để trống).")
+    elif not code:
+        errors.append(f"Mã hồ sơ “{given}” không đúng dạng (ví dụ: {CODE_EXAMPLE}).")
     values: dict[str, Any] = {"code": code}
     for name in ("procedure", "office"):
         values[name] = raw.get(name, "").strip()
         if not values[name]:
-            raise ValueError(f"Cột “{COLUMN_NAMES[name]}” để trống.")
-    status = STATUS_LABELS.get(fold(raw.get("status", "")))
-    if status is None:
-        given_status = raw.get("status", "").strip()
-        if not given_status:
-            raise ValueError("Cột “Trạng thái” để trống.")
-        raise ValueError(
-            f"Trạng thái “{given_status}” không có trong danh sách trạng thái hồ sơ "
+            errors.append(f"Cột “{COLUMN_NAMES[name]}” để trống.")
+    values["status"] = STATUS_LABELS.get(fold(raw.get("status", "")))
+    given_status = raw.get("status", "").strip()
+    if values["status"] is None:
+        errors.append(
+            "Cột “Trạng thái” để trống."
+            if not given_status
+            else f"Trạng thái “{given_status}” không có trong danh sách trạng thái hồ sơ "
             "(ví dụ: Đã tiếp nhận, Đang xử lý, Yêu cầu bổ sung, Đã có kết quả)."
         )
-    values["status"] = status
+    return values
+
+
+def _optional(raw: dict[str, str], values: dict[str, Any], warnings: list[str]) -> None:
+    """The optional cells; a bad one is left empty and noted in `warnings`."""
     appointment = raw.get("appointment", "").strip()
-    values["appointment"] = parse_date(appointment, "Ngày hẹn trả") if appointment else None
+    values["appointment"] = None
+    if appointment:
+        try:
+            values["appointment"] = parse_date(appointment, "Ngày hẹn trả")
+        except ValueError as exc:
+            warnings.append(f"{exc} Đã bỏ trống ngày hẹn trả.")
     values["applicant"] = mask_name(raw.get("applicant", ""))
     phone = raw.get("phone", "").strip()
     values["phone"] = normalize_phone(phone) if phone else None
     if phone and values["phone"] is None:
-        raise ValueError(
-            f"Số điện thoại (đuôi {phone[-3:]}) không phải số điện thoại Việt Nam hợp lệ."
+        warnings.append(
+            f"Số điện thoại (đuôi {phone[-3:]}) không phải số điện thoại Việt Nam hợp lệ; "
+            "đã bỏ trống số điện thoại."
         )
     user = raw.get("zalo_user_id", "").strip()
+    values["zalo_user_id"] = user if user.isdigit() else None
     if user and not user.isdigit():
-        raise ValueError(f"Zalo user id “{user}” chỉ được gồm chữ số.")
-    values["zalo_user_id"] = user or None
-    return values
+        warnings.append(f"Zalo user id “{user}” chỉ được gồm chữ số; đã bỏ trống.")
+
+
+def _validate(raw: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
+    """A clean dossier from one row's cells and warnings about optional cells left empty.
+
+    Raise ValueError listing every problem of a required cell; a bad optional cell (date,
+    phone, Zalo id) does not reject the row, so the citizen can still look the dossier up.
+    """
+    errors: list[str] = []
+    warnings: list[str] = []
+    values = _required(raw, errors)
+    _optional(raw, values, warnings)
+    if errors:
+        raise ValueError(" ".join(errors + warnings))
+    return values, warnings
 
 
 def preview_import(db: sqlite_utils.Database, data: bytes, now: Moment) -> ImportReport:
@@ -304,7 +329,7 @@ def preview_import(db: sqlite_utils.Database, data: bytes, now: Moment) -> Impor
             continue
         raw = {columns[i]: cell for i, cell in enumerate(cells) if i in columns}
         try:
-            values = _validate(raw)
+            values, warnings = _validate(raw)
         except ValueError as exc:
             report.rejected.append(
                 {"line": line, "code": raw.get("code", "").strip(), "reason": str(exc)}
@@ -321,6 +346,8 @@ def preview_import(db: sqlite_utils.Database, data: bytes, now: Moment) -> Impor
             continue
         seen[values["code"]] = line
         rows.append((line, values))
+        if warnings:
+            report.warnings.append({"line": line, "code": values["code"], "warnings": warnings})
     stored = store.get_dossiers(db, [values["code"] for _, values in rows])
     for line, values in rows:
         old = stored.get(values["code"])

@@ -60,7 +60,86 @@ MIGRATIONS = [
     CREATE INDEX admin_turns_report ON turns (at, kind, topic, user_id);
     CREATE INDEX admin_ratings_at ON ratings (at, topic, helpful)
     """,
+    lambda db: _add_faq_column(db),
+    # Outcomes of turns (bot.admin.outcomes), the failures inbox, flagged answers, suggestions.
+    """
+    CREATE TABLE turn_outcomes (
+        turn_id INTEGER PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        at REAL NOT NULL,
+        outcome TEXT NOT NULL,
+        topic TEXT,
+        faq TEXT,
+        question INTEGER NOT NULL,
+        good INTEGER,
+        rating INTEGER,
+        reason TEXT,
+        final INTEGER NOT NULL
+    );
+    CREATE INDEX turn_outcomes_report ON turn_outcomes (at, question, outcome, good, topic);
+    CREATE INDEX turn_outcomes_failed ON turn_outcomes (at) WHERE question = 1 AND good = 0;
+    CREATE INDEX turn_outcomes_open ON turn_outcomes (user_id, at) WHERE final = 0;
+    CREATE INDEX turn_outcomes_handover ON turn_outcomes (at, user_id) WHERE outcome = 'handover';
+    CREATE TABLE outcome_days (
+        utc_offset INTEGER NOT NULL,
+        day INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (utc_offset, day)
+    );
+    CREATE TABLE outcome_months (
+        utc_offset INTEGER NOT NULL,
+        first_day INTEGER NOT NULL,
+        last_day INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (utc_offset, first_day)
+    );
+    CREATE TABLE admin_meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE inbox_triage (
+        turn_id INTEGER PRIMARY KEY,
+        status TEXT NOT NULL,
+        target TEXT,
+        username TEXT,
+        at REAL NOT NULL
+    );
+    CREATE TABLE answer_flags (
+        id INTEGER PRIMARY KEY,
+        turn_id INTEGER NOT NULL,
+        topic TEXT,
+        reason TEXT NOT NULL,
+        note TEXT NOT NULL DEFAULT '',
+        username TEXT,
+        at REAL NOT NULL,
+        status TEXT NOT NULL DEFAULT 'open'
+    );
+    CREATE INDEX answer_flags_topic ON answer_flags (status, topic);
+    CREATE TABLE kb_suggestions (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        topic TEXT NOT NULL,
+        question TEXT NOT NULL,
+        phrasings TEXT NOT NULL DEFAULT '[]',
+        answer TEXT NOT NULL DEFAULT '',
+        faq TEXT,
+        source TEXT NOT NULL,
+        source_ids TEXT NOT NULL DEFAULT '[]',
+        status TEXT NOT NULL DEFAULT 'draft',
+        created_by TEXT,
+        created_at REAL NOT NULL,
+        decided_by TEXT,
+        decided_at REAL
+    )
+    """,
 ]
+
+
+def _add_faq_column(db: sqlite_utils.Database) -> None:
+    """`turns.faq`: the FAQ entry that answered (nullable; skipped if another area added it)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(turns)").fetchall()}
+    if "faq" not in columns:
+        db.execute("ALTER TABLE turns ADD COLUMN faq TEXT")
 
 
 # Accounts ------------------------------------------------------------------------------------
@@ -231,3 +310,21 @@ def get_upload(
 def delete_upload(db: sqlite_utils.Database, token: str) -> None:
     """Forget an upload once applied or abandoned."""
     db.execute("DELETE FROM admin_uploads WHERE token = ?", [token])
+
+
+# Console bookkeeping -------------------------------------------------------------------------
+
+
+def meta_get(db: sqlite_utils.Database, key: str) -> str | None:
+    """A value the console keeps for itself (e.g. how far outcomes are classified), or None."""
+    row = db.execute("SELECT value FROM admin_meta WHERE key = ?", [key]).fetchone()
+    return row[0] if row else None
+
+
+def meta_set(db: sqlite_utils.Database, key: str, value: str) -> None:
+    """Keep a value for the console."""
+    db.execute(
+        "INSERT INTO admin_meta (key, value) VALUES (?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [key, value],
+    )

@@ -247,12 +247,14 @@ def record_turn(
     topic: str | None,
     section: str | None,
     score: float,
+    faq: str | None = None,
 ) -> None:
-    """Keep the outcome of a turn for the dashboard (no message text)."""
+    """Keep the outcome of a turn for the dashboard (no message text); `faq` is the id of the
+    FAQ entry that answered (its column is added by the admin area's migrations)."""
     db.execute(
-        "INSERT INTO turns (inbound_id, user_id, at, kind, topic, section, score) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [inbound_id, user_id, now, kind, topic, section, score],
+        "INSERT INTO turns (inbound_id, user_id, at, kind, topic, section, score, faq) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [inbound_id, user_id, now, kind, topic, section, score, faq],
     )
 
 

@@ -7,66 +7,12 @@ Day buckets use a fixed UTC offset passed in by the caller (Asia/Ho_Chi_Minh has
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 
 import sqlite_utils
 
 # Dashboard reports ---------------------------------------------------------------------------
-
-
-def activity_per_day(
-    db: sqlite_utils.Database, start: float, end: float, offset_seconds: int
-) -> list[dict[str, Any]]:
-    """Per local day: citizen messages handled (turns) and distinct citizens (conversations).
-
-    `day` is the local calendar day as YYYY-MM-DD; the bucket is computed as a day number,
-    which is several times faster than date() on a year of turns.
-    """
-    rows = db.execute(
-        "SELECT CAST((at + ?) / 86400 AS INTEGER) AS day, COUNT(*), COUNT(DISTINCT user_id) "
-        "FROM turns WHERE at >= ? AND at < ? GROUP BY day ORDER BY day",
-        [int(offset_seconds), start, end],
-    ).fetchall()
-    epoch = dt.date(1970, 1, 1)
-    return [
-        {
-            "day": (epoch + dt.timedelta(days=day)).isoformat(),
-            "messages": count,
-            "conversations": people,
-        }
-        for day, count, people in rows
-    ]
-
-
-def distinct_citizens(db: sqlite_utils.Database, start: float, end: float) -> int:
-    """How many different citizens the bot handled messages from."""
-    return db.execute(
-        "SELECT COUNT(DISTINCT user_id) FROM turns WHERE at >= ? AND at < ?", [start, end]
-    ).fetchone()[0]
-
-
-def outcome_counts(db: sqlite_utils.Database, start: float, end: float) -> dict[str, int]:
-    """Turns by kind (answer, choices, fallback, ...)."""
-    rows = db.execute(
-        "SELECT kind, COUNT(*) FROM turns WHERE at >= ? AND at < ? GROUP BY kind", [start, end]
-    ).fetchall()
-    return {kind: count for kind, count in rows}
-
-
-def top_topics(
-    db: sqlite_utils.Database, start: float, end: float, limit: int = 10
-) -> list[dict[str, Any]]:
-    """Topics answered most often."""
-    return list(
-        db.query(
-            "SELECT topic, COUNT(*) AS count FROM turns WHERE at >= ? AND at < ? "
-            "AND kind = 'answer' AND topic IS NOT NULL GROUP BY topic "
-            "ORDER BY count DESC, topic LIMIT ?",
-            [start, end, limit],
-        )
-    )
 
 
 def satisfaction_per_topic(
@@ -135,38 +81,167 @@ def unreachable_recipients(db: sqlite_utils.Database, start: float, end: float) 
     }
 
 
-# Unanswered questions ------------------------------------------------------------------------
+# Outcomes of turns (bot.admin.outcomes) ----------------------------------------------------
+
+_HISTORY = (
+    "SELECT t.id, t.user_id, t.at, t.kind, t.topic, t.faq, e.text FROM turns t "
+    "LEFT JOIN inbound_events e ON e.id = t.inbound_id WHERE t.at >= ? "
+)
 
 
-def open_unanswered(db: sqlite_utils.Database, limit: int = 500) -> list[dict[str, Any]]:
-    """Open unanswered questions, newest first."""
-    return list(
-        db.query(
-            "SELECT id, text, best_guess, score, at FROM unanswered WHERE status = 'open' "
-            "ORDER BY at DESC, id DESC LIMIT ?",
-            [limit],
-        )
+def changed_users(
+    db: sqlite_utils.Database, after_id: int, final_before: float
+) -> tuple[int, dict[str, float]]:
+    """Turns to (re)classify: the newest turn id, and per citizen the time of their earliest
+    turn that is new (id above `after_id`) or stored as not final but older than
+    `final_before` (its outcome is final now)."""
+    last = db.execute("SELECT COALESCE(MAX(id), 0) FROM turns").fetchone()[0]
+    found: dict[str, float] = {}
+    for user, at in db.execute(
+        "SELECT user_id, MIN(at) FROM turns WHERE id > ? AND id <= ? GROUP BY user_id",
+        [after_id, last],
+    ).fetchall():
+        found[user] = at
+    for user, at in db.execute(
+        "SELECT user_id, MIN(at) FROM turn_outcomes WHERE final = 0 AND at < ? GROUP BY user_id",
+        [final_before],
+    ).fetchall():
+        found[user] = min(at, found.get(user, at))
+    return last, found
+
+
+def turn_history(
+    db: sqlite_utils.Database, users: list[str] | None, since: float
+) -> list[tuple[Any, ...]]:
+    """(id, user_id, at, kind, topic, faq, text) of turns since `since`, by citizen and time;
+    `users` None means everyone."""
+    if users is None:
+        sql, params = _HISTORY + "ORDER BY t.user_id, t.at, t.id", [since]
+    else:
+        sql = _HISTORY + "AND t.user_id IN (SELECT value FROM json_each(?)) ORDER BY 2, 3, 1"
+        params = [since, json.dumps(users)]
+    return db.execute(sql, params).fetchall()
+
+
+def ratings_since(
+    db: sqlite_utils.Database, users: list[str] | None, since: float
+) -> list[tuple[Any, ...]]:
+    """(user_id, at, topic, helpful) of ratings since `since` (`users` None: everyone)."""
+    sql = "SELECT user_id, at, topic, helpful FROM ratings WHERE at >= ? AND user_id IS NOT NULL"
+    params: list[Any] = [since]
+    if users is not None:
+        sql += " AND user_id IN (SELECT value FROM json_each(?))"
+        params.append(json.dumps(users))
+    return db.execute(sql, params).fetchall()
+
+
+def outcomes_since(db: sqlite_utils.Database, since: float) -> dict[int, tuple[Any, ...]]:
+    """Stored outcome rows (as `save_outcomes` takes them) of turns since `since`, by turn id."""
+    rows = db.execute(
+        "SELECT turn_id, user_id, at, outcome, topic, faq, question, good, rating, reason, final "
+        "FROM turn_outcomes WHERE at >= ?",
+        [since],
+    ).fetchall()
+    return {row[0]: tuple(row) for row in rows}
+
+
+def save_outcomes(db: sqlite_utils.Database, rows: list[tuple[Any, ...]]) -> None:
+    """Store (turn_id, user_id, at, outcome, topic, faq, question, good, rating, reason, final)."""
+    db.conn.executemany(
+        "INSERT OR REPLACE INTO turn_outcomes (turn_id, user_id, at, outcome, topic, faq, "
+        "question, good, rating, reason, final) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
     )
 
 
-def get_unanswered(db: sqlite_utils.Database, item_id: int) -> dict[str, Any] | None:
-    """One unanswered question, or None."""
-    rows = list(db.query("SELECT * FROM unanswered WHERE id = ?", [item_id]))
-    return rows[0] if rows else None
+def day_outcomes(
+    db: sqlite_utils.Database, start: float, end: float, offset_seconds: int
+) -> list[tuple[Any, ...]]:
+    """(local day number, local hour, topic, outcome, reason, questions, good) in a range."""
+    return db.execute(
+        "SELECT CAST((at + :off) / 86400 AS INTEGER) AS d, "
+        "CAST(((at + :off) % 86400) / 3600 AS INTEGER) AS h, topic, outcome, reason, "
+        "COUNT(*), COALESCE(SUM(good), 0) FROM turn_outcomes "
+        "WHERE at >= :start AND at < :end AND question = 1 GROUP BY d, h, topic, outcome, reason",
+        {"off": int(offset_seconds), "start": start, "end": end},
+    ).fetchall()
 
 
-def close_unanswered(
-    db: sqlite_utils.Database, item_ids: list[int], status: str, topic: str | None
-) -> int:
-    """Mark open questions 'assigned' (to `topic`) or 'dismissed'; return how many changed."""
-    changed = 0
-    for item_id in item_ids:
-        cursor = db.execute(
-            "UPDATE unanswered SET status = ?, assigned_topic = ? WHERE id = ? AND status = 'open'",
-            [status, topic, item_id],
-        )
-        changed += cursor.rowcount
-    return changed
+def day_people(
+    db: sqlite_utils.Database, start: float, end: float, offset_seconds: int
+) -> list[tuple[Any, ...]]:
+    """(local day number, citizen, messages handled) in a range.
+
+    The day is computed as a number, which is several times faster than date() on a year.
+    """
+    return db.execute(
+        "SELECT CAST((at + ?) / 86400 AS INTEGER) AS d, user_id, COUNT(*) FROM turns "
+        "WHERE at >= ? AND at < ? GROUP BY d, user_id",
+        [int(offset_seconds), start, end],
+    ).fetchall()
+
+
+def staff_reply_delays(
+    db: sqlite_utils.Database, start: float, end: float
+) -> list[tuple[float, float | None]]:
+    """(time of hand-over, seconds to the first staff message after it or None) in a range."""
+    rows = db.execute(
+        "SELECT o.at, (SELECT MIN(e.received_at) FROM inbound_events e WHERE e.user_id = o.user_id "
+        "AND e.event_name LIKE 'oa_send_%' AND e.received_at >= o.at) "
+        "FROM turn_outcomes o WHERE o.outcome = 'handover' AND o.at >= ? AND o.at < ?",
+        [start, end],
+    ).fetchall()
+    return [(at, None if reply is None else reply - at) for at, reply in rows]
+
+
+def rollups(
+    db: sqlite_utils.Database, offset_seconds: int, first: int, last: int
+) -> dict[int, dict[str, Any]]:
+    """Stored figures of closed local days `first`..`last`, by day number."""
+    rows = db.execute(
+        "SELECT day, data FROM outcome_days WHERE utc_offset = ? AND day BETWEEN ? AND ?",
+        [int(offset_seconds), first, last],
+    ).fetchall()
+    return {day: json.loads(data) for day, data in rows}
+
+
+def save_rollups(
+    db: sqlite_utils.Database, offset_seconds: int, days: dict[int, dict[str, Any]]
+) -> None:
+    """Keep the figures of closed days (they no longer change)."""
+    db.conn.executemany(
+        "INSERT OR REPLACE INTO outcome_days (utc_offset, day, data) VALUES (?, ?, ?)",
+        [(int(offset_seconds), day, json.dumps(data)) for day, data in days.items()],
+    )
+
+
+def drop_rollups(db: sqlite_utils.Database, start: float, end: float) -> None:
+    """Forget stored figures of any day or month that may overlap `start`..`end`."""
+    lo, hi = int(start // 86400) - 1, int(end // 86400) + 1
+    db.execute("DELETE FROM outcome_days WHERE day BETWEEN ? AND ?", [lo, hi])
+    db.execute("DELETE FROM outcome_months WHERE first_day <= ? AND last_day >= ?", [hi, lo])
+
+
+def month_rollup(
+    db: sqlite_utils.Database, offset_seconds: int, first: int, last: int
+) -> dict[str, Any] | None:
+    """Stored figures of the closed month of local days `first`..`last`, or None."""
+    row = db.execute(
+        "SELECT data FROM outcome_months WHERE utc_offset = ? AND first_day = ? AND last_day = ?",
+        [int(offset_seconds), first, last],
+    ).fetchone()
+    return json.loads(row[0]) if row else None
+
+
+def save_month_rollup(
+    db: sqlite_utils.Database, offset_seconds: int, first: int, last: int, data: dict[str, Any]
+) -> None:
+    """Keep the figures of a closed month."""
+    db.execute(
+        "INSERT OR REPLACE INTO outcome_months (utc_offset, first_day, last_day, data) "
+        "VALUES (?, ?, ?, ?)",
+        [int(offset_seconds), first, last, json.dumps(data)],
+    )
 
 
 # Hand-over queue -----------------------------------------------------------------------------

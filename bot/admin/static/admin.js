@@ -73,4 +73,16 @@
     };
     setTimeout(poll, 1000);
   }
+
+  // Knowledge-base page: the state of the files on disk, asked for every few seconds.
+  var kbState = $("[data-kb-state]");
+  if (kbState) {
+    var refresh = function () {
+      fetch(kbState.getAttribute("data-url"), { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+        .then(function (html) { kbState.innerHTML = html; setTimeout(refresh, 3000); })
+        .catch(function () { setTimeout(refresh, 10000); });
+    };
+    setTimeout(refresh, 3000);
+  }
 })();
