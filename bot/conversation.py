@@ -193,7 +193,9 @@ def _apply(
         core.add_rating(db, user, turn.rating[0], turn.rating[1], now)
     if turn.handover:
         core.set_handover(db, user, True, now, reason=turn.kind)
-    core.record_turn(db, inbound_id, user, now, turn.kind, turn.topic, turn.section, turn.score)
+    core.record_turn(
+        db, inbound_id, user, now, turn.kind, turn.topic, turn.section, turn.score, faq=turn.faq
+    )
     queued = 0
     for number, reply in enumerate(turn.replies):
         key = f"reply:{inbound_id}:{number}"

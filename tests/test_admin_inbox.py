@@ -15,9 +15,9 @@ from flask import Flask
 from bot.admin import dates, quality
 from bot.admin.inbox import group_failures
 from bot.kb.loader import load_kb
-from bot.matcher import build_index
 from bot.storage import admin as admin_store
 from bot.storage import core
+from bot.understanding import build_index
 
 HANOI = dates.zone("Asia/Ho_Chi_Minh")
 SHIPPED_KB = Path(__file__).resolve().parent.parent / "knowledge_base"

@@ -21,7 +21,7 @@ from pathlib import Path
 from bot.kb.check import check_kb
 from bot.kb.cli import EXPECTATIONS, expectation_failures, read_cases
 from bot.kb.loader import load_kb
-from bot.normalize import fold
+from bot.understanding.normalize import fold
 
 FAQ_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,60}$")
 QUESTIONS_START = re.compile(r"^questions\s*=\s*\[", re.MULTILINE)
@@ -170,7 +170,7 @@ def check_edit(
 
 def _expectations(root: Path) -> list[str]:
     """Staff's own questions (kiem-thu.toml) that no longer lead where they expect."""
-    from bot.matcher import build_index  # noqa: PLC0415 - the matcher reads bot.kb
+    from bot.understanding import build_index  # noqa: PLC0415 - the matcher reads bot.kb
 
     try:
         cases = read_cases(root / EXPECTATIONS)

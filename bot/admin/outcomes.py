@@ -19,14 +19,11 @@ is not a second question. Outcomes of turns younger than `FINAL_SECONDS` may sti
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz
-
-from bot.normalize import fold
+from bot.understanding.similarity import similarity
 
 REPHRASE_SECONDS = 300
 """A similar question within five minutes of an answer means the answer did not help."""
@@ -107,17 +104,6 @@ class Classified:
     rating: int | None = None
     reason: str | None = None
     final: bool = True
-
-
-@functools.lru_cache(maxsize=8192)
-def fold_text(text: str) -> str:
-    """Lower case, every word folded (no diacritics), for comparing questions."""
-    return " ".join(fold(word) for word in text.lower().split())
-
-
-def similarity(a: str, b: str) -> float:
-    """How alike two citizen questions are, 0-100 (token_set_ratio on folded text)."""
-    return fuzz.token_set_ratio(fold_text(a), fold_text(b))
 
 
 def is_pick(text: str | None) -> bool:

@@ -193,7 +193,7 @@ def expectation_failures(index: Any, cases: list[dict[str, str]]) -> list[str]:
 
 def _run_expectations(path: Path, file: Path) -> int:
     """Run the cases of `file` against the knowledge base at `path`; return how many failed."""
-    from bot.matcher import build_index  # noqa: PLC0415 - slow to import, only when testing
+    from bot.understanding import build_index  # noqa: PLC0415 - slow to import, only when testing
 
     kb, problems = read_kb(path)
     if any(p.severity == "error" for p in problems):
