@@ -154,9 +154,7 @@ def dev_items(index, sets) -> dict[str, list]:
             verdict = super(type(index), index).match_query(query)
             scores = index.dense.scores(reading.focus)
             ranked = index.fused(query, scores)
-            oos = scores.domain is not None and scores.domain_score > float(
-                scores.topics.max() + ranking.OUT_OF_SCOPE_MARGIN
-            )
+            oos = bool(ranked) and index.out_of_scope(query, scores, ranked[0].topic) is not None
             accepted = set(topics.split("|")) if topics else set()
             items.append((accepted, verdict, ranked, ranking.confidence(ranked), oos))
         found[name] = items

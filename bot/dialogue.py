@@ -321,10 +321,7 @@ def respond(
     lead = remember_wards(kb, query.wards, state)
     last = state.get("topic") if state.get("topic") in kb.topics else None
     if query.wards and not query.names_topic and not query.section:
-        if last and kb.topics[last].has_section("where", now.date()):
-            # "nhà em ở Phú Thượng" during a conversation: where to file for that ward.
-            return _answer(index, last, "where", state, buttons, lead=lead, today=now.date())
-        return ward_only(kb, state, lead, buttons)  # "nhà mình ở Bưởi"
+        return ward_only(kb, state, lead, buttons)  # "nhà mình ở Bưởi": where, for that ward
     if not query.content and not query.section:
         if query.smalltalk:
             kind = next(k for k in SMALLTALK_ORDER if k in query.smalltalk)
@@ -395,7 +392,9 @@ def _follow_up(
     asked, or the overview. None: the message is about something else.
     """
     faq = index.faq_in_context(last, reading.text, today)
-    if query.section and not query.names_topic:
+    if query.section and (not query.names_topic or match.via == "fused"):
+        # "thế nếu đi công tác thì nộp ở đâu": a section of the current topic, unless the
+        # naming rules commit to another procedure.
         return query.section, faq
     if match.outcome == "answer" and (query.names_topic or match.via == "fused"):
         return None

@@ -57,7 +57,8 @@ FAQ = Faq(
 def kb_with(**extra):
     """The small test KB, with the FAQ entry on kết hôn and the test lexicon."""
     topics = [dataclasses.replace(t, faqs=(FAQ,)) if t.id == "ket-hon" else t for t in TOPICS]
-    return dataclasses.replace(make_kb(topics), lexicon=LEXICON, **extra)
+    kb = make_kb(topics)
+    return dataclasses.replace(kb, lexicon=MappingProxyType({**kb.lexicon, **LEXICON}), **extra)
 
 
 @pytest.fixture(scope="module")
@@ -207,7 +208,9 @@ def test_an_faq_entry_out_of_force_does_not_answer(index) -> None:
 
     ended = dataclasses.replace(FAQ, valid_until=dt.date(2026, 1, 1))
     topics = [dataclasses.replace(t, faqs=(ended,)) if t.id == "ket-hon" else t for t in TOPICS]
-    later = build_index(dataclasses.replace(make_kb(topics), lexicon=LEXICON), cache_dir=None)
+    kb = make_kb(topics)
+    kb = dataclasses.replace(kb, lexicon=MappingProxyType({**kb.lexicon, **LEXICON}))
+    later = build_index(kb, cache_dir=None)
     match = later.match("con gái tôi 17 tuổi có được lấy chồng không", dt.date(2026, 12, 2))
     assert match.faq is None
 

@@ -13,7 +13,7 @@ The decisions, in order (each has a test in tests/test_understanding.py):
 2. `out_of_scope`: the message is closer to a domain of `lexicon/out_of_scope.toml` than to any
    topic: fallback, naming the domain.
 3. `confident`: the fused confidence reaches `P_ANSWER` and the words do not forbid it
-   (`withheld`: names shared by several close topics, or distinctive words unknown to them):
+   (`withheld`: names shared by several close topics, or words the knowledge base lacks):
    answer the best fused topic.
 4. `plausible`: the best fused score reaches `OFFER_MIN`: offer the best three fused topics.
 5. otherwise the lexical verdict (choices or fallback) stands.
@@ -32,8 +32,10 @@ from pathlib import Path
 from bot.kb.model import KnowledgeBase
 from bot.understanding.dense import DenseIndex, DenseScores
 from bot.understanding.lexical import MAX_CHOICES, LexicalIndex
+from bot.understanding.names import UNKNOWN_SHARE
 from bot.understanding.query import Match, Query
 from bot.understanding.ranking import (
+    DOMAIN_WORDS_AT,
     FAQ_AT,
     FAQ_SLACK,
     FAQ_WORDS_AT,
@@ -104,15 +106,14 @@ class Index(LexicalIndex):
         if not ranked:
             return verdict
         offered = tuple((s.topic, round(s.score, 4)) for s in ranked[:MAX_CHOICES])
-        if scores.domain is not None and scores.domain_score > float(
-            scores.topics.max() + OUT_OF_SCOPE_MARGIN
-        ):
+        domain = self.out_of_scope(query, scores, ranked[0].topic)
+        if domain is not None:
             return dataclasses.replace(
                 verdict,
                 outcome="fallback",
                 topic=None,
                 candidates=offered,
-                domain=scores.domain,
+                domain=domain,
                 via="fused",
             )
         best = ranked[0]
@@ -134,16 +135,32 @@ class Index(LexicalIndex):
             )
         return dataclasses.replace(verdict, confidence=sure)
 
+    def out_of_scope(self, query: Query, scores: DenseScores, best: str) -> str | None:
+        """The out-of-scope domain the message is about, if it is closer to one than to any
+        topic: by meaning (cosine), or by words (`DOMAIN_WORDS_AT`, and more alike than the
+        best topic's phrasings: e5 is weak on messages typed without diacritics)."""
+        if scores.domain is not None and scores.domain_score > float(
+            scores.topics.max() + OUT_OF_SCOPE_MARGIN
+        ):
+            return scores.domain
+        domain, likeness, own = self.domain_similarity(query, best)
+        if domain is not None and likeness >= DOMAIN_WORDS_AT and likeness > own:
+            return domain
+        return None
+
     def withheld(self, ranked: list[Scored], query: Query, reading: Reading | None) -> bool:
         """True when the words forbid a fused answer: they name several close topics alike
-        (`shared_name`), or the asking sentence's distinctive words are unknown or foreign to
-        the close topics (`LexicalIndex.foreign`: "mở thẻ tín dụng cần giấy tờ gì")."""
+        (`shared_name`), or `UNKNOWN_SHARE` of the asking sentence's words (by weight) are
+        words the knowledge base never uses ("mở thẻ tín dụng cần giấy tờ gì")."""
         if self.shared_name(ranked, query):
             return True
         asked = query
         if reading is not None and reading.is_long:
             asked = self.analyze(" ".join(reading.asks))
-        return self.foreign(asked, [s.topic for s in ranked[:MAX_CHOICES]])
+        said = frozenset(asked.core) | frozenset(asked.alt_core)
+        unknown = [t for t in said if t in asked.unknown and not t.isdigit()]
+        total = sum(map(self.weight, said))
+        return bool(unknown) and sum(map(self.weight, unknown)) >= UNKNOWN_SHARE * total
 
     def shared_name(self, ranked: list[Scored], query: Query) -> bool:
         """True when what the message names is part of the names of several close topics

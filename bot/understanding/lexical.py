@@ -96,6 +96,11 @@ question found inside a long phrasing about something else ("ly hôn" inside "đ
 xác nhận tình trạng hôn nhân") is offered, not answered."""
 
 
+def _similar(text: str, other: str) -> float:
+    """Word likeness of two folded texts (0-1): mean of token_set and token_sort ratios."""
+    return (fuzz.token_set_ratio(text, other) + fuzz.token_sort_ratio(text, other)) / 200
+
+
 @dataclass(frozen=True, slots=True)
 class _Phrasing:
     """One phrasing of a topic: folded text, its terms, and the summed weight of its terms."""
@@ -132,7 +137,8 @@ class LexicalIndex(NameRules):
             cores = []
             short = getattr(topic, "short_title", "")
             slug = topic.id.replace("-", " ")
-            for number, text in enumerate((slug, short, topic.title, *topic.questions)):
+            faq_texts = [t for faq in topic.faqs for t in (faq.question, *faq.phrasings)]
+            for number, text in enumerate((slug, short, topic.title, *topic.questions, *faq_texts)):
                 if not text:
                     continue
                 query = self.analyze(text)
@@ -158,7 +164,11 @@ class LexicalIndex(NameRules):
             (
                 normalize(q, self.vocab).text
                 for topic in kb.topics.values()
-                for q in (topic.title, *topic.questions)
+                for q in (
+                    topic.title,
+                    *topic.questions,
+                    *(t for faq in topic.faqs for t in (faq.question, *faq.phrasings)),
+                )
             ),
             self.known,
         )
@@ -170,6 +180,10 @@ class LexicalIndex(NameRules):
         self.topic_terms = [frozenset(set().union(*seen.values())) for seen in texts]
         self.name_words = [frozenset().union(*cores) for cores in self.names]
         self.numbers = {tid: n for n, tid in enumerate(self.topic_ids)}
+        self.domain_texts = {
+            domain: tuple(" ".join(self.analyze(p).terms) for p in entry.get("phrasings", ()))
+            for domain, entry in kb.lexicon.get("out_of_scope", {}).items()
+        }
         self.faq_texts: dict[str, dict[str, tuple[str, ...]]] = {
             topic.id: {
                 faq.id: tuple(
@@ -372,11 +386,34 @@ class LexicalIndex(NameRules):
             return {}, 0.0
 
         def similar(other: str) -> float:
-            return (fuzz.token_set_ratio(text, other) + fuzz.token_sort_ratio(text, other)) / 200
+            return _similar(text, other)
 
         found = {fid: max(map(similar, texts)) for fid, texts in entries.items()}
-        own = max((similar(p.text) for p in self.phrasings[self.numbers[topic_id]]), default=0.0)
+        asked = {t for texts in entries.values() for t in texts}
+        own = max(
+            (
+                similar(p.text)
+                for p in self.phrasings[self.numbers[topic_id]]
+                if p.text not in asked
+            ),
+            default=0.0,
+        )
         return found, own
+
+    def domain_similarity(self, query: Query, topic_id: str) -> tuple[str | None, float, float]:
+        """The out-of-scope domain whose phrasings the message's words are most alike, that
+        likeness, and the likeness of the message to `topic_id`'s own phrasings (0-1)."""
+        text = " ".join(query.terms)
+        if not text or not self.domain_texts:
+            return None, 0.0, 0.0
+        domain, best = max(
+            ((d, max(_similar(text, t) for t in texts)) for d, texts in self.domain_texts.items()),
+            key=lambda kv: kv[1],
+        )
+        number = self.numbers.get(topic_id)
+        phrasings = self.phrasings[number] if number is not None else []
+        own = max((_similar(text, p.text) for p in phrasings), default=0.0)
+        return domain, best, own
 
     def rank(self, tokens: Sequence[str]) -> list[tuple[str, float, float, float]]:
         """Topics scored against the folded `tokens`, best first.

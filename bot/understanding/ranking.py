@@ -39,6 +39,8 @@ FOLLOW_UP_AT = 0.88
 """`FAQ_AT` for a follow-up in a conversation: a little lower, since the topic is known."""
 FAQ_SLACK = 0.01
 """How far an FAQ entry may trail the topic's own best phrasing and still answer."""
+DOMAIN_WORDS_AT = 0.7
+"""Lowest word likeness to an out-of-scope domain's phrasings for the message to be about it."""
 OUT_OF_SCOPE_MARGIN = 0.0
 """By how much an out-of-scope domain must beat every topic (cosine) to be taken as the subject."""
 
