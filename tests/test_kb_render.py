@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 
 from bot.kb.loader import load_kb
+from bot.kb.model import ANSWER_SECTIONS, SECTION_LABELS, Faq
 from bot.kb.render import (
     BULLET,
     RENDERABLE,
     render_overview,
     render_section,
+    render_sources,
     render_summary,
     rendered_answers,
 )
@@ -77,13 +79,8 @@ def test_overview_has_summary_every_section_and_review_date() -> None:
 
 def test_rendered_answers_cover_every_section_and_ward() -> None:
     answers = rendered_answers(KET_HON)
-    assert set(answers) == {
-        "overview",
-        "summary",
-        *RENDERABLE,
-        "where_by_ward.tay-ho",
-        "overview (tay-ho)",
-    }
+    assert set(answers) == {"summary", *RENDERABLE, "where_by_ward.tay-ho"}
+    assert answers["where_by_ward.tay-ho"].endswith(KET_HON.where_by_ward["tay-ho"])
 
 
 def test_summary_is_the_title_line_and_summary_only() -> None:
@@ -96,3 +93,55 @@ def test_summary_is_the_title_line_and_summary_only() -> None:
 def test_summary_without_a_summary_is_the_title_line() -> None:
     bare = dataclasses.replace(KET_HON, summary="")
     assert render_summary(bare) == "ĐĂNG KÝ KẾT HÔN"
+
+
+def test_sources_show_state_links_as_official_and_others_only_when_there_is_none() -> None:
+    press = ("https://vnexpress.net/a", "https://chinhphu.vn/b", "https://x.gov.vn/c")
+    text = render_section(dataclasses.replace(KET_HON, sources=press), "sources")
+    assert "Nguồn chính thức:\nhttps://chinhphu.vn/b\nhttps://x.gov.vn/c\nThông tin" in text
+    assert "vnexpress" not in text
+    many = tuple(f"https://bao{n}.vn/a" for n in range(6))
+    text = render_section(dataclasses.replace(KET_HON, sources=many), "sources")
+    assert "Nguồn tham khảo:" in text and text.count("https://") == 3
+
+
+def test_sources_give_legal_basis_official_links_and_review_date() -> None:
+    assert render_section(KET_HON, "sources") == (
+        "Đăng ký kết hôn – Căn cứ pháp lý:\n"
+        "• Luật Hộ tịch 2014\n"
+        "• Nghị định 123/2015/NĐ-CP\n"
+        "Nguồn chính thức:\n"
+        "https://dichvucong.gov.vn\n"
+        "Thông tin cập nhật ngày 20/11/2026."
+    )
+
+
+def test_sources_that_name_an_act_are_listed_with_the_legal_basis() -> None:
+    assert render_section(KB.topics["tam-tru"], "sources") == (
+        "Đăng ký tạm trú – Căn cứ pháp lý:\n• Luật Cư trú 2020\nThông tin cập nhật ngày 20/11/2026."
+    )
+
+
+def test_eligibility_is_an_answer_section_after_online() -> None:
+    assert ANSWER_SECTIONS[-2:] == ("online", "eligibility")
+    assert SECTION_LABELS["eligibility"] == "Điều kiện, đối tượng"
+    assert SECTION_LABELS["sources"] == "Căn cứ pháp lý"
+    assert not KET_HON.has_section("eligibility")
+    assert "Điều kiện" not in render_overview(KET_HON)
+    with_it = dataclasses.replace(KET_HON, eligibility="Nam từ đủ 20 tuổi, nữ từ đủ 18 tuổi.")
+    assert with_it.has_section("eligibility")
+    assert render_section(with_it, "eligibility") == (
+        "Đăng ký kết hôn – Điều kiện, đối tượng: Nam từ đủ 20 tuổi, nữ từ đủ 18 tuổi."
+    )
+    overview = render_overview(with_it)
+    assert "Điều kiện, đối tượng: Nam từ đủ 20 tuổi" in overview
+    assert overview.index("Nộp trực tuyến") < overview.index("Điều kiện, đối tượng")
+
+
+def test_sources_after_an_faq_answer_use_the_entry_s_own_links() -> None:
+    faq = Faq("a", "Câu hỏi?", ("a", "b", "c"), "Trả lời.", sources=("https://vbpl.vn/x",))
+    text = render_sources(KET_HON, faq)
+    assert "https://vbpl.vn/x" in text and "https://dichvucong.gov.vn" not in text
+    assert text.startswith("Đăng ký kết hôn – Căn cứ pháp lý:\n• Luật Hộ tịch 2014")
+    assert render_sources(KET_HON) == render_section(KET_HON, "sources")
+    assert render_sources(KET_HON, dataclasses.replace(faq, sources=())) == render_sources(KET_HON)

@@ -306,7 +306,7 @@ def audit(
     """
     root = Path(root)
     lines_of = _Sources()
-    texts_loaded, unloaded = knock_on_free(failed, root)
+    texts_loaded, unloaded = knock_on_free(failed)
     found: list[Problem] = []
     for topic in kb.topics.values():
         lines = lines_of(topic.path)

@@ -86,8 +86,9 @@ def read_versions(
     items: list[dict],
     kind: str,
     line_of: LineOf,
+    table: str,
 ) -> tuple[Version, ...] | None:
-    """The versions written in `items`, or None after noting every problem found."""
+    """The versions written in `items` (the `[[table]]`s), or None after noting every problem."""
     versions: list[Version] = []
     lines: list[int] = []
     ok = True
@@ -98,7 +99,7 @@ def read_versions(
                 continue
             ok = False
             if key in TOPIC_FIELDS or key == "faq":
-                _misplaced(reader, file, line_of(key, index), key, label.strip("'"))
+                _misplaced(reader, file, line_of(key, index), key, table)
             else:
                 hint = "chỉ dùng text, valid_from, valid_until"
                 reader.add(file, line_of(key, index), f"{number}: khóa lạ '{key}' ({hint})")
@@ -167,7 +168,7 @@ def read_dated_sections(
             return source.line(sub, key, index)
 
         versions = read_versions(
-            reader, file, source, f"'{key}'", data[key], TOPIC_FIELDS[key][0], line_of
+            reader, file, source, f"'{key}'", data[key], TOPIC_FIELDS[key][0], line_of, key
         )
         if versions is None:  # the topic is refused; a stand-in spares a knock-on "thiếu"
             ok = False
@@ -223,7 +224,9 @@ def _read_faq(
             return source.line(sub, "faq.answer", nested)
 
         label = f"'answer' của [[faq]] thứ {index + 1}"
-        versions = read_versions(reader, file, source, label, item["answer"], TEXT, line_of)
+        versions = read_versions(
+            reader, file, source, label, item["answer"], TEXT, line_of, "faq.answer"
+        )
         if versions is None:
             return None
         answers = versions

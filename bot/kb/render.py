@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from urllib.parse import urlsplit
 
 from bot.kb.model import ANSWER_SECTIONS, DATED_SECTIONS, SECTION_LABELS, Faq, Topic, Ward
 
@@ -29,6 +30,11 @@ UNTIL_NOTICE_DAYS = 60
 on 31/12 is worth knowing in November); further ahead the date is noise on a phone screen."""
 
 _URL = re.compile(r"^https?://", re.IGNORECASE)
+
+OFFICIAL_DOMAINS = ("gov.vn", "chinhphu.vn", "vbpl.vn", "quochoi.vn")
+"""Websites of the State: links there are given as the official source of an answer."""
+SOURCE_LINKS_SHOWN = 3
+"""Links in the "căn cứ pháp lý" answer: enough to check, short enough for a phone."""
 
 
 def label(section: str) -> str:
@@ -83,14 +89,27 @@ def _body(
     return _with_note(body, until_note(end, today, body))
 
 
+def _official(link: str) -> bool:
+    """True for a link on a State website (the portal, the Government, the legal databases)."""
+    host = urlsplit(link).hostname or ""
+    return any(host == d or host.endswith("." + d) for d in OFFICIAL_DOMAINS)
+
+
 def sources_body(topic: Topic, sources: tuple[str, ...] = ()) -> str:
-    """Legal basis, official links and review date of `topic` (`sources` overrides its own)."""
+    """Legal basis, official links and review date of `topic` (`sources` overrides its own).
+
+    Links on State websites come first as "Nguồn chính thức"; only when there are none are the
+    other links given, as "Nguồn tham khảo". At most `SOURCE_LINKS_SHOWN` links are shown.
+    """
     sources = sources or topic.sources
     named = [s for s in sources if not _URL.match(s) and s not in topic.legal_basis]
     lines = [BULLET + item for item in (*topic.legal_basis, *named)]
     links = [s for s in sources if _URL.match(s)]
-    if links:
-        lines += ["Nguồn chính thức:", *links]
+    official = [s for s in links if _official(s)]
+    if official:
+        lines += ["Nguồn chính thức:", *official[:SOURCE_LINKS_SHOWN]]
+    elif links:
+        lines += ["Nguồn tham khảo:", *links[:SOURCE_LINKS_SHOWN]]
     lines.append(f"Thông tin cập nhật ngày {topic.reviewed:%d/%m/%Y}.")
     return "\n".join(lines)
 
@@ -116,6 +135,15 @@ def render_section(
     if section in ("documents", "steps", "legal_basis", "sources") or "\n" in body:
         return f"{heading}:\n{body}"
     return f"{heading}: {body}"
+
+
+def render_sources(topic: Topic, faq: Faq | None = None) -> str:
+    """The answer to "căn cứ pháp lý" / "nguồn": legal basis, official links, review date.
+
+    After an FAQ answer, pass `faq`: its own `sources` replace the topic's when it has some.
+    """
+    body = sources_body(topic, faq.sources if faq else ())
+    return f"{topic.title} – {label('sources')}:\n{body}"
 
 
 def render_faq(topic: Topic, faq: Faq, today: dt.date | None = None) -> str:
@@ -162,14 +190,14 @@ def render_summary(topic: Topic, today: dt.date | None = None) -> str:
 
 
 def rendered_answers(topic: Topic, today: dt.date | None = None) -> dict[str, str]:
-    """Every message the bot can send for `topic` on `today` (overview, sections, wards)."""
-    answers = {
-        "overview": render_overview(topic, today=today),
-        "summary": render_summary(topic, today),
-    }
+    """Every message the bot sends for `topic` on `today`: summary, sections, each ward's where.
+
+    The whole-topic `render_overview` is not among them: the bot answers a topic with its
+    summary and one button per section, so only those must fit Zalo's limit.
+    """
+    answers = {"summary": render_summary(topic, today)}
     for section in RENDERABLE:
         answers[section] = render_section(topic, section, today=today)
     for ward in topic.where_by_ward:
         answers[f"where_by_ward.{ward}"] = render_section(topic, "where", ward, today)
-        answers[f"overview ({ward})"] = render_overview(topic, ward, today)
     return answers

@@ -302,7 +302,7 @@ def address_rules(
     return found
 
 
-def knock_on_free(failed: Iterable[str], root: Path) -> tuple[bool, set[str]]:
+def knock_on_free(failed: Iterable[str]) -> tuple[bool, set[str]]:
     """Whether every texts file loaded, and the topic ids whose file exists but did not load."""
     failed = set(failed)
     texts_ok = not any(Path(f).parent.name == "texts" for f in failed)
