@@ -24,7 +24,7 @@ from typing import Any
 
 from bot.config import BotConfig
 from bot.kb.model import ANSWER_SECTIONS, SECTION_LABELS, Faq, Topic
-from bot.kb.render import render_faq, render_section
+from bot.kb.render import render_faq, render_section, render_summary
 from bot.messages import Reply, Turn
 from bot.replies import (
     MAX_BUTTONS,
@@ -114,9 +114,9 @@ def _answer(
     ):
         section = None
     if section is None:
-        text = f"{topic.title.upper()}\n{topic.summary}".strip()
+        text = render_summary(topic, today)
         text += "\n\n" + kb.text("overview_more")
-        shown = section_buttons(index.kb, topic, None, MAX_BUTTONS)
+        shown = section_buttons(index.kb, topic, None, MAX_BUTTONS, today)
     else:
         text = render_section(topic, section, state.get("ward"), today)
         if (
@@ -127,7 +127,7 @@ def _answer(
         ):
             text += "\n" + ward_office(kb, state["ward"])
         shown = rating_buttons(kb, topic.id) if buttons else []
-        shown += section_buttons(index.kb, topic, section, MAX_BUTTONS - len(shown))
+        shown += section_buttons(index.kb, topic, section, MAX_BUTTONS - len(shown), today)
     state.update(topic=topic.id, section=section, fallbacks=0)
     committed = match is not None and match.topic == topic.id
     candidates = tuple(c for c, _ in match.candidates) if committed else (topic.id,)
@@ -157,7 +157,7 @@ def _faq(
     """Answer one FAQ entry of a topic, with the rating and the topic's section buttons."""
     kb = index.kb
     shown = rating_buttons(kb, topic.id) if buttons else []
-    shown += section_buttons(kb, topic, None, MAX_BUTTONS - len(shown))
+    shown += section_buttons(kb, topic, None, MAX_BUTTONS - len(shown), today)
     state.update(topic=topic.id, section=None, fallbacks=0)
     committed = match is not None and match.topic == topic.id
     return finish(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from bot.kb.model import ANSWER_SECTIONS, KnowledgeBase, Topic
@@ -72,11 +73,17 @@ def finish(
     return Turn(replies=tuple(replies), state=state, **fields)
 
 
-def section_buttons(kb: KnowledgeBase, topic: Topic, skip: str | None, limit: int) -> list[Button]:
-    """Buttons for the other sections of `topic`."""
+def section_buttons(
+    kb: KnowledgeBase,
+    topic: Topic,
+    skip: str | None,
+    limit: int,
+    today: dt.date | None = None,
+) -> list[Button]:
+    """Buttons for the other sections of `topic` that have content on `today`."""
     found = []
     for section in ANSWER_SECTIONS:
-        if section != skip and topic.has_section(section):
+        if section != skip and topic.has_section(section, today):
             found.append(button(kb.text(f"button_{section}"), f"#section:{topic.id}:{section}"))
     return found[:limit]
 
