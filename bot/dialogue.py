@@ -201,6 +201,7 @@ def _fallback(
     settings: BotConfig,
     buttons: bool,
     lead: tuple[Reply, ...] = (),
+    said: str = "",
 ) -> Turn:
     """Apologise, suggest how to ask, show the menu and hotline; hand over after repeats."""
     kb = index.kb
@@ -212,7 +213,7 @@ def _fallback(
             index, state, buttons, candidates=candidates, score=score, after_fallbacks=True
         )
     state["fallbacks"] = count
-    text = pick(kb, "fallback", count - 1)
+    text = said or pick(kb, "fallback", count - 1)
     contact = dict(kb.contact)
     if contact.get("hotline"):
         text += "\n" + kb.text(
@@ -378,7 +379,7 @@ def _understood(
     if match.outcome == "answer":
         return answer(match.topic, query.section, match)
     if match.domain is not None:
-        return _out_of_scope(index, match, state, buttons, lead)
+        return _out_of_scope(index, match, state, settings, buttons, lead)
     return _fallback(index, match, state, settings, buttons, lead)
 
 
@@ -391,6 +392,8 @@ def _follow_up(
     fused ranking is confident about another one: its FAQ entry if one is close, the section
     asked, or the overview. None: the message is about something else.
     """
+    if match.domain is not None:
+        return None  # "thời tiết ngày mai": about something no topic deals with
     faq = index.faq_in_context(last, reading.text, today)
     if query.section and (not query.names_topic or match.via == "fused"):
         # "thế nếu đi công tác thì nộp ở đâu": a section of the current topic, unless the
@@ -400,8 +403,6 @@ def _follow_up(
         return None
     if faq is not None or query.section:
         return query.section, faq
-    if match.domain is not None:
-        return None
     if not query.names_topic or last in (c for c, _ in match.candidates):
         return None, None
     return None
@@ -432,27 +433,17 @@ def _several_asks(index: Index, reading: Reading, match: Match, today: date) -> 
 
 
 def _out_of_scope(
-    index: Index, match: Match, state: dict[str, Any], buttons: bool, lead: tuple[Reply, ...]
+    index: Index,
+    match: Match,
+    state: dict[str, Any],
+    settings: BotConfig,
+    buttons: bool,
+    lead: tuple[Reply, ...],
 ) -> Turn:
-    """Say which office handles what the message is about; offer the closest procedures.
-
-    The citizen may still have meant one of them, so they come as choices (the menu when
-    none is close); the question is kept for staff either way.
-    """
-    kb = index.kb
-    entry = kb.lexicon.get("out_of_scope", {}).get(match.domain or "", {})
-    text = kb.text("out_of_scope", name=entry.get("name", ""), where=entry.get("where", ""))
-    shown = [topic_button(kb.topics[t], f"#topic:{t}") for t, _ in match.candidates]
-    return finish(
-        kb,
-        [*lead, Reply(text, tuple(shown) or menu_buttons(kb))],
-        state,
-        buttons,
-        kind="choices" if shown else "fallback",
-        candidates=tuple(c for c, _ in match.candidates),
-        score=match.score,
-        unanswered=True,
-    )
+    """A fallback that says which office handles what the message is about."""
+    entry = index.kb.lexicon.get("out_of_scope", {}).get(match.domain or "", {})
+    text = index.kb.text("out_of_scope", name=entry.get("name", ""), where=entry.get("where", ""))
+    return _fallback(index, match, state, settings, buttons, lead, text)
 
 
 def welcome(

@@ -112,7 +112,6 @@ class Index(LexicalIndex):
                 verdict,
                 outcome="fallback",
                 topic=None,
-                candidates=offered,
                 domain=domain,
                 via="fused",
             )
