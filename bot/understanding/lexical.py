@@ -97,8 +97,9 @@ xác nhận tình trạng hôn nhân") is offered, not answered."""
 
 
 def _similar(text: str, other: str) -> float:
-    """Word likeness of two folded texts (0-1): mean of token_set and token_sort ratios."""
-    return (fuzz.token_set_ratio(text, other) + fuzz.token_sort_ratio(text, other)) / 200
+    """Word likeness of two whole folded messages (0-1): token_sort_ratio, so that every word,
+    section cues included, counts ("khai sinh mất bao lâu" is not "khai sinh cần gì")."""
+    return fuzz.token_sort_ratio(text, other) / 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,15 +181,17 @@ class LexicalIndex(NameRules):
         self.topic_terms = [frozenset(set().union(*seen.values())) for seen in texts]
         self.name_words = [frozenset().union(*cores) for cores in self.names]
         self.numbers = {tid: n for n, tid in enumerate(self.topic_ids)}
+        self.whole = {
+            topic.id: tuple(self._whole(q) for q in (topic.title, *topic.questions))
+            for topic in kb.topics.values()
+        }
         self.domain_texts = {
-            domain: tuple(" ".join(self.analyze(p).terms) for p in entry.get("phrasings", ()))
+            domain: tuple(self._whole(p) for p in entry.get("phrasings", ()))
             for domain, entry in kb.lexicon.get("out_of_scope", {}).items()
         }
         self.faq_texts: dict[str, dict[str, tuple[str, ...]]] = {
             topic.id: {
-                faq.id: tuple(
-                    " ".join(self.analyze(text).terms) for text in (faq.question, *faq.phrasings)
-                )
+                faq.id: tuple(self._whole(text) for text in (faq.question, *faq.phrasings))
                 for faq in topic.faqs
             }
             for topic in kb.topics.values()
@@ -377,42 +380,32 @@ class LexicalIndex(NameRules):
             return Match("choices", None, offered, round(best, 4), query, back)
         return Match("fallback", None, offered, round(best, 4), query, back)
 
+    def _whole(self, text: str) -> str:
+        """A message normalised and folded, every word kept (fillers and cues too)."""
+        return " ".join(normalize(text, self.vocab).tokens)
+
     def faq_similarity(self, topic_id: str, query: Query) -> tuple[dict[str, float], float]:
-        """Word similarity (0-1) of the message to each FAQ entry of a topic, and to the
-        topic's own best phrasing: the mean of token_set and token_sort ratios, folded."""
-        text = " ".join(query.terms)
+        """Word likeness (0-1) of the whole message to each FAQ entry of a topic, and to the
+        topic's own best phrasing (`_similar`)."""
+        text = " ".join(query.normalized.tokens)
         entries = self.faq_texts.get(topic_id, {})
         if not text or not entries:
             return {}, 0.0
-
-        def similar(other: str) -> float:
-            return _similar(text, other)
-
-        found = {fid: max(map(similar, texts)) for fid, texts in entries.items()}
-        asked = {t for texts in entries.values() for t in texts}
-        own = max(
-            (
-                similar(p.text)
-                for p in self.phrasings[self.numbers[topic_id]]
-                if p.text not in asked
-            ),
-            default=0.0,
-        )
+        found = {fid: max(_similar(text, t) for t in texts) for fid, texts in entries.items()}
+        own = max((_similar(text, t) for t in self.whole.get(topic_id, ())), default=0.0)
         return found, own
 
     def domain_similarity(self, query: Query, topic_id: str) -> tuple[str | None, float, float]:
-        """The out-of-scope domain whose phrasings the message's words are most alike, that
+        """The out-of-scope domain whose phrasings the whole message is most alike, that
         likeness, and the likeness of the message to `topic_id`'s own phrasings (0-1)."""
-        text = " ".join(query.terms)
+        text = " ".join(query.normalized.tokens)
         if not text or not self.domain_texts:
             return None, 0.0, 0.0
         domain, best = max(
             ((d, max(_similar(text, t) for t in texts)) for d, texts in self.domain_texts.items()),
             key=lambda kv: kv[1],
         )
-        number = self.numbers.get(topic_id)
-        phrasings = self.phrasings[number] if number is not None else []
-        own = max((_similar(text, p.text) for p in phrasings), default=0.0)
+        own = max((_similar(text, t) for t in self.whole.get(topic_id, ())), default=0.0)
         return domain, best, own
 
     def rank(self, tokens: Sequence[str]) -> list[tuple[str, float, float, float]]:
