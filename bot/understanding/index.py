@@ -19,7 +19,7 @@ The decisions, in order (each has a test in tests/test_understanding.py):
 5. otherwise the lexical verdict (choices or fallback) stands.
 
 An answered topic is answered by one of its FAQ entries when the message is as close to that
-entry as to anything else of the topic (`FAQ_AT`, `FAQ_SLACK`).
+entry as to anything else of the topic (`FAQ_AT`, `FAQ_LEAD`).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from bot.understanding.query import Match, Query
 from bot.understanding.ranking import (
     DOMAIN_WORDS_AT,
     FAQ_AT,
-    FAQ_SLACK,
+    FAQ_LEAD,
     FAQ_WORDS_AT,
     FOLLOW_UP_AT,
     OFFER_MIN,
@@ -208,7 +208,7 @@ class Index(LexicalIndex):
             if today is not None and not faq.in_force(today):
                 continue
             sim = scores.faqs.get((topic_id, faq.id), -1.0) if scores else -1.0
-            by_meaning = sim >= floor and sim >= own - FAQ_SLACK
+            by_meaning = sim >= floor and sim >= own + FAQ_LEAD
             lexical = words.get(faq.id, 0.0)
             by_words = lexical >= FAQ_WORDS_AT and lexical > own_words
             value = max(sim if by_meaning else 0.0, lexical if by_words else 0.0)
