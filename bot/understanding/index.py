@@ -38,7 +38,9 @@ from bot.understanding.ranking import (
     DOMAIN_WORDS_AT,
     FAQ_AT,
     FAQ_LEAD,
+    FAQ_LEAD_SECTION,
     FAQ_WORDS_AT,
+    FAQ_WORDS_SECTION_AT,
     FOLLOW_UP_AT,
     OFFER_MIN,
     OUT_OF_SCOPE_MARGIN,
@@ -208,9 +210,11 @@ class Index(LexicalIndex):
             if today is not None and not faq.in_force(today):
                 continue
             sim = scores.faqs.get((topic_id, faq.id), -1.0) if scores else -1.0
-            by_meaning = sim >= floor and sim >= own + FAQ_LEAD
+            lead = FAQ_LEAD_SECTION if query.section else FAQ_LEAD
+            by_meaning = sim >= floor and sim >= own + lead
             lexical = words.get(faq.id, 0.0)
-            by_words = lexical >= FAQ_WORDS_AT and lexical > own_words
+            words_at = FAQ_WORDS_SECTION_AT if query.section else FAQ_WORDS_AT
+            by_words = lexical >= words_at and lexical > own_words
             value = max(sim if by_meaning else 0.0, lexical if by_words else 0.0)
             if value > best:
                 best_id, best = faq.id, value

@@ -35,8 +35,14 @@ FAQ_AT = 0.9
 """Lowest cosine between a message and an FAQ entry's phrasings to answer with the entry."""
 FAQ_WORDS_AT = 0.85
 """Lowest word similarity (token set and sort ratios, folded) to answer with an FAQ entry."""
+FAQ_WORDS_SECTION_AT = 0.92
+"""`FAQ_WORDS_AT` for a message that asks a standard section (see `FAQ_LEAD_SECTION`)."""
 FOLLOW_UP_AT = 0.88
 """`FAQ_AT` for a follow-up in a conversation: a little lower, since the topic is known."""
+FAQ_LEAD_SECTION = 0.05
+"""`FAQ_LEAD` for a message that asks a standard section ("mất mấy ngày"): the section
+answers it unless an entry is much closer ("khai tử mất mấy ngày" is the processing time,
+not the entry on the deadline for filing)."""
 FAQ_LEAD = 0.02
 """By how much (cosine) an FAQ entry must beat the topic's own best phrasing to answer: FAQ
 phrasings repeat the topic's words, so being as close as the topic is not enough
