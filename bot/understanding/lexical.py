@@ -51,7 +51,7 @@ from rapidfuzz import fuzz
 
 from bot.kb.model import KnowledgeBase
 from bot.understanding.names import CLOSE_PHRASING, NameRules
-from bot.understanding.normalize import Lexicon, Spelling, Vocabulary, normalize
+from bot.understanding.normalize import Lexicon, Normalized, Spelling, Vocabulary, normalize
 from bot.understanding.phrases import Phrasebook
 from bot.understanding.query import Match, Query
 from bot.understanding.sections import (
@@ -124,6 +124,7 @@ class LexicalIndex(NameRules):
     def __init__(self, kb: KnowledgeBase) -> None:
         """Normalise every phrasing and compute term weights."""
         self.kb = kb
+        self._normalized: dict[str, Normalized] | None = {}  # while building only
         self.book = Phrasebook.from_kb(kb)
         self.vocab = Vocabulary.build(kb.abbreviations, kb.phrases)
         self.wards: Lexicon = ward_lexicon(kb)
@@ -156,14 +157,14 @@ class LexicalIndex(NameRules):
             self.names.append(tuple(cores))
             for term in set().union(*seen.values()):
                 df[term] += 1
-            self.title_words[topic.id] = frozenset(normalize(topic.title, self.vocab).tokens)
+            self.title_words[topic.id] = frozenset(self.normalize(topic.title).tokens)
         count = max(len(self.topic_ids), 1)
         self.idf = {t: math.log(1 + count / n) for t, n in df.items()}
         self.unseen_idf = math.log(1 + count)
         self.known = {t for t in df if " " not in t}
         self.spelling = Spelling.build(
             (
-                normalize(q, self.vocab).text
+                self.normalize(q).text
                 for topic in kb.topics.values()
                 for q in (
                     topic.title,
@@ -202,6 +203,7 @@ class LexicalIndex(NameRules):
             for term in union:
                 self.postings[term].append(number)
         logger.debug("index: %d topics, %d terms", count, len(df))
+        self._normalized = None  # messages are normalised afresh, never kept
 
     def weight(self, term: str) -> float:
         """The IDF weight of a term; unseen pairs of words count half their words' mean.
@@ -241,7 +243,7 @@ class LexicalIndex(NameRules):
 
     def analyze(self, text: str) -> Query:
         """Normalise `text` and take it apart into section, wards, small talk and content."""
-        norm = normalize(text, self.vocab)
+        norm = self.normalize(text)
         words = norm.text.split()
         folded = norm.tokens
         taken = [False] * len(words)
@@ -380,9 +382,19 @@ class LexicalIndex(NameRules):
             return Match("choices", None, offered, round(best, 4), query, back)
         return Match("fallback", None, offered, round(best, 4), query, back)
 
+    def normalize(self, text: str) -> Normalized:
+        """`normalize(text)` with this index's vocabulary; knowledge-base texts are normalised
+        once while the index is built (messages are not kept)."""
+        if self._normalized is None:
+            return normalize(text, self.vocab)
+        found = self._normalized.get(text)
+        if found is None:
+            found = self._normalized[text] = normalize(text, self.vocab)
+        return found
+
     def _whole(self, text: str) -> str:
         """A message normalised and folded, every word kept (fillers and cues too)."""
-        return " ".join(normalize(text, self.vocab).tokens)
+        return " ".join(self.normalize(text).tokens)
 
     def faq_similarity(self, topic_id: str, query: Query) -> tuple[dict[str, float], float]:
         """Word likeness (0-1) of the whole message to each FAQ entry of a topic, and to the
