@@ -55,7 +55,8 @@ class DenseIndex:
         self.encoder = encoder
         self.topic_ids = list(kb.topics)
         rows = list(_rows(kb))
-        self.vectors = shared_cache(cache_dir, encoder).embed([r[0] for r in rows])
+        self.cache = shared_cache(cache_dir, encoder)
+        self.vectors = self.cache.embed([r[0] for r in rows])
         self.topic_of = np.array([r[1] for r in rows], dtype=np.int64)
         self.faq_keys = list(dict.fromkeys((self.topic_ids[r[1]], r[2]) for r in rows if r[2]))
         numbers = {key: n for n, key in enumerate(self.faq_keys)}
@@ -69,8 +70,10 @@ class DenseIndex:
         self.is_phrasing = np.array([r[1] >= 0 and r[2] is None for r in rows], dtype=bool)
 
     def embed(self, text: str) -> np.ndarray:
-        """The vector of one message."""
-        return self.encoder.embed([text])[0]
+        """The vector of one message (from the cache when it is a knowledge-base text, as in
+        the self-test of `kb check`; messages themselves are not cached)."""
+        known = self.cache.vectors.get(self.cache.key(text))
+        return known if known is not None else self.encoder.embed([text])[0]
 
     def scores(self, text: str) -> DenseScores:
         """Best cosine per topic, FAQ entry and out-of-scope domain for `text`."""

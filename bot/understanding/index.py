@@ -227,6 +227,25 @@ class Index(LexicalIndex):
         return self.faq_for(topic_id, scores, self.analyze(reading.text), today, FOLLOW_UP_AT)
 
 
+_BUILT: dict[tuple[str, str], Index] = {}
+KEEP_BUILT = 4
+"""Indexes kept per process by knowledge-base version: a reload or a second app over files
+whose content has not changed reuses the index instead of building it again."""
+
+
 def build_index(kb: KnowledgeBase, **options: object) -> Index:
-    """The understanding index for `kb` (options: `encoder`, `cache_dir`)."""
-    return Index(kb, **options)  # type: ignore[arg-type]
+    """The understanding index for `kb` (options: `encoder`, `cache_dir`).
+
+    With no options and a versioned knowledge base (one read from files), the index of the
+    same content is built once per process; an Index holds no per-message state.
+    """
+    if options or not kb.version:
+        return Index(kb, **options)  # type: ignore[arg-type]
+    key = (kb.version, str(default_cache_dir()))
+    found = _BUILT.get(key)
+    if found is None:
+        found = Index(kb)
+        _BUILT[key] = found
+        while len(_BUILT) > KEEP_BUILT:
+            _BUILT.pop(next(iter(_BUILT)))
+    return found
