@@ -135,3 +135,24 @@ def test_a_question_about_another_office_names_it_and_offers_procedures(shipped_
     (turn,) = talk(shipped_index, "làm sao để rút bảo hiểm xã hội một lần")
     assert turn.kind in ("fallback", "choices") and turn.topic is None
     assert "bảo hiểm xã hội" in turn.replies[-1].text.lower()
+
+
+def test_asked_for_its_source_the_bot_gives_legal_basis_link_and_review_date(shipped_index) -> None:
+    _, turn = talk(shipped_index, "đăng ký khai sinh cho con", "căn cứ pháp lý là văn bản nào")
+    text = turn.replies[-1].text
+    assert (turn.topic, turn.section) == ("khai-sinh", "sources")
+    assert "Luật Hộ tịch" in text and "cập nhật ngày" in text.lower()
+
+
+def test_every_faq_phrasing_of_the_shipped_knowledge_base_is_answered_by_its_entry(
+    shipped_index,
+) -> None:
+    missed = []
+    for topic in shipped_index.kb.topics.values():
+        for faq in topic.faqs:
+            for phrasing in faq.phrasings:
+                match = shipped_index.match(phrasing, NOW.date())
+                if (match.topic, match.faq) != (topic.id, faq.id):
+                    missed.append((topic.id, faq.id, phrasing, match.topic, match.faq))
+    total = sum(len(f.phrasings) for t in shipped_index.kb.topics.values() for f in t.faqs)
+    assert len(missed) <= total // 100, missed  # at most 1%: a phrasing may fit two entries
