@@ -272,7 +272,7 @@ def _match_phrasings(kb: KnowledgeBase, index: Any, lines_of: _Sources) -> list[
     found = []
     for topic in kb.topics.values():
         for question in topic.questions:
-            match = index.match(question)
+            match = index.topic_match(question)
             line = lines_of(topic.path).line("questions", value=question)
             if match.outcome == "answer" and match.topic == topic.id:
                 continue

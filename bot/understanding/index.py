@@ -88,6 +88,15 @@ class Index(LexicalIndex):
         reading = self.read(text)
         return self.match_query(self.analyze(reading.text), reading, today)
 
+    def topic_match(self, text: str) -> Match:
+        """The verdict on the topic alone (no FAQ entry): the naming rules' answer when they
+        commit (decision 1 stands whatever else is computed), else the full match. For the
+        self-test of `kb check`, which matches every phrasing."""
+        reading = self.read(text)
+        query = self.analyze(reading.text)
+        verdict = LexicalIndex.match_query(self, query)
+        return verdict if verdict.outcome == "answer" else self.match_query(query, reading)
+
     def match_query(
         self, query: Query, reading: Reading | None = None, today: dt.date | None = None
     ) -> Match:
