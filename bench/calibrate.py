@@ -9,8 +9,8 @@ Usage: .venv/bin/python bench/calibrate.py [--kb knowledge_base] [--folds 4]
    ../shared/eval/dev_questions.tsv and real_dev_questions.tsv (asking sentence and whole
    message) is matched once; the decision is replayed for each (P_ANSWER, OFFER_MIN) and the
    table prints right answers, right topic answered or offered, wrong answers and out-of-scope
-   refused. The chosen point has the most right answers with at most 5% wrong on every set and
-   at least 90% of out-of-scope questions refused.
+   refused. The chosen point keeps wrong answers at or under 5% on every set and, among those,
+   has the most right answers plus out-of-scope questions refused on the real questions.
 It prints the figures and the chosen constants; it writes nothing.
 """
 
@@ -114,12 +114,12 @@ def learn_fusion(samples, topic_ids) -> tuple[float, float, float]:
 def replay(items, p_answer: float, offer_min: float) -> dict[str, float]:
     """Figures of one set for one operating point, from the precomputed parts of each match."""
     right = offered = wrong = refused = n_in = n_out = 0
-    for accepted, verdict, ranked, sure, oos in items:
+    for accepted, verdict, ranked, sure, oos, withheld in items:
         if verdict.outcome == "answer":
             outcome, topic, shown = "answer", verdict.topic, ()
         elif oos:
             outcome, topic, shown = "fallback", None, ()
-        elif ranked and sure >= p_answer:
+        elif ranked and sure >= p_answer and not withheld:
             outcome, topic, shown = "answer", ranked[0].topic, ()
         elif ranked and ranked[0].score >= offer_min:
             outcome, topic, shown = "choices", None, [s.topic for s in ranked[:MAX_CHOICES]]
@@ -156,7 +156,8 @@ def dev_items(index, sets) -> dict[str, list]:
             ranked = index.fused(query, scores)
             oos = bool(ranked) and index.out_of_scope(query, scores, ranked[0].topic) is not None
             accepted = set(topics.split("|")) if topics else set()
-            items.append((accepted, verdict, ranked, ranking.confidence(ranked), oos))
+            withheld = index.withheld(ranked, query, reading)
+            items.append((accepted, verdict, ranked, ranking.confidence(ranked), oos, withheld))
         found[name] = items
     return found
 
@@ -193,14 +194,12 @@ def main(argv: list[str] | None = None) -> int:
             ]
             print(f"{p_answer:>8} {offer_min:>9}  " + "  ".join(f"{c:>36}" for c in cells))
             real = [f for n, f in figures.items() if n.startswith("real")]
-            allowed = all(f["wrong"] <= WRONG_MAX for f in figures.values()) and all(
-                f["refused"] >= REFUSED_MIN for f in real
-            )
-            value = sum(f["top1"] + f["offered"] for f in figures.values())
+            allowed = all(f["wrong"] <= WRONG_MAX for f in figures.values())
+            value = sum(f["top1"] + f["refused"] for f in real)
             if allowed and (best is None or value > best[0]):
                 best = (value, p_answer, offer_min)
     if best is None:
-        print("\nno operating point meets wrong <= 5% and out of scope refused >= 90% on every set")
+        print("\nno operating point keeps wrong answers at or under 5% on every set")
         return 1
     print(f"\nchosen: P_ANSWER = {best[1]}, OFFER_MIN = {best[2]}")
     return 0
