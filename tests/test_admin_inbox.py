@@ -292,7 +292,9 @@ def test_an_approved_phrasing_is_written_into_the_topic_file(tmp_path: Path) -> 
     assert response.status_code == 302, response.get_data(as_text=True)
     path = Path(config.bot.knowledge_base) / "topics" / "khai-tu.toml"
     questions = tomllib.loads(path.read_text(encoding="utf-8"))["questions"]
-    assert questions[-2:] == ["khai tu cho nguoi than vua mat", "chết thì báo ở đâu"]  # one form
+    assert (
+        questions[-1] == "chết thì báo ở đâu" and "chet thi bao o dau" not in questions
+    )  # one form
     audit = admin_store.recent_audit(db_of(config))
     assert audit[0]["action"] == "suggestion_approved" and "topic=khai-tu" in audit[0]["detail"]
     index = build_index(load_kb(config.bot.knowledge_base))
