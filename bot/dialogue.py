@@ -36,7 +36,7 @@ from bot.replies import (
     topic_button,
 )
 from bot.understanding import Index, Match, Query
-from bot.understanding.lexical import MAX_CHOICES
+from bot.understanding.lexical import BACK_MIN, MAX_CHOICES
 from bot.understanding.reading import Reading
 from bot.understanding.smalltalk import asks_for_person, is_emoji_only, looks_like_words
 from bot.wards import decided_by_ward, remember_wards, ward_office, ward_only
@@ -398,6 +398,10 @@ def _follow_up(
     if query.section and (not query.names_topic or match.via == "fused"):
         # "thế nếu đi công tác thì nộp ở đâu": a section of the current topic, unless the
         # naming rules commit to another procedure.
+        return query.section, faq
+    if query.section and match.outcome == "choices" and match.back < BACK_MIN:
+        # "thế nếu ở xa thì nộp ở đâu": its other words only share a common word with a few
+        # phrasings, so it is still about the current topic.
         return query.section, faq
     if match.outcome == "answer" and (query.names_topic or match.via == "fused"):
         return None

@@ -70,7 +70,7 @@ def test_a_menu_offered_during_a_conversation_includes_the_current_topic(shipped
     if turn.kind == "choices":
         assert "tam-tru" in turn.candidates
     else:
-        assert turn.topic == "tam-tru"
+        assert turn.kind != "answer" or turn.topic == "tam-tru"
 
 
 def test_naming_a_ward_answers_where_for_that_ward(shipped_index) -> None:

@@ -149,6 +149,8 @@ class Index(LexicalIndex):
         """The out-of-scope domain the message is about, if it is closer to one than to any
         topic: by meaning (cosine), or by words (`DOMAIN_WORDS_AT`, and more alike than the
         best topic's phrasings: e5 is weak on messages typed without diacritics)."""
+        if not query.core:
+            return None  # "mất bao lâu", "thế nộp ở đâu": nothing of its own to be about
         if scores.domain is not None and scores.domain_score > float(
             scores.topics.max() + OUT_OF_SCOPE_MARGIN
         ):
