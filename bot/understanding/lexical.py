@@ -139,8 +139,7 @@ class LexicalIndex(NameRules):
             cores = []
             short = getattr(topic, "short_title", "")
             slug = topic.id.replace("-", " ")
-            faq_texts = [t for faq in topic.faqs for t in (faq.question, *faq.phrasings)]
-            for number, text in enumerate((slug, short, topic.title, *topic.questions, *faq_texts)):
+            for number, text in enumerate((slug, short, topic.title, *topic.questions)):
                 if not text:
                     continue
                 query = self.analyze(text)
