@@ -98,7 +98,7 @@ def says(sim: Simulator, user: str, text: str) -> None:
 
 def bad_conversations(sim: Simulator) -> None:
     """Menu ignored, a rephrase then 👎, fallbacks then a hand-over."""
-    says(sim, "7001", "đi nước ngoài cần giấy gì")  # choices ...
+    says(sim, "7001", "làm giấy xác nhận")  # choices (which confirmation?) ...
     says(sim, "7001", "làm hộ chiếu")  # ... ignored: the citizen typed something else
     says(sim, "7002", "làm sổ đỏ cho nhà mới mua")
     says(sim, "7002", "lam so do cho nha moi mua duoc khong")  # asked again: a rephrase
@@ -127,7 +127,7 @@ def test_bad_turns_appear_grouped_and_an_approved_phrasing_is_answered_next(
     expect(rephrased.locator('[data-outcome="rephrased"]')).to_have_count(1)
     expect(rephrased.locator('[data-outcome="rated_down"]')).to_have_count(1)
     expect(
-        group_of(tab, "đi nước ngoài").locator('[data-outcome="choices_ignored"]')
+        group_of(tab, "làm giấy xác nhận").locator('[data-outcome="choices_ignored"]')
     ).to_have_count(1)
     expect(tab.locator('[data-outcome="handover"]')).to_contain_text("cho tôi gặp cán bộ")
     death = group_of(tab, "chết thì báo ở đâu")

@@ -188,7 +188,7 @@ def test_rule_plausible_an_unsure_message_gets_the_closest_topics_as_choices(ind
 @pytest.mark.parametrize(
     "text",
     [
-        "con gái tôi 17 tuổi có được lấy chồng không",
+        "con gái tôi 17 tuổi có được đăng ký kết hôn không",
         "chua du tuoi ket hon co dang ky duoc khong",
         "Chưa đủ 18 tuổi có đăng ký kết hôn được không?",
     ],
@@ -211,7 +211,7 @@ def test_an_faq_entry_out_of_force_does_not_answer(index) -> None:
     kb = make_kb(topics)
     kb = dataclasses.replace(kb, lexicon=MappingProxyType({**kb.lexicon, **LEXICON}))
     later = build_index(kb, cache_dir=None)
-    match = later.match("con gái tôi 17 tuổi có được lấy chồng không", dt.date(2026, 12, 2))
+    match = later.match("chua du tuoi ket hon co dang ky duoc khong", dt.date(2026, 12, 2))
     assert match.faq is None
 
 
