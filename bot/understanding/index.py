@@ -13,7 +13,8 @@ The decisions, in order (each has a test in tests/test_understanding.py):
 2. `out_of_scope`: the message is closer to a domain of `lexicon/out_of_scope.toml` than to any
    topic: fallback, naming the domain.
 3. `confident`: the fused confidence reaches `P_ANSWER` and the words do not forbid it
-   (`withheld`: names shared by several close topics, or words the knowledge base lacks):
+   (`withheld`: the naming rules found nothing close, the message names nothing, names shared
+   by several close topics, or words the knowledge base lacks):
    answer the best fused topic.
 4. `plausible`: the best fused score reaches `OFFER_MIN`: offer the best three fused topics.
 5. otherwise the lexical verdict (choices or fallback) stands.
@@ -127,7 +128,7 @@ class Index(LexicalIndex):
                 via="fused",
             )
         best = ranked[0]
-        if sure >= P_ANSWER and not self.withheld(ranked, query, reading):
+        if sure >= P_ANSWER and not self.withheld(ranked, query, reading, verdict.outcome):
             faq = self.faq_for(best.topic, scores, query, today)
             return dataclasses.replace(
                 verdict,
@@ -160,10 +161,19 @@ class Index(LexicalIndex):
             return domain
         return None
 
-    def withheld(self, ranked: list[Scored], query: Query, reading: Reading | None) -> bool:
-        """True when the words forbid a fused answer: they name several close topics alike
-        (`shared_name`), or `UNKNOWN_SHARE` of the asking sentence's words (by weight) are
-        words the knowledge base never uses ("mở thẻ tín dụng cần giấy tờ gì")."""
+    def withheld(
+        self,
+        ranked: list[Scored],
+        query: Query,
+        reading: Reading | None,
+        verdict_outcome: str = "choices",
+    ) -> bool:
+        """True when the words forbid a fused answer: the naming rules found nothing close
+        (`verdict_outcome` "fallback"), the message names nothing, it names several close
+        topics alike (`shared_name`), or `UNKNOWN_SHARE` of the asking sentence's words (by
+        weight) are words the knowledge base never uses ("mở thẻ tín dụng cần giấy tờ gì")."""
+        if verdict_outcome == "fallback" or not query.names_topic:
+            return True  # the words found nothing close, or name nothing: offer, never guess
         if self.shared_name(ranked, query):
             return True
         asked = query
