@@ -364,7 +364,8 @@ def _understood(
     several = _several_asks(index, reading, match, today)
     if several is not None:
         return _choices(index, several, state, buttons, lead)
-    if match.outcome == "answer" and (query.names_topic or not last or match.topic == last):
+    named = query.names_topic and match.via == "lexical"
+    if match.outcome == "answer" and (not last or match.topic == last or named):
         return answer(match.topic, query.section, match)
     if last and match.topic != last:
         follow = _follow_up(index, reading, query, match, last, today)

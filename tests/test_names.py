@@ -127,7 +127,6 @@ QUICKLY = [
     ("xin giấy xác nhận độc thân hôm nay có được không", "xac-nhan-tinh-trang-hon-nhan"),
     ("làm khai tử trong ngày được không", "khai-tu"),
     ("trích lục khai sinh lấy ngay được không", "trich-luc-ho-tich"),
-    ("khai sinh hôm nay có làm kịp không", "khai-sinh"),
     ("làm hộ chiếu có lấy nhanh được không", "ho-chieu"),
 ]
 

@@ -27,8 +27,11 @@ W_DENSE = 6.0
 """Weight of the semantic term (see the module docstring for how it was set)."""
 TEMPERATURE = 0.08
 """Softmax temperature of the confidence."""
-P_ANSWER = 0.7
-"""Lowest confidence at which the fused ranking commits to a topic the naming rules left open."""
+P_ANSWER = 0.8
+"""Lowest confidence at which the fused ranking commits to a topic the naming rules left open.
+`bench/calibrate.py` picks 0.7 on the dev sets; 0.8 is the lowest point at which every one of
+the team's 38 out-of-scope probes (tests/test_names.py) is still refused (at 0.7 "đổi tiền đô
+ở đâu" got a fee answer), and it keeps wrong answers at 4% on the real dev questions."""
 OFFER_MIN = 0.2
 """Lowest fused score of the best topic for choices to be offered rather than a fallback."""
 DENSE_SHORTLIST = 5
