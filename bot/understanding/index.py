@@ -10,14 +10,15 @@
 The decisions, in order (each has a test in tests/test_understanding.py):
 
 1. `named`: the naming rules commit to a topic (a topic named clearly): answer it.
-2. `out_of_scope`: the message is closer to a domain of `lexicon/out_of_scope.toml` than to any
+2. `faq`: the message all but repeats an FAQ entry (`FAQ_DIRECT_AT`): answer that entry.
+3. `out_of_scope`: the message is closer to a domain of `lexicon/out_of_scope.toml` than to any
    topic: fallback, naming the domain.
-3. `confident`: the fused confidence reaches `P_ANSWER` and the words do not forbid it
+4. `confident`: the fused confidence reaches `P_ANSWER` and the words do not forbid it
    (`withheld`: the naming rules found nothing close, the message names nothing, names shared
    by several close topics, or words the knowledge base lacks):
    answer the best fused topic.
-4. `plausible`: the best fused score reaches `OFFER_MIN`: offer the best three fused topics.
-5. otherwise the lexical verdict (choices or fallback) stands.
+5. `plausible`: the best fused score reaches `OFFER_MIN`: offer the best three fused topics.
+6. otherwise the lexical verdict (choices or fallback) stands.
 
 An answered topic is answered by one of its FAQ entries when the message is as close to that
 entry as to anything else of the topic (`FAQ_AT`, `FAQ_LEAD`).
@@ -38,6 +39,7 @@ from bot.understanding.query import Match, Query
 from bot.understanding.ranking import (
     DOMAIN_WORDS_AT,
     FAQ_AT,
+    FAQ_DIRECT_AT,
     FAQ_LEAD,
     FAQ_LEAD_SECTION,
     FAQ_WORDS_AT,
@@ -118,6 +120,17 @@ class Index(LexicalIndex):
         if not ranked:
             return verdict
         offered = tuple((s.topic, round(s.score, 4)) for s in ranked[:MAX_CHOICES])
+        direct = self.direct_faq(scores, today)
+        if direct is not None:
+            return dataclasses.replace(
+                verdict,
+                outcome="answer",
+                topic=direct[0],
+                faq=direct[1],
+                candidates=offered,
+                confidence=sure,
+                via="faq",
+            )
         domain = self.out_of_scope(query, scores, ranked[0].topic)
         if domain is not None:
             return dataclasses.replace(
@@ -145,6 +158,21 @@ class Index(LexicalIndex):
                 verdict, outcome="choices", topic=None, candidates=offered, confidence=sure
             )
         return dataclasses.replace(verdict, confidence=sure)
+
+    def direct_faq(
+        self, scores: DenseScores, today: dt.date | None = None
+    ) -> tuple[str, str] | None:
+        """(topic, FAQ id) of an entry the message all but repeats (`FAQ_DIRECT_AT`), closer
+        than any topic phrasing: answered even when the words leave the topic open."""
+        if not scores.faqs:
+            return None
+        (topic_id, faq_id), sim = max(scores.faqs.items(), key=lambda kv: kv[1])
+        if sim < FAQ_DIRECT_AT or sim <= float(scores.topic_phrasing.max()):
+            return None
+        faq = self.kb.topics[topic_id].faq(faq_id)
+        if faq is None or (today is not None and not faq.in_force(today)):
+            return None
+        return topic_id, faq_id
 
     def out_of_scope(self, query: Query, scores: DenseScores, best: str) -> str | None:
         """The out-of-scope domain the message is about, if it is closer to one than to any

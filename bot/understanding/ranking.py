@@ -44,6 +44,8 @@ FAQ_WORDS_SECTION_AT = 0.92
 """`FAQ_WORDS_AT` for a message that asks a standard section (see `FAQ_LEAD_SECTION`)."""
 FOLLOW_UP_AT = 0.88
 """`FAQ_AT` for a follow-up in a conversation: a little lower, since the topic is known."""
+FAQ_DIRECT_AT = 0.97
+"""Cosine at which a message all but repeats an FAQ entry's question or phrasing."""
 FAQ_LEAD_SECTION = 0.05
 """`FAQ_LEAD` for a message that asks a standard section ("mất mấy ngày"): the section
 answers it unless an entry is much closer ("khai tử mất mấy ngày" is the processing time,
