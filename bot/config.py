@@ -105,6 +105,19 @@ class OutboxConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class InboxConfig:
+    """The turn worker: recorded citizen events answered off the webhook request."""
+
+    # Threads answering events (several citizens at once; one citizen's messages in order).
+    workers: int = 2
+    # How often an idle worker looks for recorded events.
+    poll_seconds: float = 0.05
+    # A claimed event is another worker's to take after this long (at once when the holder's
+    # process is gone): longer than any turn takes.
+    lease_seconds: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
 class OutreachConfig:
     """Broadcasts, reminders and the news feed."""
 
@@ -145,6 +158,7 @@ class Config:
     webhook: WebhookConfig = field(default_factory=WebhookConfig)
     bot: BotConfig = field(default_factory=BotConfig)
     outbox: OutboxConfig = field(default_factory=OutboxConfig)
+    inbox: InboxConfig = field(default_factory=InboxConfig)
     outreach: OutreachConfig = field(default_factory=OutreachConfig)
     admin: AdminConfig = field(default_factory=AdminConfig)
     simulator: SimulatorConfig = field(default_factory=SimulatorConfig)

@@ -62,6 +62,21 @@ class Event:
         """A message the citizen sent (text or anything else)."""
         return self.name.startswith("user_send_")
 
+    def to_json(self) -> dict[str, Any]:
+        """The event as stored for the turn worker (`from_json` reads it back)."""
+        data = {f: getattr(self, f) for f in self.__slots__ if f != "attachments"}
+        data["attachments"] = [{"type": a.type, "url": a.url} for a in self.attachments]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Event:
+        """The event stored by `to_json`."""
+        items = tuple(
+            Attachment(str(a["type"]), str(a.get("url", ""))) for a in data["attachments"]
+        )
+        fields = {k: str(v) for k, v in data.items() if k != "attachments"}
+        return cls(**fields, attachments=items)
+
 
 def clean(text: str) -> str:
     """`text` with each lone UTF-16 surrogate (valid in JSON, not in UTF-8) replaced by U+FFFD."""

@@ -1,8 +1,10 @@
 """The one scheduler process: APScheduler is the clock, the database says what is due.
 
-Jobs (all in a memory job store; nothing pickled): outbox delivery (threads running
-`bot.outbox.deliver_due`), token refresh ahead of expiry, due broadcasts, dossier reminders, the
-news feed and data retention. A failing job is logged and simply runs again at its next tick.
+Jobs (all in a memory job store; nothing pickled): answering recorded citizen events (the turn
+worker's threads, `bot.inbox.worker`), outbox delivery (threads running
+`bot.outbox.deliver_due`, woken as soon as a turn queued replies), token refresh ahead of
+expiry, due broadcasts, dossier reminders, the news feed and data retention. A failing job is
+logged and simply runs again at its next tick.
 
 Only the holder of the SQLite lease `scheduler` does any work. It renews the lease every
 `LEASE_RENEW` seconds; a second scheduler started by mistake finds the lease taken and stays idle
@@ -66,6 +68,7 @@ class Jobs:
         self.clock = clock
         self.dispatcher = Dispatcher(config)
         self.stopping = threading.Event()
+        self.queued = threading.Event()  # a turn queued replies: delivery looks at once
         self._local = threading.local()
         self._lead_until = 0.0
         self._lead_lock = threading.Lock()
@@ -192,8 +195,22 @@ class Jobs:
                     busy = deliver_due(db, client, self.config, now, owner=owner, rng=rng)
             except Exception:
                 logger.exception("outbox delivery pass failed; retrying")
-            if not busy:
-                self.stopping.wait(poll)
+            if not busy and not self.stopping.is_set():
+                self.queued.wait(poll)
+                self.queued.clear()
+
+    def answer_forever(self) -> Any:
+        """Load the knowledge base (with its watcher) and start the turn worker; its threads
+        answer recorded events while this process holds the lease. Returns the worker."""
+        from bot.inbox.worker import TurnWorker
+        from bot.kb.live import LiveKB
+        from bot.understanding import build_index
+
+        live = LiveKB(self.config.bot.knowledge_base, build_index, self.config.bot.reload_seconds)
+        worker = TurnWorker(
+            self.config, live.watch(), clock=self.clock, leading=self.lead, answered=self.queued
+        )
+        return worker.start()
 
 
 def build_scheduler(jobs: Jobs) -> BackgroundScheduler:
@@ -230,6 +247,12 @@ def run(config: Config, workers: int | None = None) -> None:
         threading.Thread(target=jobs.deliver_forever, name=f"outbox-{n}", daemon=True)
         for n in range(count)
     ]
+    answering: list[Any] = []  # the turn worker, once its knowledge base is loaded
+    threads.append(
+        threading.Thread(
+            target=lambda: answering.append(jobs.answer_forever()), name="turns", daemon=True
+        )
+    )
 
     def stop(signum: int, frame: object) -> None:
         """Signal handler: finish the current work and stop."""
@@ -253,6 +276,9 @@ def run(config: Config, workers: int | None = None) -> None:
             pass
     finally:
         scheduler.shutdown(wait=True)
+        jobs.queued.set()
+        for worker in answering:
+            worker.stop()
         for thread in threads:
             thread.join(30)
         jobs.resign()

@@ -14,7 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot import admin, storage
 from bot.config import Config
-from bot.webhook import create_webhook_blueprint, error_response
+from bot.inbox.webhook import create_webhook_blueprint, error_response
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +23,8 @@ def _live_kb(config: Config) -> Any:
     from bot.kb.live import LiveKB
     from bot.understanding import build_index
 
-    return LiveKB(config.bot.knowledge_base, build_index, config.bot.reload_seconds)
+    # Loaded once while the worker boots; later edits are built by the watcher thread.
+    return LiveKB(config.bot.knowledge_base, build_index, config.bot.reload_seconds).watch()
 
 
 def create_app(

@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 import pytest
 from werkzeug.serving import make_server
 
+from bot.inbox.worker import TurnWorker
 from bot.outbox import Sender
 from bot.web import create_app
 from tests.fixtures_zalo import make_config
@@ -33,10 +34,12 @@ pytestmark = [
 @pytest.fixture
 def chat_page(tmp_path, sim) -> Iterator[object]:
     config = make_config(tmp_path, sim)
-    server = make_server("127.0.0.1", 0, create_app(config), threaded=True)
+    app = create_app(config)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     sim.set_webhook(f"http://127.0.0.1:{server.server_port}{config.webhook.path}")
     sender = Sender(config, workers=1).start()
+    turns = TurnWorker(config, app.extensions["bot.live_kb"]).start()
     escaped: list[str] = []
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
@@ -55,6 +58,7 @@ def chat_page(tmp_path, sim) -> Iterator[object]:
         yield page
         browser.close()
     sender.stop()
+    turns.stop()
     server.shutdown()
     assert escaped == []
 
@@ -87,10 +91,12 @@ RUNS = 20
 def test_each_message_is_shown_once_when_polls_overlap_twenty_runs_in_a_row(tmp_path, sim):
     """Poll answers come back late and out of order; every run must show each message once."""
     config = make_config(tmp_path, sim)
-    server = make_server("127.0.0.1", 0, create_app(config), threaded=True)
+    app = create_app(config)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     sim.set_webhook(f"http://127.0.0.1:{server.server_port}{config.webhook.path}")
     sender = Sender(config, workers=1).start()
+    turns = TurnWorker(config, app.extensions["bot.live_kb"]).start()
     sim.chat_jitter(1.5)  # the page polls every 0.7 s: answers overlap and cross
     failures: list[str] = []
     try:
@@ -119,6 +125,7 @@ def test_each_message_is_shown_once_when_polls_overlap_twenty_runs_in_a_row(tmp_
             browser.close()
     finally:
         sender.stop()
+        turns.stop()
         server.shutdown()
     assert failures == []
 

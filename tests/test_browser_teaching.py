@@ -24,6 +24,7 @@ from fixtures_zalo import make_config as make_zalo_config
 from werkzeug.serving import make_server
 
 from bot.config import AdminConfig, Config
+from bot.inbox.worker import TurnWorker
 from bot.outbox import Sender
 from bot.simulator import Simulator
 from bot.web import create_app
@@ -53,11 +54,14 @@ def console(tmp_path: Path, sim: Simulator) -> Iterator[tuple[str, Config, Simul
         admin=AdminConfig(),
     )
     add_account(config, "mai.editor", "admin")
-    server = make_server("127.0.0.1", 0, create_app(config), threaded=True)
+    app = create_app(config)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     sim.set_webhook(f"http://127.0.0.1:{server.server_port}{config.webhook.path}")
     sender = Sender(config, workers=1).start()
+    turns = TurnWorker(config, app.extensions["bot.live_kb"]).start()
     yield f"http://127.0.0.1:{server.server_port}", config, sim
+    turns.stop(5)
     sender.stop(5)
     server.shutdown()
 
@@ -92,8 +96,10 @@ def tab(console: tuple) -> Iterator[object]:
 
 
 def says(sim: Simulator, user: str, text: str) -> None:
-    """A citizen message through the simulator's signed webhook (answered before it returns)."""
+    """A citizen message through the simulator's signed webhook; returns once it is answered."""
+    before = len(sim.delivered(user))
     assert sim.user_says(user, text) == 200
+    assert sim.wait_for(before + 1, timeout=30, user_id=user)
 
 
 def bad_conversations(sim: Simulator) -> None:

@@ -7,8 +7,8 @@ import pytest
 
 from bot import storage
 from bot.config import BotConfig, Config, StorageConfig
-from bot.conversation import handle_event
 from bot.events import parse_event
+from bot.inbox.worker import handle_event
 from bot.storage import core
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -24,6 +24,7 @@ from werkzeug.serving import make_server
 
 from bot import storage
 from bot.config import Config
+from bot.inbox.worker import TurnWorker
 from bot.indoubt import PATIENCE_SECONDS, settle_seconds
 from bot.jobs import Jobs
 from bot.outbox import Sender, deliver_due, message_parts
@@ -96,10 +97,13 @@ def delivered_parts(sim) -> collections.Counter:
 def webhook_app(tmp_path, sim):
     """The webhook app on 127.0.0.1 with a Zalo timeout of 1 s, and the simulator posting to it."""
     config = slow_config(tmp_path, sim, timeout=1.0)
-    server = make_server("127.0.0.1", 0, create_app(config), threaded=True)
+    app = create_app(config)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    turns = TurnWorker(config, app.extensions["bot.live_kb"]).start()
     sim.set_webhook(f"http://127.0.0.1:{server.server_port}{config.webhook.path}")
     yield config
+    turns.stop()
     server.shutdown()
 
 
@@ -112,7 +116,8 @@ def test_questions_while_zalo_answers_after_the_timeout_get_each_reply_once(webh
     try:
         for n, question in enumerate(QUESTIONS):
             assert sim.user_says(f"71{n:02d}", question) == 200
-        assert wait_until(lambda: db.execute("SELECT count(*) FROM outbox").fetchone()[0], 10)
+        pending = "SELECT count(*) FROM inbound_events WHERE status = 'pending'"
+        assert wait_until(lambda: db.execute(pending).fetchone()[0] == 0, 30)
         assert wait_until(lambda: open_rows(db) == 0, 90)
     finally:
         sender.stop()

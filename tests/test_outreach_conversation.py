@@ -9,8 +9,8 @@ import pytest
 
 from bot import storage
 from bot.config import Config, StorageConfig
-from bot.conversation import handle_event
 from bot.events import parse_event
+from bot.inbox.worker import handle_event
 from bot.outreach.dossiers import apply_import
 from bot.storage import core
 from bot.storage import dossiers as store

@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from bot import storage
+from bot.inbox.worker import TurnWorker
 from bot.outbox import Sender
 from bot.outreach.dossiers import FINAL_STATUSES, apply_import
 from bot.outreach.privacy import apply_retention
@@ -68,7 +69,9 @@ def test_withdrawal_unlinks_the_zalo_id_everywhere_and_scrubs_the_wal(tmp_path, 
     config = make_config(tmp_path, sim)
     db = storage.connect(config.storage.database)
     apply_import(db, dossier_csv(USER), time.time())
-    with serving(create_app(config)) as base:
+    app = create_app(config)
+    turns = TurnWorker(config, app.extensions["bot.live_kb"]).start()
+    with serving(app) as base:
         url = base + config.webhook.path
         sender = Sender(config, workers=1).start()
         try:
@@ -82,7 +85,10 @@ def test_withdrawal_unlinks_the_zalo_id_everywhere_and_scrubs_the_wal(tmp_path, 
         withdraw = user_text_event(sim.state, USER, "")
         withdraw.pop("message")
         withdraw["event_name"] = "user_withdraw"
-        assert post_event(sim, url, withdraw).json()["status"] == "withdrawn"
+        assert post_event(sim, url, withdraw).json()["status"] == "recorded"
+        pending = "SELECT count(*) FROM inbound_events WHERE status = 'pending'"
+        assert wait_until(lambda: db.execute(pending).fetchone()[0] == 0)
+        turns.stop()
     assert rows_mentioning(db, USER) == [("users", "user_id")]
     assert rows_mentioning(db, CODE) == [("dossiers", "code")]
     assert db.execute("SELECT zalo_user_id FROM dossiers").fetchone()[0] is None

@@ -1,8 +1,9 @@
 """The webhook's edge over real HTTP: poison events, unsigned garbage, a held write lock, echoes.
 
-A correctly signed event that cannot be processed is recorded and answered 200 (with a polite
-reply when it is a text), so Zalo never redelivers it for hours; unsigned garbage is a 4xx
-without a traceback, because the signature is checked on the raw bytes before any JSON parsing.
+A correctly signed event is recorded and answered 200; the turn worker answers it afterwards
+(with a polite reply when it is a text it cannot process), so Zalo never redelivers it for
+hours; unsigned garbage is a 4xx without a traceback, because the signature is checked on the
+raw bytes before any JSON parsing.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from werkzeug.serving import make_server
 
 from bot import storage
 from bot.config import Config
+from bot.inbox.turn import POISON_REPLY
+from bot.inbox.worker import TurnWorker
 from bot.simulator import Simulator
 from bot.simulator.webhook import user_text_event
 from bot.web import create_app
-from bot.webhook import POISON_REPLY
 from bot.zalo import sign
 from tests.fixtures_zalo import make_config
 
@@ -52,6 +54,21 @@ class Edge:
     def count(self, sql: str, *params: Any) -> int:
         return self.db.execute(sql, params).fetchone()[0]
 
+    def settled(self, user: str, timeout: float = 20.0) -> list[str]:
+        """The statuses of `user`'s recorded events once the turn worker has answered them all."""
+        deadline = time.monotonic() + timeout
+        sql = "SELECT status FROM inbound_events WHERE user_id = ? ORDER BY id"
+        while True:
+            statuses = [r[0] for r in self.db.execute(sql, [user])]
+            if "pending" not in statuses or time.monotonic() > deadline:
+                return statuses
+            time.sleep(0.02)
+
+    def replies(self, user: str) -> list[dict[str, Any]]:
+        """The payloads queued for `user`, in order."""
+        sql = "SELECT payload FROM outbox WHERE user_id = ? ORDER BY id"
+        return [json.loads(p) for (p,) in self.db.execute(sql, [user])]
+
 
 def encode(body: Any) -> bytes:
     """JSON the way Zalo might send it; lone surrogates survive as \\udXXX escapes."""
@@ -70,12 +87,15 @@ class BrokenKB:
 
 
 def serve(config: Config, sim: Simulator, **app_args: Any) -> Iterator[Edge]:
-    server = make_server("127.0.0.1", 0, create_app(config, **app_args), threaded=True)
+    app = create_app(config, **app_args)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
+    worker = TurnWorker(config, app.extensions["bot.live_kb"], threads=2).start()
     url = f"http://127.0.0.1:{server.server_port}{config.webhook.path}"
     with requests.Session() as session:
         yield Edge(sim, config, url, storage.connect(config.storage.database), session)
+    worker.stop()
     server.shutdown()
 
 
@@ -108,7 +128,8 @@ def test_signed_text_with_a_lone_surrogate_is_recorded_and_answered(edge):
     first = edge.post_signed(body)
     again = edge.post_signed(body, num_retry="1")
     assert (first.status_code, again.status_code) == (200, 200)
-    assert first.json()["replies"] >= 1 and again.json()["status"] == "duplicate"
+    assert first.json()["status"] == "recorded" and again.json()["status"] == "duplicate"
+    assert edge.settled("s1") == ["done"] and edge.replies("s1")
     assert edge.count("SELECT count(*) FROM inbound_events WHERE user_id = 's1'") == 1
     stored = edge.db.execute("SELECT text FROM inbound_events").fetchone()[0]
     assert stored.startswith("Cho hỏi thủ tục khai sinh") and "\ufffd" in stored
@@ -119,8 +140,9 @@ def test_signed_image_with_attachments_not_a_list_is_answered(edge, attachments)
     body = text_event(edge, "s2", "", attachments=attachments)
     body["event_name"] = "user_send_image"
     response = edge.post_signed(body)
-    assert response.status_code == 200 and response.json()["replies"] >= 1
+    assert response.status_code == 200 and response.json()["status"] == "recorded"
     assert edge.post_signed(body).json()["status"] == "duplicate"
+    assert edge.settled("s2") == ["done"] and len(edge.replies("s2")) == 1
 
 
 def test_a_signed_event_that_fails_processing_gets_a_polite_reply_once(broken):
@@ -128,8 +150,8 @@ def test_a_signed_event_that_fails_processing_gets_a_polite_reply_once(broken):
     first = broken.post_signed(body)
     again = broken.post_signed(body, num_retry="1")
     assert (first.status_code, again.status_code) == (200, 200)
-    assert first.json() == {"status": "poison", "replies": 1}
-    assert again.json() == {"status": "poison", "replies": 0}
+    assert first.json() == {"status": "recorded"} and again.json() == {"status": "duplicate"}
+    assert broken.settled("s3") == ["poison"]
     payloads = [json.loads(p) for (p,) in broken.db.execute("SELECT payload FROM outbox")]
     assert payloads == [{"text": POISON_REPLY}]
     assert "anh/chị" in POISON_REPLY and "bạn" not in POISON_REPLY
@@ -189,7 +211,8 @@ def test_a_writer_holding_the_lock_makes_events_503_after_the_bounded_wait(edge)
     wait = edge.config.webhook.lock_wait_seconds
     assert wait <= waited < wait + 2
     retried = edge.post_signed(text_event(edge, "s4", "xin chào"), num_retry="1")
-    assert retried.status_code == 200 and retried.json()["replies"] >= 1
+    assert retried.status_code == 200 and retried.json()["status"] == "recorded"
+    assert edge.settled("s4") == ["done"] and edge.replies("s4")
 
 
 # -- echoes ----------------------------------------------------------------------------------
@@ -204,9 +227,10 @@ def test_an_echo_without_text_whose_id_is_unknown_does_not_silence_the_bot(edge)
         "message": {"msg_id": "not-yet-recorded", "attachments": [{"type": "image"}]},
         "timestamp": "1700000000000",
     }
-    assert edge.post_signed(echo).status_code == 200
+    assert edge.post_signed(echo).json() == {"status": "echo"}
     response = edge.post_signed(text_event(edge, "s5", "Cho hỏi thủ tục khai sinh"))
-    assert response.json()["status"] == "turn" and response.json()["replies"] >= 1
+    assert response.json()["status"] == "recorded"
+    assert edge.settled("s5") == ["done"] and "khai sinh" in str(edge.replies("s5")).lower()
 
 
 def test_an_echo_carrying_an_admin_id_still_silences_the_bot(edge):
@@ -218,5 +242,7 @@ def test_an_echo_carrying_an_admin_id_still_silences_the_bot(edge):
         "message": {"msg_id": "staff-image", "attachments": [{"type": "image"}]},
         "timestamp": "1700000000000",
     }
-    assert edge.post_signed(echo).json()["status"] == "staff_echo"
-    assert edge.post_signed(text_event(edge, "s6", "xin chào")).json()["status"] == "silenced"
+    assert edge.post_signed(echo).json()["status"] == "recorded"
+    assert edge.post_signed(text_event(edge, "s6", "xin chào")).json()["status"] == "recorded"
+    assert edge.settled("s6") == ["done", "done"] and edge.replies("s6") == []
+    assert edge.count("SELECT count(*) FROM turns WHERE kind = 'silenced' AND user_id = 's6'") == 1

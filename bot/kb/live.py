@@ -1,9 +1,11 @@
 """The knowledge base the running bot answers from, reloaded when staff edit the files.
 
-Every `reload_seconds` at most, asking for `.current` (or calling `.maybe_reload(now)`) compares
-the files' names, sizes and modification times with the last look; this costs a few `stat`
-calls. When something changed, the whole knowledge base is loaded again, built (the matcher
-index) and checked for errors, including the self-test that each topic's phrasings find it.
+Every `reload_seconds`, a watcher thread started by `.watch()` (the running bot's processes
+start it) compares the files' names, sizes and modification times with the last look; this
+costs a few `stat` calls, and notices an edit within seconds even when no citizen writes.
+Without a watcher (tools, tests), asking for `.current` or calling `.maybe_reload(now)` looks.
+When something changed, the whole knowledge base is loaded again, built (the matcher index)
+and checked for errors, including the self-test that each topic's phrasings find it.
 Only then is the new one swapped in, as one attribute assignment, so a request sees either the
 old or the new knowledge base, never a mix. A failing edit is refused and logged with its
 problems, and the last good knowledge base keeps answering.
@@ -22,6 +24,7 @@ from typing import Any
 from bot.kb.check import audit
 from bot.kb.loader import KBError, Problem, kb_files, read_kb
 from bot.kb.model import KnowledgeBase
+from bot.threads import real_sleep, start_real_thread, wait_until
 
 logger = logging.getLogger(__name__)
 
@@ -75,12 +78,39 @@ class LiveKB:
         self._attempt_at: float | None = None
         self._reloads = 0
         self._refused = 0
+        self._watching = False
+        self._wanted = 0  # reloads asked of the watcher
+        self._looked = 0  # of those, how many it has done
         self.reload(clock())
+
+    def watch(self) -> LiveKB:
+        """Look at the files every `reload_seconds` in a real background thread from now on,
+        building a new index there, off every request; `.current` then never reloads."""
+        if not self._watching:
+            self._watching = True
+            start_real_thread(self._watch)
+        return self
+
+    def _watch(self) -> None:
+        """The watcher's loop: look when due or asked; never raises."""
+        step = min(0.25, self.reload_seconds)
+        while True:
+            real_sleep(step)
+            wanted = self._wanted
+            try:
+                if wanted != self._looked:
+                    self._reload_unlocked(self.clock())
+                elif self.clock() - self._checked_at >= self.reload_seconds:
+                    self._look(self.clock())
+            except Exception:  # noqa: BLE001 - the watcher must keep watching
+                logger.exception("looking at the knowledge base in %s failed", self.path)
+            self._looked = wanted
 
     @property
     def current(self) -> Any:
         """The built object (the matcher index) of the last good knowledge base."""
-        self.maybe_reload(self.clock())
+        if not self._watching:
+            self.maybe_reload(self.clock())
         good = self._good
         if good is None:
             raise KBUnavailable(self._last_errors)
@@ -92,25 +122,43 @@ class LiveKB:
         return None if self._good is None else self._good[0]
 
     def maybe_reload(self, now: float | dt.datetime) -> bool:
-        """Reload if `reload_seconds` passed since the last look and a file changed."""
+        """Reload if `reload_seconds` passed since the last look and a file changed (with a
+        watcher running, it looks by itself: nothing is done here)."""
         at = _epoch(now)
-        if at - self._checked_at < self.reload_seconds:
+        if self._watching or at - self._checked_at < self.reload_seconds:
             return False
         if not self._lock.acquire(blocking=False):
             return False  # another thread is looking; keep serving the current one
         try:
-            self._checked_at = at
-            if fingerprint(self.path) == self._seen:
-                return False
-            return self._reload_locked(at)
+            return self._look(at)
         finally:
             self._lock.release()
 
-    def reload(self, now: float | dt.datetime) -> bool:
-        """Load, build and check now, whatever the files' times say; True when swapped in."""
+    def _look(self, at: float) -> bool:
+        """Compare the files with the last look; reload when one changed."""
+        self._checked_at = at
+        if fingerprint(self.path) == self._seen:
+            return False
+        return self._reload_locked(at)
+
+    def reload(self, now: float | dt.datetime, timeout: float = 120.0) -> bool:
+        """Load, build and check now, whatever the files' times say; True when swapped in.
+
+        With a watcher running, the watcher does it and the caller waits (cooperatively under
+        gevent), so the build never runs on a request's thread.
+        """
+        if self._watching:
+            before = self._reloads
+            self._wanted += 1
+            wanted = self._wanted
+            wait_until(lambda: self._looked >= wanted, timeout)
+            return self._reloads > before
         with self._lock:
-            self._checked_at = _epoch(now)
-            return self._reload_locked(self._checked_at)
+            return self._reload_unlocked(_epoch(now))
+
+    def _reload_unlocked(self, at: float) -> bool:
+        self._checked_at = at
+        return self._reload_locked(at)
 
     def _reload_locked(self, at: float) -> bool:
         """The reload itself; the caller holds the lock."""
@@ -174,4 +222,5 @@ class LiveKB:
             "last_error_at": self._last_error_at,
             "last_errors": [str(p) for p in self._last_errors],
             "reload_seconds": self.reload_seconds,
+            "watching": self._watching,
         }

@@ -123,6 +123,19 @@ MIGRATIONS = [
     ) WITHOUT ROWID;
     CREATE INDEX login_throttle_window ON login_throttle (window_start)
     """,
+    # The turn worker (bot.storage.inbox): an event is recorded 'pending' with its parsed form
+    # and answered later; events recorded before it existed were answered in their request.
+    """
+    ALTER TABLE inbound_events ADD COLUMN event TEXT;
+    ALTER TABLE inbound_events ADD COLUMN status TEXT NOT NULL DEFAULT 'done';
+    ALTER TABLE inbound_events ADD COLUMN lease_owner TEXT;
+    ALTER TABLE inbound_events ADD COLUMN lease_until REAL;
+    ALTER TABLE inbound_events ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE inbound_events ADD COLUMN answered_at REAL;
+    CREATE INDEX inbound_events_pending ON inbound_events (id) WHERE status = 'pending';
+    CREATE INDEX inbound_events_pending_user ON inbound_events (user_id, id)
+        WHERE status = 'pending'
+    """,
 ]
 
 
@@ -346,7 +359,8 @@ def purge_texts(db: sqlite_utils.Database, before: float) -> int:
     finished outbox messages (their payload is what we told the citizen) are deleted.
     """
     changed = db.execute(
-        "UPDATE inbound_events SET text = NULL WHERE received_at < ? AND text IS NOT NULL",
+        "UPDATE inbound_events SET text = NULL WHERE received_at < ? AND text IS NOT NULL "
+        "AND status != 'pending'",
         [before],
     ).rowcount
     changed += db.execute("DELETE FROM unanswered WHERE at < ?", [before]).rowcount
@@ -363,13 +377,15 @@ def delete_user_data(db: sqlite_utils.Database, user_id: str) -> None:
 
     What must stay for the dashboard counts (turns, events) is moved to a random pseudonym, so
     nothing left links the Zalo id to what the citizen asked or was told. A message being sent
-    right now ('sending') is left to its sender.
+    right now ('sending') is left to its sender, and a message the citizen sent after the
+    deletion request (still 'pending') to the turn worker.
     """
     pseudonym = "forgotten-" + secrets.token_hex(8)
     # Keys made of the event, the user and the time name the user: they become the row id.
     db.execute(
         "UPDATE inbound_events SET text = NULL, user_id = ?, dedup_key = CASE WHEN dedup_key "
-        "LIKE 'msg:%' THEN dedup_key ELSE 'forgotten:' || id END WHERE user_id = ?",
+        "LIKE 'msg:%' THEN dedup_key ELSE 'forgotten:' || id END WHERE user_id = ? "
+        "AND status != 'pending'",
         [pseudonym, user_id],
     )
     db.execute("UPDATE turns SET user_id = ? WHERE user_id = ?", [pseudonym, user_id])

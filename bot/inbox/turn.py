@@ -1,8 +1,10 @@
-"""One webhook event in, one transaction out: dedupe, decide what to say, remember, enqueue.
+"""One recorded event in, one transaction out: read, decide what to say, remember, enqueue.
 
-This is the only place that ties the pure dialogue to storage. Everything an event changes
-happens in a single SQLite transaction, so an accepted event always has its replies in the
-outbox, and a redelivered event (same dedup key) changes nothing.
+This is the only place that ties the pure dialogue to storage. The turn worker holds a claim on
+the event; everything the event changes, its replies in the outbox and the event's 'done' are
+committed in a single SQLite transaction, so an answered event always has its replies queued,
+and an event whose turn did not commit is answered again (never twice: the commit checks the
+claim, and reply keys are unique per event).
 """
 
 from __future__ import annotations
@@ -20,18 +22,27 @@ from bot.config import Config
 from bot.events import STATUS_EVENTS, Event
 from bot.messages import Turn
 from bot.storage import core, transaction
-from bot.storage import outbox as outbox_store
+from bot.storage import inbox as inbox_store
 
 logger = logging.getLogger(__name__)
 
 GREETING_EVENTS = frozenset({"follow", "user_click_chatnow"})
+POISON_REPLY = (
+    "Trợ lý chưa đọc được tin nhắn vừa rồi của anh/chị. Anh/chị gõ lại câu hỏi giúp, "
+    'ví dụ: "làm giấy khai sinh cần gì".'
+)
+"""The answer to a text that could not be processed (a poison event), instead of silence."""
+
+
+class LostClaim(RuntimeError):
+    """Another worker took the event over (this worker's lease lapsed): nothing is committed."""
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What happened to an event: its status and, for a turn, its kind and replies queued."""
 
-    status: str  # turn, duplicate, echo, staff_echo, ignored, recorded, silenced, unfollow
+    status: str  # turn, duplicate, echo, staff_echo, ignored, recorded, silenced, unfollow...
     kind: str = ""
     replies: int = 0
     inbound_id: int | None = None
@@ -41,72 +52,71 @@ def _local(now: float, config: Config) -> dt.datetime:
     return dt.datetime.fromtimestamp(now, ZoneInfo(config.outreach.timezone))
 
 
-def _is_staff_echo(db: sqlite_utils.Database, event: Event) -> bool:
-    """An OA send made by a person: it carries an admin id, or its text is not one we sent.
-
-    An echo without text (image, file, list) and without an admin id cannot be told apart from
-    ours before the sender records Zalo's id for it, so it never silences the bot.
-    """
-    if event.admin_id:
-        return True
-    if not event.msg_id or not event.text.strip():
-        return False
-    # Any part of a split message, also before the sender recorded Zalo's id (texts compared
-    # on the decoded payload: JSON escapes line breaks) -- see bot.storage.outbox.is_own_echo.
-    return not outbox_store.is_own_echo(db, event.user_id, event.msg_id, event.text)
-
-
-def handle_event(
+def answer(
     db: sqlite_utils.Database,
+    inbound_id: int,
     event: Event,
     index: Any,
     config: Config,
     now: float,
-    num_retry: int = 0,
+    owner: str,
 ) -> Outcome:
-    """Process one verified event in one transaction; see the module docstring.
+    """Compute and commit the turn of one claimed event; see the module docstring.
 
-    Status receipts and the echoes of our own messages write nothing. For a text message the
-    dialogue runs first on the state read outside the write lock (it is pure and takes about a
-    millisecond); inside the transaction the state is read again and the turn recomputed only
-    if another message of the same citizen changed it meanwhile.
+    For a text message the dialogue runs first on the state read outside the write lock (it is
+    pure and takes a few milliseconds); inside the transaction the state is read again and the
+    turn recomputed only if something else (the console, a deletion) changed it meanwhile.
     """
-    if event.name in STATUS_EVENTS:
-        return Outcome("ignored")
-    if event.is_echo:
-        if not event.user_id or not _is_staff_echo(db, event):
-            return Outcome("echo")
-        with transaction(db):
-            if _record(db, event, num_retry, now) is None:
-                return Outcome("duplicate")
-            until = now + config.bot.handover_quiet_minutes * 60
-            core.mark_staff_active(db, event.user_id, until, now)
-        return Outcome("staff_echo")
     guess = _speculate(db, event, index, config, now)
     with transaction(db):
-        inbound_id = _record(db, event, num_retry, now)
-        if inbound_id is None:
-            return Outcome("duplicate")
-        turn = _decide(db, event, index, config, now, guess)
-        if isinstance(turn, Outcome):
-            return turn
-        queued = _apply(db, event, turn, inbound_id, config, now)
-        return Outcome("turn", turn.kind, queued, inbound_id)
+        if not inbox_store.finish(db, inbound_id, owner, "done", now):
+            raise LostClaim(f"inbound event {inbound_id} was taken over")
+        return _effects(db, inbound_id, event, index, config, now, guess)
 
 
-def _record(db: sqlite_utils.Database, event: Event, num_retry: int, now: float) -> int | None:
-    """Store the inbound event; None when it was seen before (a redelivery)."""
-    return core.record_inbound(
-        db,
-        event.dedup_key,
-        event.name,
-        event.user_id,
-        event.msg_id,
-        event.text,
-        event.timestamp,
-        num_retry,
-        now,
-    )
+def poison(
+    db: sqlite_utils.Database, inbound_id: int, event: Event, now: float, owner: str
+) -> Outcome:
+    """An event whose turn failed for a reason other than storage: give it up, say sorry.
+
+    The failed transaction left nothing behind; this one marks the event 'poison' and, for a
+    citizen's message, queues `POISON_REPLY`.
+    """
+    replies = 0
+    with transaction(db):
+        if not inbox_store.finish(db, inbound_id, owner, "poison", now):
+            raise LostClaim(f"inbound event {inbound_id} was taken over")
+        if event.is_user_message and event.user_id:
+            key = f"reply:{inbound_id}:0"
+            payload = {"text": POISON_REPLY}
+            replies = int(
+                bool(core.enqueue(db, key, event.user_id, payload, now, source_id=str(inbound_id)))
+            )
+    return Outcome("poison", replies=replies, inbound_id=inbound_id)
+
+
+def _effects(
+    db: sqlite_utils.Database,
+    inbound_id: int,
+    event: Event,
+    index: Any,
+    config: Config,
+    now: float,
+    guess: tuple[dict[str, Any], Turn] | None,
+) -> Outcome:
+    """Inside the transaction: decide the turn (if any) and write what it changes."""
+    if event.name in STATUS_EVENTS:
+        return Outcome("ignored", inbound_id=inbound_id)
+    if event.is_echo:
+        # The webhook records only the echoes staff sent (ours are dropped there).
+        until = now + config.bot.handover_quiet_minutes * 60
+        core.mark_staff_active(db, event.user_id, until, now)
+        return Outcome("staff_echo", inbound_id=inbound_id)
+    turn = _decide(db, event, index, config, now, guess)
+    if isinstance(turn, Outcome):
+        return Outcome(turn.status, turn.kind, turn.replies, inbound_id)
+    queued = _apply(db, event, turn, inbound_id, now)
+    return Outcome("turn", turn.kind, queued, inbound_id)
 
 
 def _speculate(
@@ -170,14 +180,7 @@ def _decide(
     )
 
 
-def _apply(
-    db: sqlite_utils.Database,
-    event: Event,
-    turn: Turn,
-    inbound_id: int,
-    config: Config,
-    now: float,
-) -> int:
+def _apply(db: sqlite_utils.Database, event: Event, turn: Turn, inbound_id: int, now: float) -> int:
     """Store what the turn decided and queue its replies; return how many were queued."""
     user = event.user_id
     if turn.state is not None and event.user_id:

@@ -1,6 +1,8 @@
-"""The Zalo webhook endpoint: verify, parse, hand to the conversation layer, answer fast.
+"""The Zalo webhook endpoint: verify, parse, deduplicate, record, answer 200.
 
-No network call happens here: replies go to the outbox, which the scheduler process delivers.
+Nothing else happens in the request: no understanding, no knowledge-base reload, no network
+call. The turn worker (`bot.inbox.worker`) answers the recorded event and queues the replies,
+which the outbox delivers.
 """
 
 from __future__ import annotations
@@ -18,9 +20,8 @@ from flask import Blueprint, Response, current_app, request
 
 from bot import storage
 from bot.config import Config
-from bot.conversation import handle_event
 from bot.events import Event, EventError, decode, from_data, raw_timestamps, timestamp_of
-from bot.storage import core, transaction
+from bot.inbox.record import accept, record_unreadable
 
 logger = logging.getLogger(__name__)
 
@@ -28,13 +29,7 @@ _local = threading.local()
 
 STORAGE_ERRORS = (sqlite3.OperationalError, OSError)
 """Failures a redelivery can cure (locked, busy, disk full or failing, `storage.LockTimeout`):
-the event is answered 503 so that Zalo sends it again. Errors the event itself causes (an
-integrity error, a value SQLite cannot bind) would fail every time: those make it poison."""
-POISON_REPLY = (
-    "Trợ lý chưa đọc được tin nhắn vừa rồi của anh/chị. Anh/chị gõ lại câu hỏi giúp, "
-    'ví dụ: "làm giấy khai sinh cần gì".'
-)
-"""The answer to a text that could not be processed (a poison event), instead of silence."""
+the event is answered 503 so that Zalo sends it again."""
 
 
 def error_response(status: int, code: str, message: str) -> Response:
@@ -61,61 +56,33 @@ def _num_retry(header: str) -> int:
     return int(header) if header.isascii() and header.isdigit() and len(header) < 6 else 0
 
 
-def _poison_key(raw: bytes) -> str:
-    return "poison:" + hashlib.sha256(raw).hexdigest()[:40]
-
-
 def _unreadable(raw: bytes, reason: str, num_retry: int) -> Any:
     """A signed body that is not an event we understand: record it once and answer 200.
 
     Zalo signed it, so a redelivery would carry the same bytes: answering an error would only
     make Zalo retry it for hours and then unsubscribe the app.
     """
+    logger.warning("webhook: signed body recorded as unreadable (%s)", reason)
+    key = "poison:" + hashlib.sha256(raw).hexdigest()[:40]
     now = current_app.extensions["bot.clock"]()
     try:
-        with transaction(database()):
-            core.record_inbound(
-                database(), _poison_key(raw), "unreadable", "", "", None, "", num_retry, now
-            )
+        status, _ = record_unreadable(database(), key, num_retry, now)
     except STORAGE_ERRORS as exc:
         logger.error("webhook: storage unavailable for an unreadable event: %s", exc)
         return error_response(503, "retry_later", "temporarily unable to process the event")
-    logger.warning("webhook: signed body recorded as unreadable (%s)", reason)
-    return {"status": "unreadable", "replies": 0}
+    return {"status": status}
 
 
-def _poison(event: Event, raw: bytes, num_retry: int) -> Any:
-    """An event whose processing failed for a reason other than storage: record it, say sorry.
-
-    The failed transaction left nothing behind; this one stores the event under a key of its
-    raw bytes (so redeliveries are duplicates) and, for a text, queues `POISON_REPLY`.
-    """
+def _accept(event: Event, num_retry: int) -> Any:
+    """Record a verified event for the turn worker (`bot.inbox.record.accept`)."""
     now = current_app.extensions["bot.clock"]()
-    db = database()
-    replies = 0
     try:
-        with transaction(db):
-            inbound = core.record_inbound(
-                db,
-                _poison_key(raw),
-                event.name,
-                event.user_id,
-                event.msg_id,
-                None,
-                event.timestamp,
-                num_retry,
-                now,
-            )
-            if inbound is not None and event.is_user_message and event.user_id:
-                key = f"reply:{inbound}:0"
-                payload = {"text": POISON_REPLY}
-                replies = int(
-                    bool(core.enqueue(db, key, event.user_id, payload, now, source_id=str(inbound)))
-                )
+        status, _ = accept(database(), event, num_retry, now)
     except STORAGE_ERRORS as exc:
-        logger.error("webhook: storage unavailable for a poison event: %s", exc)
+        # Zalo redelivers on failure, and nothing was committed: ask it to try again.
+        logger.error("webhook: storage unavailable for %s: %s", event.name, exc)
         return error_response(503, "retry_later", "temporarily unable to process the event")
-    return {"status": "poison", "replies": replies}
+    return {"status": status}
 
 
 def create_webhook_blueprint(config: Config) -> Blueprint:
@@ -153,26 +120,10 @@ def create_webhook_blueprint(config: Config) -> Blueprint:
             event = from_data(data)
         except EventError as exc:
             return _unreadable(raw, str(exc), num_retry)
-        live = current_app.extensions["bot.live_kb"]
-        clock = current_app.extensions["bot.clock"]
-        try:
-            index = live.current
-            outcome = handle_event(database(), event, index, config, clock(), num_retry)
-        except STORAGE_ERRORS as exc:
-            # Zalo redelivers on failure, and nothing was committed: ask it to try again.
-            logger.error("webhook: storage unavailable for %s: %s", event.name, exc)
-            return error_response(503, "retry_later", "temporarily unable to process the event")
-        except Exception:
-            logger.exception("webhook: could not process %s; recorded as poison", event.name)
-            return _poison(event, raw, num_retry)
-        if outcome.status == "withdrawn" or outcome.kind == "privacy":
-            core.checkpoint(database())  # the deleted texts leave the -wal file too
+        answer = _accept(event, num_retry)
         logger.debug(
-            "webhook: %s -> %s (%.1f ms)",
-            event.name,
-            outcome.status,
-            (time.monotonic() - started) * 1000,
+            "webhook: %s recorded (%.1f ms)", event.name, (time.monotonic() - started) * 1000
         )
-        return {"status": outcome.status, "replies": outcome.replies}
+        return answer
 
     return bp

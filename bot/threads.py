@@ -1,0 +1,42 @@
+"""Background threads that stay real OS threads, also inside a gevent-patched process.
+
+The webhook runs under gunicorn's gevent worker, which turns `threading` into greenlets: a
+greenlet that spends seconds of CPU (building the matcher index) would stop every request of
+that worker meanwhile. A real thread only shares the interpreter lock, which Python hands over
+every few milliseconds, so requests keep being answered while it works.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+def _original(module: str, name: str) -> Any:
+    """`module.name` as it was before gevent patched it (as it is when gevent did not)."""
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None and monkey.is_module_patched(module):
+        return monkey.get_original(module, name)
+    return getattr(__import__(module), name)
+
+
+def start_real_thread(target: Callable[[], None]) -> None:
+    """Run `target` in a new OS thread (a daemon: it ends with the process)."""
+    _original("_thread", "start_new_thread")(target, ())
+
+
+def real_sleep(seconds: float) -> None:
+    """Sleep the calling OS thread (use only in a thread from `start_real_thread`)."""
+    _original("time", "sleep")(seconds)
+
+
+def wait_until(done: Callable[[], bool], timeout: float, step: float = 0.05) -> bool:
+    """Poll `done` until it is true or `timeout` passes; cooperative under gevent."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(step)  # gevent's sleep in a greenlet, the real one in a thread
+    return True
