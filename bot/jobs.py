@@ -200,11 +200,16 @@ class Jobs:
                 self.queued.clear()
 
     def answer_forever(self) -> Any:
-        """Load the knowledge base (with its watcher) and start the turn worker; its threads
-        answer recorded events while this process holds the lease. Returns the worker."""
+        """Once this process leads, load the knowledge base (with its watcher) and start the
+        turn worker; its threads answer recorded events while the lease is held. Returns the
+        worker, or None when stopped first (a standby never builds the index)."""
         from bot.inbox.worker import TurnWorker
         from bot.kb.live import LiveKB
         from bot.understanding import build_index
+
+        while not self.lead(self.clock()):
+            if self.stopping.wait(self.config.outbox.poll_seconds):
+                return None
 
         live = LiveKB(self.config.bot.knowledge_base, build_index, self.config.bot.reload_seconds)
         worker = TurnWorker(
@@ -247,7 +252,7 @@ def run(config: Config, workers: int | None = None) -> None:
         threading.Thread(target=jobs.deliver_forever, name=f"outbox-{n}", daemon=True)
         for n in range(count)
     ]
-    answering: list[Any] = []  # the turn worker, once its knowledge base is loaded
+    answering: list[Any] = []  # the turn worker, once leading and its knowledge base loaded
     threads.append(
         threading.Thread(
             target=lambda: answering.append(jobs.answer_forever()), name="turns", daemon=True
@@ -278,7 +283,8 @@ def run(config: Config, workers: int | None = None) -> None:
         scheduler.shutdown(wait=True)
         jobs.queued.set()
         for worker in answering:
-            worker.stop()
+            if worker is not None:
+                worker.stop()
         for thread in threads:
             thread.join(30)
         jobs.resign()
