@@ -41,6 +41,7 @@ from bot.outreach.reminders import send_reminders
 from bot.outreach.text import FileTexts, Texts
 from bot.storage import core, transaction
 from bot.storage import outbox as outbox_store
+from bot.threads import lower_priority
 
 logger = logging.getLogger(__name__)
 
@@ -181,6 +182,8 @@ class Jobs:
     def deliver_forever(self) -> None:
         """Delivery loop for one thread: deliver while leading, else wait."""
         from bot.outbox import deliver_due
+
+        lower_priority()  # the webhook acknowledges first (bot.threads.NICENESS)
 
         db = storage.connect(self.config.storage.database)
         client = self.client_factory(db)

@@ -8,7 +8,9 @@ every few milliseconds, so requests keep being answered while it works.
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -40,3 +42,18 @@ def wait_until(done: Callable[[], bool], timeout: float, step: float = 0.05) -> 
             return False
         time.sleep(step)  # gevent's sleep in a greenlet, the real one in a thread
     return True
+
+
+NICENESS = 10
+"""How much lower than the webhook's the CPU priority of the scheduler's turn and delivery
+threads is (Linux: per thread). When both want the CPU (a burst on a 2-core machine), the
+webhook acknowledges first and the turns catch up: bench/webhook_bench.py --lexical, closed
+loop, 2 cores: webhook / bare Flask 0.18 at equal priority, 0.35 with the turns at +10."""
+
+
+def lower_priority() -> None:
+    """Lower the calling thread's CPU priority by NICENESS (where the OS allows it)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
+    except (AttributeError, OSError):  # not Linux, or not allowed: equal priority then
+        pass

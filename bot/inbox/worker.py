@@ -32,6 +32,7 @@ from bot.kb.live import KBUnavailable
 from bot.leases import holder_is_dead, new_owner
 from bot.storage import core
 from bot.storage import inbox as store
+from bot.threads import lower_priority
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +42,6 @@ BATCH = 4
 """Events claimed at a time by one thread (each the earliest of its citizen)."""
 RETRY_SECONDS = 1.0
 """After a storage failure, the event is claimable again this much later."""
-
-
 class LiveIndex(Protocol):
     """What the worker needs of the live knowledge base: its current index."""
 
@@ -150,6 +149,7 @@ class TurnWorker:
 
     def run(self) -> None:
         """One thread's loop: claim, answer, repeat; wait a poll when there was nothing."""
+        lower_priority()  # the webhook acknowledges first (bot.threads.NICENESS)
         db = storage.connect(self.config.storage.database)
         owner = f"{self.owner}:{threading.current_thread().name}"
         poll = self.config.inbox.poll_seconds
