@@ -42,6 +42,8 @@ BATCH = 4
 """Events claimed at a time by one thread (each the earliest of its citizen)."""
 RETRY_SECONDS = 1.0
 """After a storage failure, the event is claimable again this much later."""
+
+
 class LiveIndex(Protocol):
     """What the worker needs of the live knowledge base: its current index."""
 
