@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot import config as config_module
+from bot.clihelp import subcommand
 from bot.dialogue import respond
 from bot.kb.loader import KBError, load_kb
 from bot.messages import Button, Turn
@@ -102,7 +103,7 @@ def _setup_or_report(args: argparse.Namespace) -> tuple[Index, config_module.Con
     try:
         return _setup(args)
     except KBError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"Lỗi cơ sở tri thức: {exc}", file=sys.stderr)
         return None
 
 
@@ -168,38 +169,44 @@ def chat(args: argparse.Namespace) -> int:
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     """Register `ask` and `chat`."""
-    p = subparsers.add_parser(
+    p = subcommand(
+        subparsers,
         "ask",
-        help="answer a question (or each stdin line) as the bot would",
-        description="Answer QUESTION, or one message per line of stdin. The lines form one "
-        "conversation unless --independent is given.",
+        "hỏi thử bot một câu (hoặc mỗi dòng của đầu vào chuẩn)",
+        description="Trả lời CÂU_HỎI như bot sẽ trả lời, hoặc mỗi dòng của đầu vào chuẩn là một "
+        "tin nhắn. Các dòng là một cuộc trò chuyện, trừ khi có --independent.",
     )
-    p.add_argument("question", nargs="*", metavar="QUESTION", help="the question (default: stdin)")
-    p.add_argument("--json", action="store_true", help="print one JSON object per message")
     p.add_argument(
-        "--independent", action="store_true", help="treat each stdin line as a fresh conversation"
+        "question", nargs="*", metavar="CÂU_HỎI", help="câu hỏi (mặc định: đọc đầu vào chuẩn)"
     )
+    p.add_argument("--json", action="store_true", help="in mỗi tin nhắn một dòng JSON")
+    p.add_argument("--independent", action="store_true", help="mỗi dòng là một cuộc trò chuyện mới")
     p.add_argument(
         "--no-buttons",
         action="store_true",
-        help="number choices in the text, as when the OA shows no buttons",
+        help="đánh số các lựa chọn trong câu trả lời, như khi OA không hiện nút",
     )
     p.add_argument(
         "--date",
         metavar="YYYY-MM-DD",
-        help="answer as of this day (dated facts in force then), e.g. 2027-01-01",
+        help="trả lời như vào ngày này (theo quy định có hiệu lực khi đó), ví dụ 2027-01-01",
     )
-    p.add_argument("--config", help="configuration file (default: $BOT_CONFIG or config.toml)")
+    p.add_argument(
+        "--config", metavar="TỆP", help="tệp cấu hình (mặc định: $BOT_CONFIG hoặc config.toml)"
+    )
     p.set_defaults(func=ask)
-    c = subparsers.add_parser(
+    c = subcommand(
+        subparsers,
         "chat",
-        help="talk to the bot in this terminal",
-        description="Talk to the bot; type a button's number to tap it.",
+        "trò chuyện với bot ngay trong cửa sổ dòng lệnh này",
+        description="Trò chuyện với bot; gõ số của một nút để bấm nút đó.",
     )
     c.add_argument(
         "--no-buttons",
         action="store_true",
-        help="number choices in the text, as when the OA shows no buttons",
+        help="đánh số các lựa chọn trong câu trả lời, như khi OA không hiện nút",
     )
-    c.add_argument("--config", help="configuration file (default: $BOT_CONFIG or config.toml)")
+    c.add_argument(
+        "--config", metavar="TỆP", help="tệp cấu hình (mặc định: $BOT_CONFIG hoặc config.toml)"
+    )
     c.set_defaults(func=chat)

@@ -10,7 +10,7 @@ import importlib
 import logging
 import sys
 
-from bot.clihelp import VietnameseHelp, vietnamese
+from bot.clihelp import VietnameseHelp, VietnameseParser, vietnamese
 from bot.config import ConfigError
 from bot.logs import configure_logging
 
@@ -26,7 +26,7 @@ COMMAND_MODULES = (
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every available subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = VietnameseParser(
         prog="python -m bot",
         description=(__doc__ or "").splitlines()[0],
         add_help=False,

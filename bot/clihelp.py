@@ -3,7 +3,24 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import re
+import sys
+from typing import Any, NoReturn
+
+ERRORS = (
+    (
+        r"invalid choice: (.*) \(choose from (.*)\)",
+        r"lựa chọn không hợp lệ: \1 (chọn một trong: \2)",
+    ),
+    (r"expected one argument", "cần một giá trị"),
+    (r"expected at least one argument", "cần ít nhất một giá trị"),
+    (r"the following arguments are required: (.*)", r"thiếu tham số bắt buộc: \1"),
+    (r"unrecognized arguments: (.*)", r"tham số không nhận ra: \1"),
+    (r"invalid (\w+) value: (.*)", r"giá trị không hợp lệ: \2"),
+    (r"not allowed with argument (.*)", r"không dùng cùng với \1"),
+    (r"ambiguous option: (.*)", r"tùy chọn chưa rõ: \1"),
+)
+"""argparse's English usage errors and their Vietnamese wording (the first that matches)."""
 
 
 class VietnameseHelp(argparse.RawDescriptionHelpFormatter):
@@ -12,6 +29,27 @@ class VietnameseHelp(argparse.RawDescriptionHelpFormatter):
     def add_usage(self, usage: Any, actions: Any, groups: Any, prefix: str | None = None) -> None:
         """Start the usage line with "Cách dùng:"."""
         super().add_usage(usage, actions, groups, "Cách dùng: " if prefix is None else prefix)
+
+
+def translated(message: str) -> str:
+    """A usage error of argparse in Vietnamese (unknown wording is kept as it is)."""
+    text = (
+        message.replace("argument ", "tham số ", 1) if message.startswith("argument ") else message
+    )
+    for pattern, wording in ERRORS:
+        text, count = re.subn(pattern, wording, text)
+        if count:
+            break
+    return text
+
+
+class VietnameseParser(argparse.ArgumentParser):
+    """A parser whose usage errors are in Vietnamese (exit status 2, as argparse)."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print the usage line and the error in Vietnamese, then exit with status 2."""
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: lỗi: {translated(message)}\n")
 
 
 def vietnamese(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -24,10 +62,11 @@ def vietnamese(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def subcommand(commands: argparse._SubParsersAction, name: str, text: str, **kwargs: Any) -> Any:
     """A subcommand whose help, headings included, is in Vietnamese."""
+    description = kwargs.pop("description", None) or text[0].upper() + text[1:] + "."
     sub = commands.add_parser(
         name,
         help=text,
-        description=text[0].upper() + text[1:] + ".",
+        description=description,
         add_help=False,
         formatter_class=VietnameseHelp,
         **kwargs,

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import config as bot_config
+from bot.clihelp import subcommand
 from bot.logs import configure_logging
 
 logger = logging.getLogger(__name__)
@@ -31,24 +32,45 @@ LOCAL_DIR = Path("var/local")
 
 def add_commands(subparsers: Any) -> None:
     """Register `run-local`, `simulator` and `sender`."""
-    run = subparsers.add_parser(
-        "run-local", help="run the bot with a built-in Zalo simulator and a chat page"
+    run = subcommand(
+        subparsers, "run-local", "chạy bot trên máy này với Zalo giả lập và trang trò chuyện thử"
     )
-    run.add_argument("--port", type=int, default=8000, help="webhook port (default 8000)")
-    run.add_argument("--sim-port", type=int, default=8765, help="simulator port (default 8765)")
-    run.add_argument("--dir", default=str(LOCAL_DIR), help="where the local config and DB live")
+    run.add_argument(
+        "--port", type=int, default=8000, metavar="CỔNG", help="cổng webhook (mặc định 8000)"
+    )
+    run.add_argument(
+        "--sim-port",
+        type=int,
+        default=8765,
+        metavar="CỔNG",
+        help="cổng Zalo giả lập (mặc định 8765)",
+    )
+    run.add_argument(
+        "--dir", default=str(LOCAL_DIR), help="thư mục chứa cấu hình và cơ sở dữ liệu cục bộ"
+    )
     run.set_defaults(func=run_local)
 
-    sim = subparsers.add_parser("simulator", help="run the Zalo simulator alone")
-    sim.add_argument("--host", default=None, help="default: [simulator] host")
-    sim.add_argument("--port", type=int, default=None, help="default: [simulator] port")
-    sim.add_argument("--webhook-url", default="", help="where to post citizen events")
+    sim = subcommand(subparsers, "simulator", "chỉ chạy Zalo giả lập")
+    sim.add_argument("--host", default=None, metavar="MÁY", help="mặc định: [simulator] host")
+    sim.add_argument(
+        "--port", type=int, default=None, metavar="CỔNG", help="mặc định: [simulator] port"
+    )
+    sim.add_argument(
+        "--webhook-url",
+        default="",
+        metavar="ĐỊA_CHỈ",
+        help="địa chỉ webhook nhận sự kiện của người dân",
+    )
     sim.set_defaults(func=run_simulator)
 
-    sender = subparsers.add_parser(
-        "sender", help="deliver the outbox to Zalo in the foreground (the scheduler does too)"
+    sender = subcommand(
+        subparsers,
+        "sender",
+        "gửi hàng đợi tin nhắn đi Zalo ngay tại đây (bộ lập lịch cũng làm việc này)",
     )
-    sender.add_argument("--workers", type=int, default=None, help="default: [outbox] workers")
+    sender.add_argument(
+        "--workers", type=int, default=None, metavar="SỐ_LUỒNG", help="mặc định: [outbox] workers"
+    )
     sender.set_defaults(func=run_sender)
 
 
@@ -157,10 +179,10 @@ def run_local(args: argparse.Namespace) -> int:
     )
     server = _serve_app(config, args.port)
     scheduler = _start_scheduler(config_path, config)
-    print(f"\n  Chat as a citizen:  {sim.url}/")
-    print(f"  Webhook:            {webhook_url}")
-    print(f"  Config:             {config_path}  (BOT_CONFIG for other commands)")
-    print("  Stop with Ctrl-C.\n", flush=True)
+    print(f"\n  Trò chuyện thử như người dân:  {sim.url}/")
+    print(f"  Webhook:                       {webhook_url}")
+    print(f"  Cấu hình:                      {config_path}  (BOT_CONFIG cho các lệnh khác)")
+    print("  Dừng bằng Ctrl-C.\n", flush=True)
     try:
         _wait_for_signal()
     finally:
@@ -200,7 +222,7 @@ def run_simulator(args: argparse.Namespace) -> int:
         app_secret=zalo.app_secret,
         refresh_token=zalo.refresh_token,
     )
-    print(f"Zalo simulator on {sim.url}/ (refresh token: configured one)", flush=True)
+    print(f"Zalo giả lập tại {sim.url}/ (refresh token: theo cấu hình)", flush=True)
     try:
         _wait_for_signal()
     finally:

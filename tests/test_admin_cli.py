@@ -60,7 +60,7 @@ def test_create_user_refuses_a_short_password(tmp_path: Path) -> None:
 
 def test_create_user_refuses_an_unknown_role(tmp_path: Path) -> None:
     result = run(tmp_path, "create-user", "lan", "--role", "boss", stdin="mot-mat-khau-dai\n")
-    assert result.returncode == 2 and "invalid choice" in result.stderr
+    assert result.returncode == 2 and "lựa chọn không hợp lệ: 'boss'" in result.stderr
 
 
 def test_create_user_has_help(tmp_path: Path) -> None:

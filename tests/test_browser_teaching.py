@@ -194,3 +194,51 @@ def test_a_broken_edit_shows_on_the_kb_page_within_seconds_without_citizens(
     path.write_text(good, encoding="utf-8")
     expect(tab.locator("[data-kb-ok]")).to_be_visible(timeout=60_000)
     assert seen_after < 30, seen_after
+
+
+def test_a_staff_reply_approved_as_an_faq_entry_answers_the_next_citizen(
+    console: tuple, tab: object
+) -> None:
+    base, config, sim = console
+    expect = playwright_api.expect
+    question = "hàng xóm hát karaoke đến nửa đêm thì báo ai"
+    answer = "Dạ, anh/chị báo Công an phường nơi có tiếng ồn, hoặc phản ánh qua ứng dụng iHanoi."
+    says(sim, "7101", question)  # the bot does not know: it falls back ...
+    says(sim, "7101", "cho tôi gặp cán bộ")  # ... the citizen asks for a person
+    assert sim.staff_replies("7101", answer) == 200  # staff answer from Zalo's OA chat
+
+    # The reply is offered as an FAQ entry about the question before the hand-over.
+    tab.click("nav >> text=Gợi ý")
+    reply = tab.locator("[data-replies] li").filter(has_text=answer)
+    expect(reply).to_contain_text(f"Người dân hỏi: “{question}”")
+    reply.locator("button", has_text="Soạn câu hỏi thường gặp").click()
+    expect(tab.locator(".notice")).to_contain_text("Đã soạn câu hỏi thường gặp")
+    draft = tab.locator('[data-suggestion][data-kind="faq"]').first
+    expect(draft.locator("textarea[name=answer]")).to_have_value(answer)
+
+    # Staff complete the draft and approve it: `kb check` passes and the topic file is written.
+    draft.locator("select[name=topic]").select_option("phan-anh-kien-nghi")
+    draft.locator("input[name=question]").fill("Hàng xóm hát karaoke ồn ào ban đêm thì báo ai?")
+    draft.locator("textarea[name=phrasings]").fill(
+        f"{question}\nhang xom hat karaoke den nua dem thi bao ai\n"
+        "karaoke ồn ào ban đêm phản ánh ở đâu"
+    )
+    draft.locator("input[name=faq_id]").fill("karaoke-ban-dem")
+    draft.locator('button:has-text("Duyệt và ghi vào cơ sở tri thức")').click()
+    expect(tab.locator(".notice")).to_contain_text("Đã duyệt và ghi vào chủ đề")
+    path = Path(config.bot.knowledge_base) / "topics" / "phan-anh-kien-nghi.toml"
+    entry = tomllib.loads(path.read_text(encoding="utf-8"))["faq"][-1]
+    assert entry["id"] == "karaoke-ban-dem" and entry["answer"] == answer
+    tab.goto(f"{base}/admin/audit")
+    expect(tab.locator("tr").filter(has_text="suggestion_approved")).to_contain_text("mai.editor")
+
+    # The next citizen who asks, without diacritics, is answered by the new entry.
+    says(sim, "7102", "hang xom hat karaoke den nua dem thi bao ai")
+    row = (
+        db_of(config)
+        .execute("SELECT kind, topic, faq FROM turns WHERE user_id = '7102' ORDER BY id DESC")
+        .fetchone()
+    )
+    assert tuple(row) == ("answer", "phan-anh-kien-nghi", "karaoke-ban-dem")
+    assert sim.wait_for(1, timeout=30, user_id="7102")
+    assert "iHanoi" in str(sim.delivered("7102"))

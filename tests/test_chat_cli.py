@@ -80,7 +80,7 @@ def test_chat_answers_and_taps_a_button_by_number() -> None:
 @pytest.mark.parametrize("command", ["ask", "chat"])
 def test_every_command_has_help(command: str) -> None:
     done = run([command, "--help"])
-    assert done.returncode == 0 and "usage:" in done.stdout
+    assert done.returncode == 0 and done.stdout.startswith("Cách dùng:")
 
 
 def test_ask_reports_a_broken_knowledge_base_without_a_traceback(tmp_path: Path) -> None:
@@ -89,4 +89,4 @@ def test_ask_reports_a_broken_knowledge_base_without_a_traceback(tmp_path: Path)
     )
     done = run(["ask", "xin chào"], cwd=tmp_path)
     assert done.returncode == 2
-    assert "error:" in done.stderr and "Traceback" not in done.stderr
+    assert "Lỗi cơ sở tri thức:" in done.stderr and "Traceback" not in done.stderr

@@ -1,6 +1,7 @@
 """The command line: every command is documented and bad usage is a clear message."""
 
 import argparse
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -54,4 +55,27 @@ def test_unknown_command_is_a_usage_error_not_a_traceback():
         [sys.executable, "-m", "bot", "no-such-command"], cwd=ROOT, capture_output=True, text=True
     )
     assert result.returncode == 2
-    assert "invalid choice" in result.stderr and "Traceback" not in result.stderr
+    assert "lựa chọn không hợp lệ: 'no-such-command'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+ENGLISH = re.compile(r"\b(the|and|or|of|to|with|when|default|usage|options|error)\b", re.I)
+
+
+@pytest.mark.parametrize("path,help_text,sub", COMMANDS, ids=[" ".join(c[0]) for c in COMMANDS])
+def test_every_help_text_is_in_vietnamese(path, help_text, sub):
+    shown = sub.format_help()
+    assert shown.startswith("Cách dùng:"), shown[:40]
+    for action in sub._actions:
+        if action.help and action.help != argparse.SUPPRESS:
+            words = re.sub(r"\[[^]]*\]|\$\w+|--[\w-]+|\w+\.toml", "", action.help)
+            assert not ENGLISH.search(words), f"{' '.join(path)} {action.dest}: {action.help}"
+    assert not ENGLISH.search(help_text), help_text
+
+
+def test_a_usage_error_is_explained_in_vietnamese():
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "ask", "--date"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert "lỗi: tham số --date: cần một giá trị" in result.stderr

@@ -304,7 +304,7 @@ def test_run_local_serves_a_chat_page_where_a_citizen_gets_answers(tmp_path):
     )
     try:
         banner = ""
-        while "Chat as a citizen" not in banner:
+        while "Trò chuyện thử như người dân" not in banner:
             line = process.stdout.readline()
             assert line, "run-local exited before printing the chat URL"
             banner += line

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from flask import Blueprint, g, redirect, render_template, request, url_for
+from rapidfuzz import fuzz, process
 
 from bot.admin import BadInput, quality, security
 from bot.admin.forms import field, int_list
 from bot.admin.kbstatus import faq_titles, topic_titles
-from bot.admin.outcomes import LABELS, REASON_LABELS, is_pick, similarity
+from bot.admin.outcomes import LABELS, REASON_LABELS, is_pick
 from bot.storage import teaching as store
+from bot.understanding.reading import folded
 
 SIMILARITY = 72
 """Similarity (0-100) from which two failed questions are shown in one group."""
@@ -45,24 +47,34 @@ def unanswered() -> Any:
 
 
 def group_failures(
-    rows: Sequence[dict[str, Any]],
-    similar: Callable[[str, str], float] = similarity,
-    threshold: float = SIMILARITY,
+    rows: Sequence[dict[str, Any]], threshold: float = SIMILARITY
 ) -> list[dict[str, Any]]:
-    """Greedy grouping: each failure joins the first group whose first question is similar.
+    """Each failure joins the group whose first question is most similar (at least
+    `threshold`, as `similarity` measures it), else starts a group.
 
     Groups come biggest first; each has its items, a count per outcome and the topic the bot
-    most often answered with (its likely misreading, or the right topic).
+    most often answered with (its likely misreading, or the right topic). Every text is folded
+    once and compared by rapidfuzz in bulk: 500 failures group in milliseconds.
     """
     groups: list[dict[str, Any]] = []
+    heads: list[str] = []  # the folded first question of each group with text
+    owners: list[dict[str, Any]] = []
     for row in rows:
         text = row["text"] or ""
-        for group in groups:
-            if text and group["text"] and similar(text, group["text"]) >= threshold:
-                group["items"].append(row)
-                break
-        else:
-            groups.append({"text": text, "items": [row]})
+        key = folded(text) if text else ""
+        found = (
+            process.extractOne(key, heads, scorer=fuzz.token_set_ratio, score_cutoff=threshold)
+            if key
+            else None
+        )
+        if found is not None:
+            owners[found[2]]["items"].append(row)
+            continue
+        group = {"text": text, "items": [row]}
+        groups.append(group)
+        if key:
+            heads.append(key)
+            owners.append(group)
     for group in groups:
         group["outcomes"] = Counter(r["outcome"] for r in group["items"]).most_common()
         topics = Counter(r["topic"] for r in group["items"] if r["topic"])

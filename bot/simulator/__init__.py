@@ -16,7 +16,12 @@ from typing import Any
 
 from bot.simulator.server import SimServer
 from bot.simulator.state import SimState
-from bot.simulator.webhook import WebhookPoster, follow_event, user_text_event
+from bot.simulator.webhook import (
+    WebhookPoster,
+    follow_event,
+    staff_echo_event,
+    user_text_event,
+)
 
 __all__ = ["Simulator", "start_simulator"]
 
@@ -94,6 +99,11 @@ class Simulator:
         self.state.interact(user_id)
         self.state.chat_user_said(user_id, text)
         return self.poster.post(user_text_event(self.state, user_id, text, msg_id))
+
+    def staff_replies(self, user_id: str, text: str, admin_id: str = "cb-motcua") -> int:
+        """A staff member answers `user_id` from Zalo's OA chat console: post the message's echo
+        (carrying `admin_id`) to the webhook; return the webhook's HTTP status."""
+        return self.poster.post(staff_echo_event(self.state, user_id, text, admin_id))
 
     def user_follows(self, user_id: str) -> int:
         """Post a signed `follow` event to the webhook; return its HTTP status."""

@@ -55,6 +55,14 @@ def echo_event(state: SimState, message: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def staff_echo_event(state: SimState, user_id: str, text: str, admin_id: str) -> dict[str, Any]:
+    """The `oa_send_text` echo of a message a staff member typed in Zalo's OA chat console."""
+    message = {"user_id": user_id, "message_id": new_id(), "text": text, "sent_time": str(now_ms())}
+    body = echo_event(state, message)
+    body["sender"] = {"id": state.oa_id, "admin_id": admin_id}
+    return body
+
+
 def signed(state: SimState, body: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
     """The raw body and headers (with `X-ZEvent-Signature`) for posting `body`."""
     raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()

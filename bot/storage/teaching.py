@@ -185,14 +185,18 @@ def update_suggestion(db: sqlite_utils.Database, item_id: int, fields: dict[str,
 def staff_replies(
     db: sqlite_utils.Database, limit: int = 50, event_id: int | None = None
 ) -> list[dict[str, Any]]:
-    """Recent staff messages to citizens (or only `event_id`), each with the citizen's last
-    message before it."""
+    """Recent staff messages to citizens (or only `event_id`), each with the question it
+    answers: the citizen's last message before it within the hour, passing over a message that
+    was handed to staff ("cho tôi gặp cán bộ") when an earlier one asked something."""
     return list(
         db.query(
             "SELECT s.id, s.user_id, s.received_at AS at, s.text AS answer, "
-            "(SELECT q.text FROM inbound_events q WHERE q.user_id = s.user_id "
-            " AND q.event_name = 'user_send_text' AND q.received_at <= s.received_at "
-            " AND q.text IS NOT NULL ORDER BY q.received_at DESC LIMIT 1) AS question "
+            "(SELECT q.text FROM inbound_events q LEFT JOIN turns t ON t.inbound_id = q.id "
+            " WHERE q.user_id = s.user_id AND q.event_name = 'user_send_text' "
+            " AND q.received_at <= s.received_at AND q.received_at > s.received_at - 3600 "
+            " AND q.text IS NOT NULL "
+            " ORDER BY (t.kind IS 'handover') ASC, q.received_at DESC "
+            " LIMIT 1) AS question "
             "FROM inbound_events s WHERE s.event_name = 'oa_send_text' AND s.text IS NOT NULL "
             "AND (? IS NULL OR s.id = ?) ORDER BY s.received_at DESC LIMIT ?",
             [event_id, event_id, limit],

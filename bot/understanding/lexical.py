@@ -193,6 +193,13 @@ class LexicalIndex(NameRules):
             for topic in kb.topics.values()
             if topic.faqs
         }
+        self.known |= {  # a word an FAQ entry uses is not unknown to the knowledge base
+            token
+            for topic in kb.topics.values()
+            for faq in topic.faqs
+            for text in (faq.question, *faq.phrasings)
+            for token in self.normalize(text).tokens
+        }
         self.postings: dict[str, list[int]] = defaultdict(list)
         for number, union in enumerate(self.topic_terms):
             for term in union:
