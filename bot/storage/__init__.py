@@ -1,15 +1,14 @@
-"""The SQLite store: opening the database (WAL), and running each area's schema migrations.
+"""The SQLite store: opening the database (WAL), and running the schema migrations.
 
-Every SQL statement of the project lives in this package. Each area keeps its `MIGRATIONS` list
-in the module named after it (`core`, `outbox`, `outreach`, `admin`), and the version reached
-per area is kept in the `schema_migrations` table; an area's statements may be split over more
-modules by concern (`outreach`: `broadcasts`, `dossiers`; `admin`: `reports`).
+Every SQL statement of the project lives in this package, one module per table family (`core`,
+`inbox`, `outbox`, `outreach` with `broadcasts` and `dossiers`, `admin` with `reports` and
+`teaching`, `throttle`). `migrations.MIGRATIONS` lists every schema change in the one order they
+run, by name; the `migrations` table records the names a database has.
 """
 
 from __future__ import annotations
 
 import fcntl
-import importlib
 import logging
 import os
 import sqlite3
@@ -20,9 +19,6 @@ from pathlib import Path
 import sqlite_utils
 
 logger = logging.getLogger(__name__)
-
-AREAS = ("core", "outbox", "outreach", "admin")
-"""Areas whose migrations run, in this order."""
 
 BUSY_TIMEOUT_SECONDS = 30.0
 """How long a writer waits for the write lock by default (the webhook passes a shorter wait)."""
@@ -84,37 +80,50 @@ def connect(
 
 
 def run_migrations(db: sqlite_utils.Database) -> None:
-    """Bring every area's schema up to date; safe to call from several processes at once."""
+    """Run the migrations this database lacks, in order, each in its own transaction; safe to
+    call from several processes at once."""
+    from bot.storage.migrations import MIGRATIONS  # the list imports every table family
+
     db.execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations "
-        "(area TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+        "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
     )
-    for area in AREAS:
-        try:
-            module = importlib.import_module(f"{__name__}.{area}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"{__name__}.{area}":
-                continue
-            raise
-        steps = getattr(module, "MIGRATIONS", [])
+    with transaction(db):
+        applied = {row[0] for row in db.execute("SELECT name FROM migrations")}
+        if not applied:
+            applied = _legacy_names(db)
+    for name, step in MIGRATIONS:
+        if name in applied:
+            continue
         with transaction(db):
-            row = db.execute(
-                "SELECT version FROM schema_migrations WHERE area = ?", [area]
-            ).fetchone()
-            done = row[0] if row else 0
-            for number, step in enumerate(steps[done:], start=done + 1):
-                if callable(step):
-                    step(db)
-                else:
-                    for statement in _statements(step):
-                        db.execute(statement)
-                logger.info("migrated %s to version %d", area, number)
-            if len(steps) > done:
-                db.execute(
-                    "INSERT INTO schema_migrations (area, version) VALUES (?, ?) "
-                    "ON CONFLICT(area) DO UPDATE SET version = excluded.version",
-                    [area, len(steps)],
-                )
+            if db.execute("SELECT 1 FROM migrations WHERE name = ?", [name]).fetchone():
+                continue  # another process ran it meanwhile
+            if callable(step):
+                step(db)
+            else:
+                for statement in _statements(step):
+                    db.execute(statement)
+            db.execute(
+                "INSERT INTO migrations (name, applied_at) VALUES (?, ?)", [name, time.time()]
+            )
+        logger.info("migrated: %s", name)
+
+
+def _legacy_names(db: sqlite_utils.Database) -> set[str]:
+    """Record as names the per-area versions an older database kept (inside a transaction)."""
+    from bot.storage.migrations import LEGACY_AREAS
+
+    exists = db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+    ).fetchone()
+    if not exists:
+        return set()
+    names = set()
+    for area, version in db.execute("SELECT area, version FROM schema_migrations"):
+        if area in LEGACY_AREAS:
+            names.update(f"{area}-{n}" for n in range(1, int(version) + 1))
+    for name in sorted(names):
+        db.execute("INSERT INTO migrations (name, applied_at) VALUES (?, ?)", [name, time.time()])
+    return names
 
 
 def _statements(script: str) -> list[str]:

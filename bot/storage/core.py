@@ -123,19 +123,6 @@ MIGRATIONS = [
     ) WITHOUT ROWID;
     CREATE INDEX login_throttle_window ON login_throttle (window_start)
     """,
-    # The turn worker (bot.storage.inbox): an event is recorded 'pending' with its parsed form
-    # and answered later; events recorded before it existed were answered in their request.
-    """
-    ALTER TABLE inbound_events ADD COLUMN event TEXT;
-    ALTER TABLE inbound_events ADD COLUMN status TEXT NOT NULL DEFAULT 'done';
-    ALTER TABLE inbound_events ADD COLUMN lease_owner TEXT;
-    ALTER TABLE inbound_events ADD COLUMN lease_until REAL;
-    ALTER TABLE inbound_events ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE inbound_events ADD COLUMN answered_at REAL;
-    CREATE INDEX inbound_events_pending ON inbound_events (id) WHERE status = 'pending';
-    CREATE INDEX inbound_events_pending_user ON inbound_events (user_id, id)
-        WHERE status = 'pending'
-    """,
 ]
 
 

@@ -17,6 +17,22 @@ import sqlite_utils
 
 from bot.storage import transaction
 
+MIGRATIONS = [
+    # An event is recorded 'pending' with its parsed form and answered by the turn worker;
+    # events recorded before were answered in their request ('done').
+    """
+    ALTER TABLE inbound_events ADD COLUMN event TEXT;
+    ALTER TABLE inbound_events ADD COLUMN status TEXT NOT NULL DEFAULT 'done';
+    ALTER TABLE inbound_events ADD COLUMN lease_owner TEXT;
+    ALTER TABLE inbound_events ADD COLUMN lease_until REAL;
+    ALTER TABLE inbound_events ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE inbound_events ADD COLUMN answered_at REAL;
+    CREATE INDEX inbound_events_pending ON inbound_events (id) WHERE status = 'pending';
+    CREATE INDEX inbound_events_pending_user ON inbound_events (user_id, id)
+        WHERE status = 'pending'
+    """,
+]
+
 _CLAIMABLE = (
     "SELECT e.id FROM inbound_events e WHERE e.status = 'pending' "
     "AND (e.lease_until IS NULL OR e.lease_until < :now) "
