@@ -39,13 +39,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot import storage  # noqa: E402
 from bot.config import Config, OutboxConfig, OutreachConfig, StorageConfig, ZaloConfig  # noqa: E402
-from bot.outbox import deliver_due  # noqa: E402
+from bot.outbox.delivery import deliver_due  # noqa: E402
 from bot.outreach import broadcasts  # noqa: E402
 from bot.outreach.broadcasts import Dispatcher  # noqa: E402
 from bot.storage import broadcasts as store  # noqa: E402
 from bot.storage import transaction  # noqa: E402
-from bot.tokens import TokenStore  # noqa: E402
-from bot.zalo import ZaloClient  # noqa: E402
+from bot.zalo.client import ZaloClient  # noqa: E402
+from bot.zalo.tokens import TokenStore  # noqa: E402
 
 SIMULATOR = """
 import sys

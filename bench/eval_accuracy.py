@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.config import BotConfig  # noqa: E402
-from bot.dialogue import respond  # noqa: E402
+from bot.dialogue.decide import respond  # noqa: E402
 from bot.kb.loader import load_kb  # noqa: E402
 from bot.understanding import build_index  # noqa: E402
 

@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.eval_accuracy import strip_diacritics  # noqa: E402
 from bot.config import BotConfig  # noqa: E402
-from bot.dialogue import respond  # noqa: E402
+from bot.dialogue.decide import respond  # noqa: E402
 from bot.kb.loader import load_kb  # noqa: E402
 from bot.kb.model import KnowledgeBase  # noqa: E402
 from bot.understanding import build_index  # noqa: E402

@@ -40,9 +40,9 @@ sys.path.insert(0, str(ROOT))
 
 from bot import storage  # noqa: E402
 from bot.config import load  # noqa: E402
-from bot.outbox import message_parts  # noqa: E402
+from bot.outbox.delivery import message_parts  # noqa: E402
 from bot.simulator import start_simulator  # noqa: E402
-from bot.zalo import sign  # noqa: E402
+from bot.zalo.signature import sign  # noqa: E402
 
 APP_ID = "1234567890123456789"
 OA_ID = "388613280878808645"

@@ -16,9 +16,9 @@ from typing import Any, TextIO
 
 from bot import config as config_module
 from bot.clihelp import subcommand
-from bot.dialogue import respond
+from bot.dialogue.decide import respond
+from bot.dialogue.messages import Button, Turn
 from bot.kb.loader import KBError, load_kb
-from bot.messages import Button, Turn
 from bot.understanding import Index, build_index
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

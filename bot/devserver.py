@@ -151,7 +151,7 @@ def _start_scheduler(config_path: Path, config: bot_config.Config) -> Any:
     if script.exists():
         env = {**os.environ, "BOT_CONFIG": str(config_path.resolve())}
         return subprocess.Popen([sys.executable, str(script)], cwd=str(ROOT), env=env)
-    from bot.outbox import Sender
+    from bot.outbox.delivery import Sender
 
     logger.info("no scheduler.py yet: delivering the outbox in this process")
     return Sender(config).start()
@@ -232,7 +232,7 @@ def run_simulator(args: argparse.Namespace) -> int:
 
 def run_sender(args: argparse.Namespace) -> int:
     """Deliver the outbox until SIGTERM/SIGINT (finishing the message in hand)."""
-    from bot.outbox import Sender
+    from bot.outbox.delivery import Sender
 
     configure_logging(logging.INFO)
     config = bot_config.load(required=True)

@@ -76,8 +76,8 @@ class Jobs:
 
     def _default_client(self, db: sqlite_utils.Database) -> Any:
         """A Zalo client with its own token store on `db`."""
-        from bot.tokens import TokenStore
-        from bot.zalo import ZaloClient
+        from bot.zalo.client import ZaloClient
+        from bot.zalo.tokens import TokenStore
 
         return ZaloClient(self.config.zalo, TokenStore(db, self.config))
 
@@ -158,7 +158,7 @@ class Jobs:
 
     def job_token(self, db: sqlite_utils.Database, now: float) -> bool:
         """Refresh the Zalo access token ahead of expiry."""
-        from bot.tokens import TokenStore
+        from bot.zalo.tokens import TokenStore
 
         if not self.config.zalo.app_id:
             return False
@@ -173,7 +173,7 @@ class Jobs:
 
     def job_outbox(self, db: sqlite_utils.Database, now: float) -> int:
         """One delivery pass (tests; the running scheduler uses `deliver_forever` threads)."""
-        from bot.outbox import deliver_due
+        from bot.outbox.delivery import deliver_due
 
         if getattr(self._local, "client", None) is None:
             self._local.client = self.client_factory(db)
@@ -181,7 +181,7 @@ class Jobs:
 
     def deliver_forever(self) -> None:
         """Delivery loop for one thread: deliver while leading, else wait."""
-        from bot.outbox import deliver_due
+        from bot.outbox.delivery import deliver_due
 
         lower_priority()  # the webhook acknowledges first (bot.threads.NICENESS)
 
@@ -269,7 +269,7 @@ def run(config: Config, workers: int | None = None) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     if jobs.lead(jobs.clock()):
-        from bot.outbox import free_dead_leases
+        from bot.outbox.delivery import free_dead_leases
 
         free_dead_leases(jobs.db(), jobs.clock())  # rows a crashed sender on this host held
         jobs.run("retention")

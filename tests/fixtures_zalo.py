@@ -13,8 +13,8 @@ import sqlite_utils
 from bot import storage
 from bot.config import Config, OutboxConfig, StorageConfig, ZaloConfig
 from bot.simulator import Simulator, start_simulator
-from bot.tokens import TokenStore
-from bot.zalo import ZaloClient
+from bot.zalo.client import ZaloClient
+from bot.zalo.tokens import TokenStore
 
 APP_ID = "1234567890123456789"
 OA_ID = "388613280878808645"

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import sqlite_utils
 
 from bot.config import Config
-from bot.outbox import deliver_due
+from bot.outbox.delivery import deliver_due
 from bot.outreach.broadcasts import Dispatcher
 from bot.storage import outbox as outbox_store
 from bot.storage import transaction

@@ -26,7 +26,7 @@ from werkzeug.serving import make_server
 
 from bot.config import Config, OutreachConfig
 from bot.jobs import Jobs
-from bot.outbox import Sender
+from bot.outbox.delivery import Sender
 from bot.simulator import Simulator
 from bot.storage import core
 from bot.web import create_app

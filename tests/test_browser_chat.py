@@ -16,7 +16,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from bot.inbox.worker import TurnWorker
-from bot.outbox import Sender
+from bot.outbox.delivery import Sender
 from bot.web import create_app
 from tests.fixtures_zalo import make_config
 

@@ -25,7 +25,7 @@ from werkzeug.serving import make_server
 
 from bot.config import AdminConfig, Config
 from bot.inbox.worker import TurnWorker
-from bot.outbox import Sender
+from bot.outbox.delivery import Sender
 from bot.simulator import Simulator
 from bot.web import create_app
 

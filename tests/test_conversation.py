@@ -7,9 +7,9 @@ import pytest
 
 from bot import storage
 from bot.config import BotConfig, Config, StorageConfig
-from bot.events import parse_event
 from bot.inbox.worker import handle_event
 from bot.storage import core
+from bot.zalo.events import parse_event
 
 ROOT = Path(__file__).resolve().parent.parent
 USER = "246845883529197922"

@@ -10,8 +10,10 @@ from kbfactory import TOPICS, make_kb
 from kbfactory import topic as make_topic
 
 from bot.config import BotConfig
-from bot.dialogue import REQUIRED_TEXTS, respond, unsupported, welcome
-from bot.replies import shorten
+from bot.dialogue import REQUIRED_TEXTS
+from bot.dialogue.answers import unsupported, welcome
+from bot.dialogue.decide import respond
+from bot.dialogue.replies import shorten
 from bot.understanding import Index, build_index
 
 INDEX = build_index(make_kb())

@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from bot.config import BotConfig
-from bot.dialogue import respond
+from bot.dialogue.decide import respond
 from bot.understanding.normalize import unaccented
 
 NOW = dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC)

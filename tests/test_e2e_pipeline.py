@@ -26,7 +26,7 @@ from werkzeug.serving import make_server
 from bot import storage
 from bot.config import Config
 from bot.inbox.worker import TurnWorker
-from bot.outbox import Sender, message_parts
+from bot.outbox.delivery import Sender, message_parts
 from bot.simulator import Simulator
 from bot.simulator.webhook import echo_event, signed, user_text_event
 from bot.web import create_app

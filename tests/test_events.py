@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from bot.events import EventError, parse_event
+from bot.zalo.events import EventError, parse_event
 
 TEXT = {
     "app_id": "360846524940903967",

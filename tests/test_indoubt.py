@@ -25,17 +25,17 @@ from werkzeug.serving import make_server
 from bot import storage
 from bot.config import Config
 from bot.inbox.worker import TurnWorker
-from bot.indoubt import PATIENCE_SECONDS, settle_seconds
 from bot.jobs import Jobs
-from bot.outbox import Sender, deliver_due, message_parts
+from bot.outbox.delivery import Sender, deliver_due, message_parts
+from bot.outbox.indoubt import PATIENCE_SECONDS, settle_seconds
 from bot.outreach import broadcasts
 from bot.outreach.text import FileTexts
 from bot.storage import broadcasts as broadcast_store
 from bot.storage import core
 from bot.storage import outbox as store
-from bot.tokens import TokenStore
 from bot.web import create_app
-from bot.zalo import ZaloClient
+from bot.zalo.client import ZaloClient
+from bot.zalo.tokens import TokenStore
 from tests.fixtures_zalo import make_config, write_toml
 
 REPO = Path(__file__).resolve().parent.parent

@@ -14,8 +14,8 @@ from bot.outreach.text import FileTexts
 from bot.storage import core, transaction
 from bot.storage import dossiers as store
 from bot.storage import outbox as outbox_store
-from bot.tokens import TokenStore
-from bot.zalo import ZaloClient
+from bot.zalo.client import ZaloClient
+from bot.zalo.tokens import TokenStore
 
 T = local(2026, 12, 1, 10, 0).timestamp()
 TEXTS = FileTexts("knowledge_base")

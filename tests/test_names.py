@@ -18,7 +18,7 @@ from kbfactory import make_kb
 from kbfactory import topic as make_topic
 
 from bot.config import BotConfig
-from bot.dialogue import respond
+from bot.dialogue.decide import respond
 from bot.kb.loader import load_kb
 from bot.understanding import build_index
 from bot.understanding.normalize import clean, fold

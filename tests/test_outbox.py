@@ -14,8 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot import storage
-from bot.indoubt import settle_seconds
-from bot.outbox import (
+from bot.outbox.delivery import (
     backoff,
     deliver_due,
     free_dead_leases,
@@ -23,10 +22,11 @@ from bot.outbox import (
     next_morning,
     split_text,
 )
+from bot.outbox.indoubt import settle_seconds
 from bot.storage import core
 from bot.storage import outbox as store
-from bot.tokens import TokenStore
-from bot.zalo import ZaloClient
+from bot.zalo.client import ZaloClient
+from bot.zalo.tokens import TokenStore
 from tests.fixtures_zalo import make_config
 
 SENTENCE = "Công dân mang theo căn cước và giấy tờ liên quan đến bộ phận một cửa. "

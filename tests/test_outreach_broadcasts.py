@@ -139,7 +139,7 @@ def test_rate_limit_errors_slow_the_hand_over_and_lose_nothing(sim, zalo_config,
     sim.seed_followers(users)
     broadcasts.create_broadcast(db, config, "Tin có giới hạn", "all", "now", T)
     dispatcher = Dispatcher(config, burst_seconds=1.0)
-    from bot.outbox import deliver_due
+    from bot.outbox.delivery import deliver_due
 
     assert dispatcher.tick(db, T) == 20
     sim.rate_limit(5)

@@ -9,11 +9,11 @@ import pytest
 
 from bot import storage
 from bot.config import Config, StorageConfig
-from bot.events import parse_event
 from bot.inbox.worker import handle_event
 from bot.outreach.dossiers import apply_import
 from bot.storage import core
 from bot.storage import dossiers as store
+from bot.zalo.events import parse_event
 
 ROOT = Path(__file__).resolve().parent.parent
 USER = "246845883529197922"

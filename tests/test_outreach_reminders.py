@@ -100,7 +100,7 @@ def test_out_of_window_reminder_is_recorded_unreachable_with_the_reason(db, zalo
 def test_a_reminder_refused_as_out_of_window_goes_out_once_as_the_template(
     db, zalo_config, kb, citizen, sim, client
 ):
-    from bot.outbox import deliver_due
+    from bot.outbox.delivery import deliver_due
 
     templated = with_sections(zalo_config, zalo={"template_id": "TPL-HEN"})
     sim.set_last_interaction(citizen, int((time.time() - 10 * 86400) * 1000))

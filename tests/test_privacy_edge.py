@@ -17,7 +17,7 @@ import requests
 
 from bot import storage
 from bot.inbox.worker import TurnWorker
-from bot.outbox import Sender
+from bot.outbox.delivery import Sender
 from bot.outreach.dossiers import FINAL_STATUSES, apply_import
 from bot.outreach.privacy import apply_retention
 from bot.simulator.webhook import signed, user_text_event

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from bot.config import ZaloConfig
-from bot.zalo import verify_signature
+from bot.zalo.signature import verify_signature
 from tests.fixtures_zalo import APP_ID, APP_SECRET, FIRST_REFRESH_TOKEN, OA_ID, OA_SECRET
 
 

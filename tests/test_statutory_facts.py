@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from bot.config import BotConfig
-from bot.dialogue import respond
+from bot.dialogue.decide import respond
 
 DAY = dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC)
 REFERRALS = ("1022", "dichvucong.gov.vn", "tra cứu trên cổng", "hỏi tổng đài")

@@ -11,8 +11,8 @@ import pytest
 from bot import storage
 from bot.storage import core
 from bot.storage import outbox as store
-from bot.tokens import LOCK_NAME, REJECTED_PAUSE_SECONDS, TokenRefreshError, TokenStore
-from bot.zalo import TokenError
+from bot.zalo.client import TokenError
+from bot.zalo.tokens import LOCK_NAME, REJECTED_PAUSE_SECONDS, TokenRefreshError, TokenStore
 from tests.fixtures_zalo import FIRST_REFRESH_TOKEN
 
 NOW = 1_800_000_000.0
@@ -124,8 +124,8 @@ def test_refresh_waits_for_a_lock_held_elsewhere(tokens, db, sim):
 
 
 def test_a_token_rejected_right_after_its_refresh_is_not_refreshed_again(db, zalo_config, sim):
-    from bot.outbox import deliver_due
-    from bot.zalo import ZaloClient
+    from bot.outbox.delivery import deliver_due
+    from bot.zalo.client import ZaloClient
 
     start = time.time()
     for n in range(40):

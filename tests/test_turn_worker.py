@@ -25,7 +25,7 @@ from werkzeug.serving import make_server
 from bot import storage
 from bot.config import Config
 from bot.kb.live import LiveKB
-from bot.outbox import message_parts
+from bot.outbox.delivery import message_parts
 from bot.simulator.webhook import signed, user_text_event
 from bot.storage import inbox as store
 from bot.storage import transaction

@@ -28,7 +28,7 @@ from bot.inbox.worker import TurnWorker
 from bot.simulator import Simulator
 from bot.simulator.webhook import user_text_event
 from bot.web import create_app
-from bot.zalo import sign
+from bot.zalo.signature import sign
 from tests.fixtures_zalo import make_config
 
 

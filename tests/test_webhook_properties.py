@@ -23,7 +23,7 @@ from werkzeug.serving import make_server
 
 from bot.config import Config, StorageConfig, ZaloConfig
 from bot.web import create_app
-from bot.zalo import sign
+from bot.zalo.signature import sign
 from tests.fixtures_zalo import APP_ID, OA_ID, OA_SECRET
 
 EXAMPLES = 2000 if os.environ.get("CI") == "true" else 150

@@ -12,8 +12,8 @@ import unicodedata
 import pytest
 
 from bot.config import ZaloConfig
-from bot.messages import Button
-from bot.zalo import (
+from bot.dialogue.messages import Button
+from bot.zalo.client import (
     ACTION_BY_CODE,
     PermanentError,
     RetryableError,
@@ -22,9 +22,8 @@ from bot.zalo import (
     ZaloClient,
     attachment_json,
     error_for,
-    sign,
-    verify_signature,
 )
+from bot.zalo.signature import sign, verify_signature
 
 APP_ID = "1234567890123456789"
 OA_ID = "388613280878808645"

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from bot.events import STATUS_EVENTS, Event
 from bot.storage import inbox as inbox_store
 from bot.storage import outbox as outbox_store
 from bot.storage import transaction
+from bot.zalo.events import STATUS_EVENTS, Event
 
 
 def is_staff_echo(db: sqlite_utils.Database, event: Event) -> bool:

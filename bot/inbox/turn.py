@@ -17,12 +17,14 @@ from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
-from bot import dialogue, outreach
+from bot import outreach
 from bot.config import Config
-from bot.events import STATUS_EVENTS, Event
-from bot.messages import Turn
+from bot.dialogue.answers import unsupported, welcome
+from bot.dialogue.decide import respond
+from bot.dialogue.messages import Turn
 from bot.storage import core, transaction
 from bot.storage import inbox as inbox_store
+from bot.zalo.events import STATUS_EVENTS, Event
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +128,7 @@ def _speculate(
     if event.name != "user_send_text" or not event.text.strip() or not event.user_id:
         return None
     state = core.load_conversation(db, event.user_id)["state"]
-    turn = dialogue.respond(
+    turn = respond(
         event.text, state, index, _local(now, config), config.bot, buttons=config.zalo.buttons
     )
     return state, turn
@@ -148,7 +150,7 @@ def _decide(
             db, event.user_id, now, follow_state="follower" if name == "follow" else None
         )
         state = core.load_conversation(db, event.user_id)["state"]
-        return dialogue.welcome(index, config.bot, buttons=buttons, state=state)
+        return welcome(index, config.bot, buttons=buttons, state=state)
     if name == "unfollow" and event.user_id:
         core.touch_user(db, event.user_id, now, follow_state="unfollowed", interaction=False)
         return Outcome("unfollow")
@@ -167,15 +169,13 @@ def _decide(
         return Outcome("silenced")
     if name != "user_send_text" or not event.text.strip():
         kind = event.attachments[0].type if event.attachments else name.removeprefix("user_send_")
-        return dialogue.unsupported(
-            kind, index, config.bot, buttons=buttons, state=conversation["state"]
-        )
+        return unsupported(kind, index, config.bot, buttons=buttons, state=conversation["state"])
     turn = outreach.intercept(db, event.user_id, event.text, _local(now, config), index.kb, config)
     if turn is not None:
         return turn
     if guess is not None and guess[0] == conversation["state"]:
         return guess[1]
-    return dialogue.respond(
+    return respond(
         event.text, conversation["state"], index, _local(now, config), config.bot, buttons=buttons
     )
 

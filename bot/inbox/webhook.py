@@ -20,8 +20,8 @@ from flask import Blueprint, Response, current_app, request
 
 from bot import storage
 from bot.config import Config
-from bot.events import Event, EventError, decode, from_data, raw_timestamps, timestamp_of
 from bot.inbox.record import accept, record_unreadable
+from bot.zalo.events import Event, EventError, decode, from_data, raw_timestamps, timestamp_of
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def _accept(event: Event, num_retry: int) -> Any:
 
 def create_webhook_blueprint(config: Config) -> Blueprint:
     """The blueprint serving POST (events) and GET (a harmless 200) on the webhook path."""
-    from bot.zalo import verify_signature
+    from bot.zalo.signature import verify_signature
 
     bp = Blueprint("webhook", __name__)
     path = config.webhook.path

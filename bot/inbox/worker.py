@@ -25,7 +25,6 @@ import sqlite_utils
 
 from bot import storage
 from bot.config import Config
-from bot.events import Event
 from bot.inbox.record import accept
 from bot.inbox.turn import LostClaim, Outcome, answer, poison
 from bot.kb.live import KBUnavailable
@@ -33,6 +32,7 @@ from bot.leases import holder_is_dead, new_owner
 from bot.storage import core
 from bot.storage import inbox as store
 from bot.threads import lower_priority
+from bot.zalo.events import Event
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from typing import Any
 import sqlite_utils
 
 from bot.config import Config
-from bot.messages import Reply, Turn
+from bot.dialogue.messages import Reply, Turn
 from bot.outreach.clock import Moment, epoch
 from bot.outreach.dossiers import find_codes
 from bot.outreach.privacy import forget_user

@@ -17,7 +17,7 @@ from typing import Any
 import sqlite_utils
 
 from bot.config import Config, ZaloConfig
-from bot.messages import Reply
+from bot.dialogue.messages import Reply
 from bot.outreach.audience import OutreachError, parse_audience, route
 from bot.outreach.clock import Moment, epoch, in_quiet_hours, parse_send_time
 from bot.storage import broadcasts as store

@@ -292,8 +292,8 @@ def _progress(what: str, done: int, total: int) -> None:
 @_guard
 def _sync(args: argparse.Namespace) -> int:
     """`followers sync`."""
-    from bot.tokens import TokenStore
-    from bot.zalo import ZaloClient, ZaloError
+    from bot.zalo.client import ZaloClient, ZaloError
+    from bot.zalo.tokens import TokenStore
 
     config, db = _open(args)
     config_module.require(config, "zalo.app_id")

@@ -16,7 +16,7 @@ from typing import Any
 import sqlite_utils
 
 from bot.config import Config
-from bot.messages import Reply
+from bot.dialogue.messages import Reply
 from bot.outreach.audience import route
 from bot.outreach.clock import Moment, epoch, in_quiet_hours, local
 from bot.outreach.dossiers import FINAL_STATUSES

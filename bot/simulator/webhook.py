@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.simulator.state import SimState, new_id, now_ms
-from bot.zalo import sign
+from bot.zalo.signature import sign
 
 logger = logging.getLogger(__name__)
 

@@ -66,7 +66,7 @@ from bot.understanding.sections import (
     weak_section,
 )
 from bot.understanding.smalltalk import smalltalk_kinds
-from bot.wards import ward_lexicon, ward_mentions
+from bot.understanding.wardnames import ward_lexicon, ward_mentions
 
 logger = logging.getLogger(__name__)
 

@@ -38,7 +38,7 @@ from bot.config import Config, ZaloConfig
 from bot.logs import mask
 from bot.storage import core, transaction
 from bot.storage import outbox as store
-from bot.zalo import TOKEN_PATH, RetryableError, TokenError, ZaloError, make_session
+from bot.zalo.client import TOKEN_PATH, RetryableError, TokenError, ZaloError, make_session
 
 logger = logging.getLogger(__name__)
 

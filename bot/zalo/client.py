@@ -1,4 +1,4 @@
-"""Speaking Zalo: webhook signatures, the OA API v3 client, and the `ZaloError` family.
+"""Speaking to Zalo: the OA API v3 client, and the `ZaloError` family.
 
 Errors come back from Zalo with HTTP 200 and a non-zero `error`; every call checks it and raises
 a `ZaloError` whose `action` says what the caller should do (see `zalo-oa.md` §7): retry, refresh,
@@ -8,8 +8,6 @@ HTTP 5xx/429) are `retry` with code 0, and `in_doubt` when the call may have bee
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import os
@@ -20,7 +18,7 @@ import requests
 import urllib3
 
 from bot.config import ZaloConfig
-from bot.messages import Button
+from bot.dialogue.messages import Button
 
 logger = logging.getLogger(__name__)
 
@@ -142,47 +140,11 @@ def never_reached(exc: requests.RequestException) -> bool:
     return isinstance(reason, urllib3.exceptions.ConnectTimeoutError)  # incl. refused, DNS
 
 
-# -- Webhook signature ---------------------------------------------------------------------------
-
-
-def sign(app_id: str, raw: bytes, timestamp: str, secret: str) -> str:
-    """Hex SHA-256 of app_id + raw body + timestamp + OA secret (plain hash, not HMAC)."""
-    data = app_id.encode() + raw + timestamp.encode() + secret.encode()
-    return hashlib.sha256(data).hexdigest()
-
-
-def verify_signature(header: str | None, raw: bytes, timestamp: str, config: ZaloConfig) -> bool:
-    """True when `X-ZEvent-Signature` matches the app id (or, if allowed, the OA id) as first term.
-
-    Comparisons are constant-time and both candidates are always computed. Which one matched is
-    logged, so the open question (app id vs OA id) can be settled from real traffic.
-    """
-    if not header or not config.oa_secret_key or not config.app_id:
-        return False
-    given = header.strip()
-    if given[:4].lower() == "mac=":
-        given = given[4:]
-    given_bytes = given.strip().lower().encode("utf-8", "replace")
-    expected_app = sign(config.app_id, raw, timestamp, config.oa_secret_key).encode()
-    by_app = hmac.compare_digest(given_bytes, expected_app)
-    by_oa = False
-    if config.signature_try_oa_id and config.oa_id:
-        expected_oa = sign(config.oa_id, raw, timestamp, config.oa_secret_key).encode()
-        by_oa = hmac.compare_digest(given_bytes, expected_oa)
-    if by_app:
-        logger.debug("webhook signature matched with the app id")
-        return True
-    if by_oa:
-        logger.warning("webhook signature matched with the OA id as first term (fallback)")
-        return True
-    return False
-
-
 # -- API client ----------------------------------------------------------------------------------
 
 
 class TokenSource(Protocol):
-    """What the client needs from a token store (see `bot.tokens.TokenStore`)."""
+    """What the client needs from a token store (see `bot.zalo.tokens.TokenStore`)."""
 
     def access_token(self, now: float | None = None) -> str: ...
 

@@ -29,11 +29,12 @@ from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
-from bot import indoubt, storage
+from bot import storage
 from bot.config import Config
 from bot.leases import holder_is_dead, new_owner
+from bot.outbox import indoubt
 from bot.storage import outbox as store
-from bot.zalo import TEXT_LIMIT, ZaloClient, ZaloError
+from bot.zalo.client import TEXT_LIMIT, ZaloClient, ZaloError
 
 logger = logging.getLogger(__name__)
 
@@ -347,7 +348,7 @@ class Sender:
         self.threads: list[threading.Thread] = []
 
     def _default_client(self, db: sqlite_utils.Database) -> ZaloClient:
-        from bot.tokens import TokenStore
+        from bot.zalo.tokens import TokenStore
 
         return ZaloClient(self.config.zalo, TokenStore(db, self.config))
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from bot.dialogue.messages import Button, Reply, Turn
 from bot.kb.model import ANSWER_SECTIONS, KnowledgeBase, Topic
-from bot.messages import Button, Reply, Turn
 
 BUTTON_TITLE_MAX = 35
 """Characters of a button title (the default of `zalo.button_title_max`)."""

@@ -26,7 +26,7 @@ import sqlite_utils
 
 from bot.config import Config
 from bot.storage import outbox as store
-from bot.zalo import ZaloClient, ZaloError
+from bot.zalo.client import ZaloClient, ZaloError
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,259 @@
+"""The turns the dialogue builds: an answer (a section, an FAQ entry or the overview), choices,
+a fallback, a hand-over, small talk, the welcome and the reply to what the bot cannot read."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from bot.config import BotConfig
+from bot.dialogue.messages import Reply, Turn
+from bot.dialogue.replies import (
+    MAX_BUTTONS,
+    finish,
+    menu_buttons,
+    pick,
+    rating_buttons,
+    section_buttons,
+    topic_button,
+)
+from bot.dialogue.wards import decided_by_ward, ward_office
+from bot.kb.model import Faq, Topic
+from bot.kb.render import render_faq, render_section, render_summary
+from bot.understanding import Index, Match
+
+logger = logging.getLogger(__name__)
+
+
+def answer(
+    index: Index,
+    topic_id: str,
+    section: str | None,
+    state: dict[str, Any],
+    buttons: bool,
+    match: Match | None = None,
+    lead: tuple[Reply, ...] = (),
+    today: date | None = None,
+    faq_id: str | None = None,
+) -> Turn:
+    """Answer one section of a topic, one of its FAQ entries, or its short overview."""
+    kb = index.kb
+    topic = kb.topics[topic_id]
+    if faq_id is None and match is not None and match.topic == topic_id:
+        faq_id = match.faq
+    faq = next((f for f in topic.faqs if f.id == faq_id), None)
+    if faq is not None:
+        return faq_answer(index, topic, faq, state, buttons, match, lead, today)
+    if match is not None and match.query is not None and section == match.query.section:
+        section = index.section_for(topic_id, match.query)
+    if (
+        section is not None
+        and section != "sources"
+        and not topic.has_section(section, today)
+        and section not in (topic.not_applicable)
+    ):
+        section = None
+    if section is None:
+        text = render_summary(topic, today)
+        text += "\n\n" + kb.text("overview_more")
+        shown = section_buttons(index.kb, topic, None, MAX_BUTTONS, today)
+    else:
+        text = render_section(topic, section, state.get("ward"), today)
+        if (
+            section == "where"
+            and state.get("ward") in kb.wards
+            and state["ward"] not in topic.where_by_ward
+            and decided_by_ward(topic)
+        ):
+            text += "\n" + ward_office(kb, state["ward"])
+        shown = rating_buttons(kb, topic.id) if buttons else []
+        shown += section_buttons(index.kb, topic, section, MAX_BUTTONS - len(shown), today)
+    state.update(topic=topic.id, section=section, fallbacks=0)
+    committed = match is not None and match.topic == topic.id
+    candidates = tuple(c for c, _ in match.candidates) if committed else (topic.id,)
+    return finish(
+        kb,
+        [*lead, Reply(text, tuple(shown))],
+        state,
+        buttons,
+        kind="answer",
+        topic=topic.id,
+        section=section,
+        candidates=candidates,
+        score=match.score if match else 1.0,
+    )
+
+
+def faq_answer(
+    index: Index,
+    topic: Topic,
+    faq: Faq,
+    state: dict[str, Any],
+    buttons: bool,
+    match: Match | None,
+    lead: tuple[Reply, ...],
+    today: date | None,
+) -> Turn:
+    """Answer one FAQ entry of a topic, with the rating and the topic's section buttons."""
+    kb = index.kb
+    shown = rating_buttons(kb, topic.id) if buttons else []
+    shown += section_buttons(kb, topic, None, MAX_BUTTONS - len(shown), today)
+    state.update(topic=topic.id, section=None, fallbacks=0)
+    committed = match is not None and match.topic == topic.id
+    return finish(
+        kb,
+        [*lead, Reply(render_faq(topic, faq, today), tuple(shown))],
+        state,
+        buttons,
+        kind="answer",
+        topic=topic.id,
+        faq=faq.id,
+        candidates=tuple(c for c, _ in match.candidates) if committed else (topic.id,),
+        score=match.score if match else 1.0,
+    )
+
+
+def choices(
+    index: Index, match: Match, state: dict[str, Any], buttons: bool, lead: tuple[Reply, ...] = ()
+) -> Turn:
+    """Offer the closest topics as buttons (with the section asked, if any)."""
+    kb = index.kb
+    section = match.section
+    shown = []
+    for topic_id, _ in match.candidates:
+        payload = f"#section:{topic_id}:{section}" if section else f"#topic:{topic_id}"
+        shown.append(topic_button(kb.topics[topic_id], payload))
+    return finish(
+        kb,
+        [*lead, Reply(kb.text("choices_prompt"), tuple(shown))],
+        state,
+        buttons,
+        kind="choices",
+        candidates=tuple(c for c, _ in match.candidates),
+        score=match.score,
+    )
+
+
+def fallback(
+    index: Index,
+    match: Match | None,
+    state: dict[str, Any],
+    settings: BotConfig,
+    buttons: bool,
+    lead: tuple[Reply, ...] = (),
+    said: str = "",
+) -> Turn:
+    """Apologise, suggest how to ask, show the menu and hotline; hand over after repeats."""
+    kb = index.kb
+    count = int(state.get("fallbacks", 0)) + 1
+    candidates = tuple(c for c, _ in match.candidates) if match else ()
+    score = match.score if match else 0.0
+    if count >= max(1, settings.fallbacks_before_handover):
+        return handover(
+            index, state, buttons, candidates=candidates, score=score, after_fallbacks=True
+        )
+    state["fallbacks"] = count
+    text = said or pick(kb, "fallback", count - 1)
+    contact = dict(kb.contact)
+    if contact.get("hotline"):
+        text += "\n" + kb.text(
+            "fallback_hotline", hotline=contact["hotline"], ai_hotline=contact.get("ai_hotline", "")
+        )
+    return finish(
+        kb,
+        [*lead, Reply(text, menu_buttons(kb))],
+        state,
+        buttons,
+        kind="fallback",
+        candidates=candidates,
+        score=score,
+        unanswered=True,
+    )
+
+
+def handover(
+    index: Index,
+    state: dict[str, Any],
+    buttons: bool,
+    *,
+    candidates: tuple[str, ...] = (),
+    score: float = 0.0,
+    after_fallbacks: bool = False,
+) -> Turn:
+    """Flag the conversation for staff and tell the citizen a person will reply."""
+    kb = index.kb
+    text = kb.text("handover")
+    if after_fallbacks:
+        text = kb.text("handover_after_fallbacks") + "\n\n" + text
+    state["fallbacks"] = 0
+    return finish(
+        kb,
+        [Reply(text)],
+        state,
+        buttons,
+        kind="handover",
+        handover=True,
+        unanswered=after_fallbacks,
+        candidates=candidates,
+        score=score,
+    )
+
+
+def smalltalk(index: Index, key: str, state: dict[str, Any], buttons: bool, now: datetime) -> Turn:
+    """A short reply that fits, then the menu."""
+    kb = index.kb
+    text = pick(kb, key, now.second)
+    return finish(kb, [Reply(text, menu_buttons(kb))], state, buttons, kind="smalltalk")
+
+
+def out_of_scope(
+    index: Index,
+    match: Match,
+    state: dict[str, Any],
+    settings: BotConfig,
+    buttons: bool,
+    lead: tuple[Reply, ...],
+) -> Turn:
+    """A fallback that says which office handles what the message is about."""
+    entry = index.kb.lexicon.get("out_of_scope", {}).get(match.domain or "", {})
+    text = index.kb.text("out_of_scope", name=entry.get("name", ""), where=entry.get("where", ""))
+    return fallback(index, match, state, settings, buttons, lead, text)
+
+
+def welcome(
+    index: Index, settings: BotConfig, buttons: bool = True, state: Mapping[str, Any] | None = None
+) -> Turn:
+    """The greeting sent when a citizen follows the OA (`state`: what to keep, if anything)."""
+    kb = index.kb
+    return finish(
+        kb,
+        [Reply(kb.text("welcome"), menu_buttons(kb))],
+        dict(state or {}),
+        buttons,
+        kind="welcome",
+    )
+
+
+def unsupported(
+    kind: str,
+    index: Index,
+    settings: BotConfig,
+    buttons: bool = True,
+    state: Mapping[str, Any] | None = None,
+) -> Turn:
+    """The reply to an image, sticker, file or other message the bot cannot read.
+
+    Pass the conversation `state` to keep it in the returned Turn; without it the Turn's state
+    holds only what this reply needs (numbered choices when buttons are off).
+    """
+    kb = index.kb
+    logger.debug("unsupported message kind %s", kind)
+    return finish(
+        kb,
+        [Reply(kb.text("unsupported"), menu_buttons(kb))],
+        dict(state or {}),
+        buttons,
+        kind="unsupported",
+    )

@@ -1,0 +1,213 @@
+"""What the bot says to one citizen message: a pure function of the message, state and index.
+
+Order of decisions for a text message:
+
+1. a typed number picks one of the numbered choices of the previous turn (buttons off);
+2. a button payload (`#topic:<id>`, `#section:<id>:<section>`, `#rate:<id>:1|0`, `#menu`);
+3. emoji only, a request for a person, small talk, unreadable text;
+4. the matcher: an answer (a section, or the short overview with section buttons), a follow-up
+   that names no procedure (answered for the last topic), choices, or a fallback; after
+   `settings.fallbacks_before_handover` fallbacks in a row the conversation is handed over.
+
+State keys: `topic` and `section` (last answer), `ward` / `old_ward` (named by the citizen),
+`fallbacks` (in a row), `pending` (payloads of numbered choices when buttons are off).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from bot.config import BotConfig
+from bot.dialogue import answers
+from bot.dialogue.messages import Reply, Turn
+from bot.dialogue.replies import finish, menu_buttons
+from bot.dialogue.wards import remember_wards, ward_only
+from bot.kb.model import ANSWER_SECTIONS, SECTION_LABELS
+from bot.understanding import Index, Match, Query
+from bot.understanding.lexical import BACK_MIN, MAX_CHOICES
+from bot.understanding.reading import Reading
+from bot.understanding.smalltalk import asks_for_person, is_emoji_only, looks_like_words
+
+logger = logging.getLogger(__name__)
+
+
+PAYLOAD = re.compile(r"^#(topic|section|rate|menu)(?::([a-z0-9-]+))?(?::([a-z0-9]+))?$")
+"""Button payloads. They start with '#' and hold only ids, so typed sentences never match."""
+
+SMALLTALK_ORDER = ("who", "thanks", "bye", "greeting", "ok")
+
+
+def _payload(
+    index: Index, text: str, state: dict[str, Any], buttons: bool, now: datetime
+) -> Turn | None:
+    """Handle a tapped button; None when `text` is not a valid payload for this KB."""
+    found = PAYLOAD.match(text)
+    if not found:
+        return None
+    kind, topic_id, extra = found.groups()
+    kb = index.kb
+    if kind == "menu" and topic_id is None:
+        return finish(
+            kb, [Reply(kb.text("menu_intro"), menu_buttons(kb))], state, buttons, kind="menu"
+        )
+    if topic_id not in kb.topics:
+        return None
+    if kind == "topic" and extra is None:
+        return answers.answer(index, topic_id, None, state, buttons, today=now.date())
+    if kind == "section" and extra in (*ANSWER_SECTIONS, "sources"):
+        return answers.answer(index, topic_id, extra, state, buttons, today=now.date())
+    if kind == "rate" and extra in ("0", "1"):
+        helpful = extra == "1"
+        key = "rating_thanks_helpful" if helpful else "rating_thanks_not_helpful"
+        return finish(
+            kb, [Reply(kb.text(key))], state, buttons, kind="feedback", rating=(topic_id, helpful)
+        )
+    return None
+
+
+def respond(
+    text: str,
+    state: Mapping[str, Any],
+    index: Index,
+    now: datetime,
+    settings: BotConfig,
+    buttons: bool = True,
+) -> Turn:
+    """The bot's turn for one citizen text message (pure: no I/O, no clock)."""
+    kb = index.kb
+    state = dict(state)
+    raw = text.strip()
+    pending = state.get("pending") or []
+    if raw.isdigit() and pending and 1 <= int(raw) <= len(pending):
+        raw = str(pending[int(raw) - 1])
+    handled = _payload(index, raw, state, buttons, now)
+    if handled is not None:
+        return handled
+    if not raw or is_emoji_only(raw):
+        return answers.smalltalk(index, "smalltalk_emoji", state, buttons, now)
+    reading = index.read(raw)
+    query = index.analyze(reading.text)
+    words, folded = query.normalized.text.split(), query.normalized.tokens
+    if asks_for_person(index.book, words, folded):
+        return answers.handover(index, state, buttons)
+    lead = remember_wards(kb, query.wards, state)
+    last = state.get("topic") if state.get("topic") in kb.topics else None
+    if query.wards and not query.names_topic and not query.section:
+        return ward_only(kb, state, lead, buttons)  # "nhà mình ở Bưởi": where, for that ward
+    if not query.content and not query.section:
+        if query.smalltalk:
+            kind = next(k for k in SMALLTALK_ORDER if k in query.smalltalk)
+            key = "smalltalk_thanks" if kind == "ok" else f"smalltalk_{kind}"
+            return answers.smalltalk(index, key, state, buttons, now)
+    if query.content and not looks_like_words(query.content, index.known):
+        return answers.smalltalk(index, "smalltalk_gibberish", state, buttons, now)
+    return _understood(index, reading, query, state, settings, buttons, now, last, lead)
+
+
+def _understood(
+    index: Index,
+    reading: Reading,
+    query: Query,
+    state: dict[str, Any],
+    settings: BotConfig,
+    buttons: bool,
+    now: datetime,
+    last: str | None,
+    lead: tuple[Reply, ...],
+) -> Turn:
+    """The turn for a message that asks something: matched, in the conversation's context."""
+    kb, today = index.kb, now.date()
+
+    def answer(topic_id: str, section: str | None, match: Match | None = None, **kw: Any) -> Turn:
+        return answers.answer(index, topic_id, section, state, buttons, match, lead, today, **kw)
+
+    if not query.names_topic and not query.section and not query.cues:
+        # Only procedure-neutral words ("thủ tục thế nào", "cần hỗ trợ"): the last topic's
+        # FAQ entry or overview in a conversation, else the menu; never a guess.
+        if last:
+            return answer(last, None, faq_id=index.faq_in_context(last, reading.text, today))
+        reply = Reply(kb.text("menu_intro"), menu_buttons(kb))
+        return finish(kb, [*lead, reply], state, buttons, kind="choices")
+    if last and query.document and not query.without_document:
+        # "có cần giấy khai sinh không" after an answer: a document of that topic, not a topic.
+        return answer(last, None if index.is_named(last, query.document) else "documents")
+    match = index.match_query(query, reading, today)
+    several = _several_asks(index, reading, match, today)
+    if several is not None:
+        return answers.choices(index, several, state, buttons, lead)
+    named = query.names_topic and match.via == "lexical"
+    if match.outcome == "answer" and (not last or match.topic == last or named):
+        return answer(match.topic, query.section, match)
+    if last and match.topic != last:
+        follow = _follow_up(index, reading, query, match, last, today)
+        if follow is not None:
+            return answer(last, follow[0], match, faq_id=follow[1])
+    if not query.names_topic and query.section:
+        label = SECTION_LABELS.get(query.section, query.section).lower()
+        reply = Reply(kb.text("ask_topic", section=label), menu_buttons(kb))
+        return finish(kb, [*lead, reply], state, buttons, kind="choices", score=match.score)
+    if match.outcome == "choices":
+        return answers.choices(index, _with_current(match, last), state, buttons, lead)
+    if match.outcome == "answer":
+        return answer(match.topic, query.section, match)
+    if match.domain is not None:
+        return answers.out_of_scope(index, match, state, settings, buttons, lead)
+    return answers.fallback(index, match, state, settings, buttons, lead)
+
+
+def _follow_up(
+    index: Index, reading: Reading, query: Query, match: Match, last: str, today: date
+) -> tuple[str | None, str | None] | None:
+    """(section, FAQ id) of the current topic when a message names no procedure of its own.
+
+    A message stays on the current topic unless the naming rules commit to another one, or the
+    fused ranking is confident about another one: its FAQ entry if one is close, the section
+    asked, or the overview. None: the message is about something else.
+    """
+    if match.domain is not None:
+        return None  # "thời tiết ngày mai": about something no topic deals with
+    faq = index.faq_in_context(last, reading.text, today)
+    if query.section and (not query.names_topic or match.via == "fused"):
+        # "thế nếu đi công tác thì nộp ở đâu": a section of the current topic, unless the
+        # naming rules commit to another procedure.
+        return query.section, faq
+    if query.section and match.outcome == "choices" and match.back < BACK_MIN:
+        # "thế nếu ở xa thì nộp ở đâu": its other words only share a common word with a few
+        # phrasings, so it is still about the current topic.
+        return query.section, faq
+    if match.outcome == "answer" and (query.names_topic or match.via == "fused"):
+        return None
+    if faq is not None or query.section:
+        return query.section, faq
+    if not query.names_topic or last in (c for c, _ in match.candidates):
+        return None, None
+    return None
+
+
+def _with_current(match: Match, last: str | None) -> Match:
+    """The match with the current topic first among the choices (a menu in a conversation)."""
+    if last is None:
+        return match
+    others = tuple(c for c in match.candidates if c[0] != last)
+    return dataclasses.replace(match, candidates=((last, match.score), *others)[:MAX_CHOICES])
+
+
+def _several_asks(index: Index, reading: Reading, match: Match, today: date) -> Match | None:
+    """Choices when the asking sentences of one message commit to different topics."""
+    if len(reading.asks) < 2:
+        return None
+    topics: list[str] = []
+    for sentence in reading.asks[:MAX_CHOICES]:
+        found = index.match(sentence, today)
+        if found.outcome == "answer" and found.topic not in topics:
+            topics.append(found.topic)
+    if len(topics) < 2:
+        return None
+    return dataclasses.replace(
+        match, outcome="choices", topic=None, candidates=tuple((t, 1.0) for t in topics)
+    )
