@@ -15,11 +15,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from bot import admin, storage
 from bot.config import Config
 from bot.inbox.webhook import create_webhook_blueprint, error_response
+from bot.kb.live import Live
 
 logger = logging.getLogger(__name__)
 
 
-def _live_kb(config: Config) -> Any:
+def _live_kb(config: Config) -> Live:
     from bot.kb.live import LiveKB
     from bot.understanding import build_index
 
@@ -28,7 +29,7 @@ def _live_kb(config: Config) -> Any:
 
 
 def create_app(
-    config: Config, *, clock: Callable[[], float] = time.time, live_kb: Any = None
+    config: Config, *, clock: Callable[[], float] = time.time, live_kb: Live | None = None
 ) -> Flask:
     """Build the app for `config`; `clock` gives the current epoch seconds (tests pass one)."""
     app = Flask(__name__)

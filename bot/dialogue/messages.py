@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 
@@ -30,13 +31,29 @@ class Reply:
         return data
 
 
+class TurnKind(StrEnum):
+    """What kind of turn the bot took (stored in `turns.kind`, counted by the console)."""
+
+    ANSWER = "answer"
+    CHOICES = "choices"
+    MENU = "menu"
+    FALLBACK = "fallback"
+    SMALLTALK = "smalltalk"
+    HANDOVER = "handover"
+    FEEDBACK = "feedback"
+    WARD = "ward"
+    WELCOME = "welcome"
+    UNSUPPORTED = "unsupported"
+    DOSSIER = "dossier"
+    PRIVACY = "privacy"
+
+
 @dataclass(frozen=True, slots=True)
 class Turn:
     """The outcome of one citizen message: what to send and what to remember.
 
-    `kind` is one of answer, choices, fallback, smalltalk, handover, feedback, dossier, privacy,
-    welcome, unsupported, silent. `topic` is set only when the bot commits to an answer; `faq`
-    is the id of the topic's FAQ entry that answered, if one did.
+    `kind` is a `TurnKind` (a plain string is checked against it). `topic` is set only when the
+    bot commits to an answer; `faq` is the id of the topic's FAQ entry that answered, if one did.
     `state` is the new JSON-serialisable conversation state (None: unchanged). `unanswered`
     asks the pipeline to store the question for staff; `rating` is (topic, helpful);
     `handover` flags the conversation.
@@ -44,7 +61,7 @@ class Turn:
 
     replies: tuple[Reply, ...]
     state: Mapping[str, Any] | None = None
-    kind: str = "answer"
+    kind: TurnKind = TurnKind.ANSWER
     topic: str | None = None
     section: str | None = None
     candidates: tuple[str, ...] = ()
@@ -53,3 +70,6 @@ class Turn:
     unanswered: bool = False
     rating: tuple[str, bool] | None = None
     handover: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", TurnKind(self.kind))  # an unknown kind is a bug

@@ -12,18 +12,19 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
-from bot import outreach
+from bot import clock, outreach
 from bot.config import Config
 from bot.dialogue.answers import unsupported, welcome
 from bot.dialogue.decide import respond
 from bot.dialogue.messages import Turn
 from bot.storage import core, transaction
 from bot.storage import inbox as inbox_store
+from bot.understanding import Index
 from bot.zalo.events import STATUS_EVENTS, Event
 
 logger = logging.getLogger(__name__)
@@ -40,25 +41,45 @@ class LostClaim(RuntimeError):
     """Another worker took the event over (this worker's lease lapsed): nothing is committed."""
 
 
+class Status(StrEnum):
+    """What happened to a recorded event."""
+
+    TURN = "turn"  # the dialogue (or outreach) answered
+    SILENCED = "silenced"  # staff are talking with the citizen: the bot keeps quiet
+    STAFF_ECHO = "staff_echo"  # staff wrote from the OA: the bot keeps quiet for a while
+    UNFOLLOW = "unfollow"
+    WITHDRAWN = "withdrawn"  # the citizen's data was deleted
+    RECORDED = "recorded"  # an event the bot does not act on, noted
+    IGNORED = "ignored"  # a status receipt
+    POISON = "poison"  # the turn failed: the citizen got an apology
+    # statuses of `handle_event` when nothing was recorded or answered
+    DUPLICATE = "duplicate"
+    ECHO = "echo"
+    PENDING = "pending"
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What happened to an event: its status and, for a turn, its kind and replies queued."""
 
-    status: str  # turn, duplicate, echo, staff_echo, ignored, recorded, silenced, unfollow...
+    status: Status
     kind: str = ""
     replies: int = 0
     inbound_id: int | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", Status(self.status))
+
 
 def _local(now: float, config: Config) -> dt.datetime:
-    return dt.datetime.fromtimestamp(now, ZoneInfo(config.outreach.timezone))
+    return clock.local(now, config.outreach.timezone)
 
 
 def answer(
     db: sqlite_utils.Database,
     inbound_id: int,
     event: Event,
-    index: Any,
+    index: Index,
     config: Config,
     now: float,
     owner: str,
@@ -101,7 +122,7 @@ def _effects(
     db: sqlite_utils.Database,
     inbound_id: int,
     event: Event,
-    index: Any,
+    index: Index,
     config: Config,
     now: float,
     guess: tuple[dict[str, Any], Turn] | None,
@@ -122,7 +143,7 @@ def _effects(
 
 
 def _speculate(
-    db: sqlite_utils.Database, event: Event, index: Any, config: Config, now: float
+    db: sqlite_utils.Database, event: Event, index: Index, config: Config, now: float
 ) -> tuple[dict[str, Any], Turn] | None:
     """The dialogue's turn for a text message on the state as read now, outside the lock."""
     if event.name != "user_send_text" or not event.text.strip() or not event.user_id:
@@ -137,7 +158,7 @@ def _speculate(
 def _decide(
     db: sqlite_utils.Database,
     event: Event,
-    index: Any,
+    index: Index,
     config: Config,
     now: float,
     guess: tuple[dict[str, Any], Turn] | None = None,

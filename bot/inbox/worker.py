@@ -32,6 +32,7 @@ from bot.leases import holder_is_dead, new_owner
 from bot.storage import core
 from bot.storage import inbox as store
 from bot.threads import lower_priority
+from bot.understanding import Index
 from bot.zalo.events import Event
 
 logger = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ class LiveIndex(Protocol):
     """What the worker needs of the live knowledge base: its current index."""
 
     @property
-    def current(self) -> Any:
+    def current(self) -> Index:
         """The matcher index of the last good knowledge base (raises when none is loaded)."""
         ...
 
@@ -189,7 +190,7 @@ class TurnWorker:
 class FixedIndex:
     """A `LiveIndex` that always serves one index (tools and tests without a live KB)."""
 
-    def __init__(self, index: Any) -> None:
+    def __init__(self, index: Index) -> None:
         self.current = index
 
 

@@ -19,8 +19,9 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
+from bot.clock import Moment, epoch
 from bot.kb.check import audit
 from bot.kb.loader import KBError, Problem, kb_files, read_kb
 from bot.kb.model import KnowledgeBase
@@ -29,6 +30,24 @@ from bot.threads import real_sleep, start_real_thread, wait_until
 logger = logging.getLogger(__name__)
 
 Fingerprint = tuple[tuple[str, int, int], ...]
+
+
+class Live(Protocol):
+    """What the running bot needs of a live knowledge base: `LiveKB`, or a fixed one in tests."""
+
+    @property
+    def current(self) -> Any:
+        """The built index of the last good knowledge base (raises when none is loaded)."""
+        ...
+
+    @property
+    def kb(self) -> KnowledgeBase | None:
+        """The last good knowledge base (None before the first good load)."""
+        ...
+
+    def status(self) -> dict[str, Any]:
+        """What the console shows about it."""
+        ...
 
 
 class KBUnavailable(KBError):
@@ -45,11 +64,6 @@ def fingerprint(path: str | Path) -> Fingerprint:
             continue
         found.append((str(file), stat.st_size, stat.st_mtime_ns))
     return tuple(found)
-
-
-def _epoch(now: float | dt.datetime) -> float:
-    """Epoch seconds from a float or an aware datetime."""
-    return now.timestamp() if isinstance(now, dt.datetime) else float(now)
 
 
 class LiveKB:
@@ -121,10 +135,10 @@ class LiveKB:
         """The last good knowledge base itself (None before the first good load)."""
         return None if self._good is None else self._good[0]
 
-    def maybe_reload(self, now: float | dt.datetime) -> bool:
+    def maybe_reload(self, now: Moment) -> bool:
         """Reload if `reload_seconds` passed since the last look and a file changed (with a
         watcher running, it looks by itself: nothing is done here)."""
-        at = _epoch(now)
+        at = epoch(now)
         if self._watching or at - self._checked_at < self.reload_seconds:
             return False
         if not self._lock.acquire(blocking=False):
@@ -141,7 +155,7 @@ class LiveKB:
             return False
         return self._reload_locked(at)
 
-    def reload(self, now: float | dt.datetime, timeout: float = 120.0) -> bool:
+    def reload(self, now: Moment, timeout: float = 120.0) -> bool:
         """Load, build and check now, whatever the files' times say; True when swapped in.
 
         With a watcher running, the watcher does it and the caller waits (cooperatively under
@@ -154,7 +168,7 @@ class LiveKB:
             wait_until(lambda: self._looked >= wanted, timeout)
             return self._reloads > before
         with self._lock:
-            return self._reload_unlocked(_epoch(now))
+            return self._reload_unlocked(epoch(now))
 
     def _reload_unlocked(self, at: float) -> bool:
         self._checked_at = at

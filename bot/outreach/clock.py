@@ -1,28 +1,20 @@
-"""Local time for outreach: the office timezone, quiet hours, and epoch conversions."""
+"""Local time for outreach: the office timezone and quiet hours (conversions: `bot.clock`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from bot import clock
+from bot.clock import Moment, epoch
 from bot.config import OutreachConfig
 
-Moment = dt.datetime | float
-"""A point in time as passed in by callers: an aware datetime (naive means UTC) or epoch seconds."""
-
-
-def epoch(now: Moment) -> float:
-    """Epoch seconds of `now`."""
-    if isinstance(now, dt.datetime):
-        if now.tzinfo is None:
-            now = now.replace(tzinfo=dt.UTC)
-        return now.timestamp()
-    return float(now)
+__all__ = ["Moment", "epoch", "local", "in_quiet_hours", "parse_hhmm", "parse_send_time"]
 
 
 def local(now: Moment, config: OutreachConfig) -> dt.datetime:
     """`now` in the office timezone."""
-    return dt.datetime.fromtimestamp(epoch(now), ZoneInfo(config.timezone))
+    return clock.local(now, config.timezone)
 
 
 def parse_hhmm(value: str) -> dt.time:
