@@ -164,41 +164,43 @@ def _decide(
     guess: tuple[dict[str, Any], Turn] | None = None,
 ) -> Turn | Outcome:
     """Pick the turn for an event, or an Outcome when nothing is to be said."""
-    buttons = config.zalo.buttons
-    name = event.name
-    if name in GREETING_EVENTS and event.user_id:
-        core.touch_user(
-            db, event.user_id, now, follow_state="follower" if name == "follow" else None
-        )
-        state = core.load_conversation(db, event.user_id)["state"]
-        return welcome(index, config.bot, buttons=buttons, state=state)
-    if name == "unfollow" and event.user_id:
-        core.touch_user(db, event.user_id, now, follow_state="unfollowed", interaction=False)
-        return Outcome("unfollow")
-    if name == "user_withdraw" and event.user_id:
-        outreach.forget(db, event.user_id, _local(now, config))
-        return Outcome("withdrawn")
-    if not event.is_user_message:
-        core.record_other_event(db, name, event.user_id, now)
-        return Outcome("recorded")
-
+    if not event.is_user_message or not event.user_id:
+        return _platform_event(db, event, index, config, now)
     core.touch_user(db, event.user_id, now)
     conversation = core.load_conversation(db, event.user_id)
     staff_until = conversation.get("staff_active_until")
     if staff_until and staff_until > now:
         core.record_turn(db, None, event.user_id, now, "silenced", None, None, 0.0)
-        return Outcome("silenced")
-    if name != "user_send_text" or not event.text.strip():
-        kind = event.attachments[0].type if event.attachments else name.removeprefix("user_send_")
-        return unsupported(kind, index, config.bot, buttons=buttons, state=conversation["state"])
+        return Outcome(Status.SILENCED)
+    state, buttons = conversation["state"], config.zalo.buttons
+    if event.name != "user_send_text" or not event.text.strip():
+        kind = event.attachments[0].type if event.attachments else event.name[len("user_send_") :]
+        return unsupported(kind, index, config.bot, buttons=buttons, state=state)
     turn = outreach.intercept(db, event.user_id, event.text, _local(now, config), index.kb, config)
     if turn is not None:
         return turn
-    if guess is not None and guess[0] == conversation["state"]:
+    if guess is not None and guess[0] == state:
         return guess[1]
-    return respond(
-        event.text, conversation["state"], index, _local(now, config), config.bot, buttons=buttons
-    )
+    return respond(event.text, state, index, _local(now, config), config.bot, buttons=buttons)
+
+
+def _platform_event(
+    db: sqlite_utils.Database, event: Event, index: Index, config: Config, now: float
+) -> Turn | Outcome:
+    """A follow, an unfollow, a withdrawal, or an event the bot only notes."""
+    name, user = event.name, event.user_id
+    if name in GREETING_EVENTS and user:
+        core.touch_user(db, user, now, follow_state="follower" if name == "follow" else None)
+        state = core.load_conversation(db, user)["state"]
+        return welcome(index, config.bot, buttons=config.zalo.buttons, state=state)
+    if name == "unfollow" and user:
+        core.touch_user(db, user, now, follow_state="unfollowed", interaction=False)
+        return Outcome(Status.UNFOLLOW)
+    if name == "user_withdraw" and user:
+        outreach.forget(db, user, _local(now, config))
+        return Outcome(Status.WITHDRAWN)
+    core.record_other_event(db, name, user, now)
+    return Outcome(Status.RECORDED)
 
 
 def _apply(db: sqlite_utils.Database, event: Event, turn: Turn, inbound_id: int, now: float) -> int:
