@@ -14,8 +14,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot import admin, storage
 from bot.config import Config
-from bot.inbox.webhook import create_webhook_blueprint, error_response
+from bot.inbox.webhook import create_webhook_blueprint, database, error_response
 from bot.kb.live import Live
+from bot.storage import inbox as inbox_store
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,11 @@ def create_app(
     def healthz() -> Any:
         live = app.extensions["bot.live_kb"]
         status = live.status() if hasattr(live, "status") else {}
-        return {"status": "ok", "knowledge_base": status}
+        # Events recorded but not answered yet: a growing backlog means the scheduler is down.
+        backlog = inbox_store.backlog(database())
+        oldest = backlog.pop("oldest_received_at")
+        backlog["oldest_age_seconds"] = round(clock() - oldest, 1) if oldest else None
+        return {"status": "ok", "knowledge_base": status, "inbox": backlog}
 
     code = config.zalo.domain_verification_code
     if code:

@@ -7,6 +7,7 @@ import pytest
 
 from bot.config import Config, StorageConfig, WebhookConfig, ZaloConfig
 from bot.web import create_app
+from bot.zalo.signature import sign
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,6 +24,29 @@ def test_healthz_reports_the_knowledge_base(tmp_path):
     response = make_app(tmp_path).test_client().get("/healthz")
     assert response.status_code == 200
     assert response.get_json()["knowledge_base"]["topics"] == 33
+
+
+def test_healthz_shows_events_waiting_for_the_turn_worker(tmp_path):
+    app = make_app(tmp_path, zalo=ZaloConfig(app_id="1", oa_secret_key="s"))
+    client = app.test_client()
+    assert client.get("/healthz").get_json()["inbox"]["pending"] == 0
+    for n in range(2):  # recorded, and no turn worker runs in this test
+        body = {
+            "app_id": "1",
+            "event_name": "user_send_text",
+            "sender": {"id": "u1"},
+            "recipient": {"id": "oa"},
+            "message": {"msg_id": f"m{n}", "text": "khai sinh"},
+            "timestamp": "1700000000000",
+        }
+        raw = json.dumps(body).encode()
+        mac = "mac=" + sign("1", raw, "1700000000000", "s")
+        headers = {"X-ZEvent-Signature": mac, "Content-Type": "application/json"}
+        assert client.post("/webhooks/zalo", data=raw, headers=headers).json == {
+            "status": "recorded"
+        }
+    inbox = client.get("/healthz").get_json()["inbox"]
+    assert inbox["pending"] == 2 and inbox["oldest_age_seconds"] >= 0
 
 
 def test_domain_verification_file_and_meta_tag_are_served(tmp_path):
