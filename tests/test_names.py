@@ -176,6 +176,7 @@ OUT_OF_SCOPE = [
     "mua bảo hiểm nhân thọ ở đâu",
     "mua bảo hiểm xe máy online",
     "mua bảo hiểm sức khỏe cho bố mẹ",
+    "mua bảo hiểm y tế hộ gia đình cho bố mẹ ở đâu",  # names insurance, worded out of scope
     "tra cứu điểm thi tốt nghiệp",
     "xem điểm thi vào lớp 10 ở đâu",
     "điểm chuẩn đại học bách khoa năm nay",

@@ -12,8 +12,10 @@ import pytest
 from kbfactory import TOPICS, make_kb
 
 from bot.kb.model import Faq
-from bot.understanding import build_index
+from bot.understanding import build_index, ranking
+from bot.understanding import index as index_module
 from bot.understanding import semantic as semantic_module
+from bot.understanding.lexical import LexicalIndex
 from bot.understanding.reading import FOCUS_CHARS, MAX_CHARS, AskCues, read
 from bot.understanding.semantic import E5Encoder, EmbeddingCache, load_encoder
 
@@ -247,3 +249,23 @@ def test_rule_confident_is_withheld_when_the_words_name_several_topics(index) ->
     match = index.match("đăng ký khai mất bao lâu")
     assert match.outcome == "choices"
     assert {"khai-sinh", "khai-tu"} <= {c for c, _ in match.candidates}
+
+
+def test_rule_confident_answers_what_the_naming_rules_leave_open(index) -> None:
+    # "thuê phòng" is not one of tạm trú's names: the words alone offer choices.
+    message = "đăng ký cho người thuê phòng ở nhà mình"
+    assert LexicalIndex.match_query(index, index.analyze(message)).outcome == "choices"
+    match = index.match(message)
+    assert (match.outcome, match.topic, match.via) == ("answer", "tam-tru", "fused")
+
+
+def test_rule_confident_is_withheld_when_an_out_of_scope_domain_is_nearly_as_close(
+    index, monkeypatch
+) -> None:
+    # Confident among the topics (tạm trú), but about tax almost as much: offered, not answered;
+    # without the margin the same message would be answered with tạm trú.
+    message = "thuê trọ thì khai báo thuế thế nào"
+    match = index.match(message)
+    assert match.outcome == "choices" and match.confidence >= ranking.P_ANSWER
+    monkeypatch.setattr(index_module, "IN_SCOPE_MARGIN", -1.0)
+    assert index.match(message).topic == "tam-tru"

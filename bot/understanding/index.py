@@ -9,14 +9,15 @@
 
 The decisions, in order (each has a test in tests/test_understanding.py):
 
-1. `named`: the naming rules commit to a topic (a topic named clearly): answer it.
+1. `named`: the naming rules commit to a topic (a topic named clearly): answer it, unless the
+   message is worded more like an out-of-scope phrasing than like any of that topic's.
 2. `faq`: the message all but repeats an FAQ entry (`FAQ_DIRECT_AT`): answer that entry.
 3. `out_of_scope`: the message is closer to a domain of `lexicon/out_of_scope.toml` than to any
    topic: fallback, naming the domain.
-4. `confident`: the fused confidence reaches `P_ANSWER` and the words do not forbid it
-   (`withheld`: the naming rules found nothing close, the message names nothing, names shared
-   by several close topics, or words the knowledge base lacks):
-   answer the best fused topic.
+4. `confident`: the fused confidence reaches `P_ANSWER`, the best topic is closer by meaning
+   than every out-of-scope domain by `IN_SCOPE_MARGIN`, and the words do not forbid it
+   (`withheld`: the message names nothing, names shared by several close topics, or words the
+   knowledge base lacks): answer the best fused topic.
 5. `plausible`: the best fused score reaches `OFFER_MIN`: offer the best three fused topics.
 6. otherwise the lexical verdict (choices or fallback) stands.
 
@@ -45,6 +46,8 @@ from bot.understanding.ranking import (
     FAQ_WORDS_AT,
     FAQ_WORDS_SECTION_AT,
     FOLLOW_UP_AT,
+    IN_SCOPE_MARGIN,
+    NAMED_DOMAIN_WORDS_AT,
     OFFER_MIN,
     OUT_OF_SCOPE_MARGIN,
     P_ANSWER,
@@ -114,7 +117,7 @@ class Index(LexicalIndex):
         scores = self.dense.scores(focus)
         ranked = self.fused(query, scores)
         sure = confidence(ranked)
-        if verdict.outcome == "answer":
+        if verdict.outcome == "answer" and not self.worded_out_of_scope(query, verdict.topic):
             faq = self.faq_for(verdict.topic, scores, query, today)
             return dataclasses.replace(verdict, faq=faq, confidence=sure)
         if not ranked:
@@ -141,7 +144,11 @@ class Index(LexicalIndex):
                 via="fused",
             )
         best = ranked[0]
-        if sure >= P_ANSWER and not self.withheld(ranked, query, reading, verdict.outcome):
+        if (
+            sure >= P_ANSWER
+            and self.in_scope(scores)
+            and not self.withheld(ranked, query, reading, verdict.outcome)
+        ):
             faq = self.faq_for(best.topic, scores, query, today)
             return dataclasses.replace(
                 verdict,
@@ -189,6 +196,21 @@ class Index(LexicalIndex):
             return domain
         return None
 
+    def worded_out_of_scope(self, query: Query, topic_id: str | None) -> bool:
+        """True when the message is worded more like an out-of-scope domain's phrasing than
+        like any phrasing of the topic the naming rules chose (`NAMED_DOMAIN_WORDS_AT`): "mua
+        bảo hiểm y tế hộ gia đình" names insurance but is not children's health insurance."""
+        domain, likeness, own = self.domain_similarity(query, topic_id or "")
+        return domain is not None and likeness >= NAMED_DOMAIN_WORDS_AT and likeness > own
+
+    @staticmethod
+    def in_scope(scores: DenseScores) -> bool:
+        """True when the best topic is closer by meaning than every out-of-scope domain by
+        `IN_SCOPE_MARGIN`: questions about other offices sit close to some topic too."""
+        if scores.domain is None:
+            return True
+        return float(scores.topics.max()) >= scores.domain_score + IN_SCOPE_MARGIN
+
     def withheld(
         self,
         ranked: list[Scored],
@@ -196,12 +218,15 @@ class Index(LexicalIndex):
         reading: Reading | None,
         verdict_outcome: str = "choices",
     ) -> bool:
-        """True when the words forbid a fused answer: the naming rules found nothing close
-        (`verdict_outcome` "fallback"), the message names nothing, it names several close
-        topics alike (`shared_name`), or `UNKNOWN_SHARE` of the asking sentence's words (by
-        weight) are words the knowledge base never uses ("mở thẻ tín dụng cần giấy tờ gì")."""
-        if verdict_outcome == "fallback" or not query.names_topic:
-            return True  # the words found nothing close, or name nothing: offer, never guess
+        """True when the words forbid a fused answer: a short message in which the naming
+        rules found nothing close (`verdict_outcome` "fallback"; in a long message with its
+        story they often find nothing and prove nothing), the message names nothing ("thế nộp
+        ở đâu"), it names several close topics alike (`shared_name`), or `UNKNOWN_SHARE` of the
+        asking sentence's words (by weight) are words the knowledge base never uses ("mở thẻ
+        tín dụng cần giấy tờ gì")."""
+        short = reading is None or not reading.is_long
+        if (short and verdict_outcome == "fallback") or not query.names_topic:
+            return True
         if self.shared_name(ranked, query):
             return True
         asked = query
