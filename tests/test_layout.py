@@ -56,6 +56,7 @@ KNOWN = {
     "bot/dialogue/decide.py respond": (37, 20),
     "bot/dialogue/decide.py _understood": (49, 23),
     "bot/dialogue/decide.py _follow_up": (27, 16),
+    "bot/understanding/index.py match_query": (62, 15),
     "bot/understanding/lexical.py": (472, 0),
     "bot/understanding/lexical.py __init__": (85, 37),
     "bot/understanding/lexical.py analyze": (69, 36),
