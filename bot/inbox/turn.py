@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -22,6 +23,8 @@ from bot.config import Config
 from bot.dialogue.answers import unsupported, welcome
 from bot.dialogue.decide import respond
 from bot.dialogue.messages import Turn
+from bot.outreach import citizen_texts
+from bot.outreach.text import Texts
 from bot.storage import core, transaction
 from bot.storage import inbox as inbox_store
 from bot.understanding import Index
@@ -163,25 +166,48 @@ def _decide(
     now: float,
     guess: tuple[dict[str, Any], Turn] | None = None,
 ) -> Turn | Outcome:
-    """Pick the turn for an event, or an Outcome when nothing is to be said."""
+    """Read what the turn needs, decide it (pure), write its outreach effects; the Turn, or an
+    Outcome when nothing is to be said."""
     if not event.is_user_message or not event.user_id:
         return _platform_event(db, event, index, config, now)
-    core.touch_user(db, event.user_id, now)
     conversation = core.load_conversation(db, event.user_id)
-    staff_until = conversation.get("staff_active_until")
-    if staff_until and staff_until > now:
+    facts = citizen_texts.read(db, event.user_id, event.text)
+    texts = citizen_texts.texts_for(index.kb, config)
+    decided = decide_message(event, conversation, facts, texts, index, config, now, guess)
+    core.touch_user(db, event.user_id, now)
+    if decided is None:
         core.record_turn(db, None, event.user_id, now, "silenced", None, None, 0.0)
         return Outcome(Status.SILENCED)
+    turn, effects = decided
+    citizen_texts.apply(db, event.user_id, effects, _local(now, config))
+    return turn
+
+
+def decide_message(
+    event: Event,
+    conversation: Mapping[str, Any],
+    facts: citizen_texts.Facts,
+    texts: Texts,
+    index: Index,
+    config: Config,
+    now: float,
+    guess: tuple[dict[str, Any], Turn] | None = None,
+) -> tuple[Turn, tuple[citizen_texts.Effect, ...]] | None:
+    """The turn for a citizen's message and the outreach writes it asks for (pure: dialogue and
+    outreach together); None when staff are talking with the citizen (the bot keeps quiet)."""
+    staff_until = conversation.get("staff_active_until")
+    if staff_until and staff_until > now:
+        return None
     state, buttons = conversation["state"], config.zalo.buttons
     if event.name != "user_send_text" or not event.text.strip():
         kind = event.attachments[0].type if event.attachments else event.name[len("user_send_") :]
-        return unsupported(kind, index, config.bot, buttons=buttons, state=state)
-    turn = outreach.intercept(db, event.user_id, event.text, _local(now, config), index.kb, config)
-    if turn is not None:
-        return turn
+        return unsupported(kind, index, config.bot, buttons=buttons, state=state), ()
+    decided = citizen_texts.decide(event.text, facts, texts, state)
+    if decided is not None:
+        return decided
     if guess is not None and guess[0] == state:
-        return guess[1]
-    return respond(event.text, state, index, _local(now, config), config.bot, buttons=buttons)
+        return guess[1], ()
+    return respond(event.text, state, index, _local(now, config), config.bot, buttons=buttons), ()
 
 
 def _platform_event(

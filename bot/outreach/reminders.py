@@ -47,63 +47,6 @@ def status_text(texts: Texts, row: dict[str, Any]) -> str:
     )
 
 
-def lookup_replies(
-    db: sqlite_utils.Database, user_id: str, codes: list[str], now: Moment, texts: Texts
-) -> list[Reply]:
-    """Answer typed dossier codes and subscribe the citizen to reminders for open ones."""
-    if len(codes) > MAX_CODES:
-        return [Reply(texts.text("dossier_too_many", limit=MAX_CODES))]
-    replies, subscribed = [], False
-    ts = epoch(now)
-    for code in codes:
-        row = store.get_dossier(db, code)
-        if row is None:
-            replies.append(Reply(texts.text("dossier_not_found", code=code)))
-            continue
-        replies.append(Reply(status_text(texts, row)))
-        if row["status"] in FINAL_STATUSES:
-            continue
-        if store.subscribe(db, user_id, code, ts):
-            subscribed = True
-            if row["status"] == "co_ket_qua":
-                # The reply above already says the result is ready: no reminder for that.
-                store.record_reminder(db, code, user_id, "result_ready", ts, None, "informed")
-    if subscribed:
-        replies.append(Reply(texts.text("dossier_consent")))
-    return replies
-
-
-def has_linked_dossiers(db: sqlite_utils.Database, user_id: str) -> bool:
-    """Whether the one-stop export links any dossier to this citizen's Zalo id."""
-    return bool(store.dossiers_linked_to(db, user_id))
-
-
-def linked_replies(db: sqlite_utils.Database, user_id: str, texts: Texts) -> list[Reply]:
-    """Guidance for "tra cứu hồ sơ", listing the dossiers linked to this citizen's own Zalo id."""
-    replies = [Reply(texts.text("dossier_help"))]
-    rows = store.dossiers_linked_to(db, user_id)
-    if rows:
-        items = "\n".join(
-            texts.text(
-                "dossier_linked_item",
-                code=r["code"],
-                status=texts.text(f"dossier_status_{r['status']}"),
-            )
-            for r in rows
-        )
-        replies.append(Reply(texts.text("dossier_linked", items=items)))
-    return replies
-
-
-def stop_replies(db: sqlite_utils.Database, user_id: str, texts: Texts) -> list[Reply]:
-    """End every reminder subscription of the citizen and say so."""
-    count = store.unsubscribe_all(db, user_id)
-    if count:
-        logger.info("reminders stopped for a citizen (%d dossiers)", count)
-        return [Reply(texts.text("reminders_stopped", count=count))]
-    return [Reply(texts.text("reminders_none"))]
-
-
 def _template(config: Config, texts: Texts, row: dict[str, Any]) -> dict[str, Any]:
     """The template payload of a reminder (data keys documented in config.example.toml)."""
     return {

@@ -83,6 +83,12 @@ def count_subscribers(db: sqlite_utils.Database, code: str) -> int:
     return int(db.execute(sql, [code]).fetchone()[0])
 
 
+def subscriptions_of(db: sqlite_utils.Database, user_id: str) -> list[str]:
+    """The codes of the dossiers a citizen gets reminders for."""
+    sql = "SELECT code FROM dossier_subscriptions WHERE user_id = ? ORDER BY code"
+    return [row[0] for row in db.execute(sql, [user_id])]
+
+
 def is_subscribed(db: sqlite_utils.Database, user_id: str, code: str) -> bool:
     """Whether a citizen gets reminders for a dossier."""
     row = db.execute(
