@@ -6,9 +6,10 @@ import pytest
 from outreach_support import local, seed_users
 
 from bot.kb.loader import load_kb
+from bot.kb.needs import STATUS_KEYS
 from bot.outreach import REQUIRED_TEXTS, forget, intercept
 from bot.outreach.dossiers import apply_import
-from bot.outreach.text import STATUS_KEYS, FileTexts, is_deletion_request, is_stop_request
+from bot.outreach.text import FileTexts, is_deletion_request, is_stop_request
 from bot.storage import core, transaction
 from bot.storage import dossiers as store
 

@@ -7,7 +7,6 @@ topic, a missing standard topic) are printed but allowed.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
 import re
 import string
@@ -17,6 +16,7 @@ from typing import Any
 
 from bot.kb.loader import Problem, read_kb
 from bot.kb.model import KnowledgeBase, Topic
+from bot.kb.needs import REQUIRED_TEXTS
 from bot.kb.render import ZALO_TEXT_LIMIT, rendered_answers
 from bot.kb.rules import (
     address_rules,
@@ -38,9 +38,6 @@ SHORT_TITLE_MAX = 30
 BUTTON_TITLE_MAX = 35
 MENU_MAX_BUTTONS = 5
 
-TEXT_OWNERS = ("bot.dialogue", "bot.outreach")
-"""Modules whose `REQUIRED_TEXTS` (the texts their code says) must exist in texts/*.toml;
-imported when the check runs."""
 
 STANDARD_TOPICS = (
     "khai-sinh", "khai-tu", "ket-hon", "xac-nhan-tinh-trang-hon-nhan", "nhan-cha-me-con",
@@ -175,11 +172,6 @@ def _shared_phrasings(kb: KnowledgeBase, lines_of: _Sources) -> list[Problem]:
     return found
 
 
-def required_texts() -> dict[str, tuple[str, ...]]:
-    """The text keys each owner module needs, by module name."""
-    return {name: importlib.import_module(name).REQUIRED_TEXTS for name in TEXT_OWNERS}
-
-
 def _text_rules(
     kb: KnowledgeBase,
     root: Path,
@@ -200,7 +192,7 @@ def _text_rules(
     def add(file: str, line: int, message: str, severity: str = "error") -> None:
         found.append(Problem(file, line, severity, message))
 
-    for owner, keys in required_texts().items() if texts_loaded else ():
+    for owner, keys in REQUIRED_TEXTS.items() if texts_loaded else ():
         for key in (k for k in keys if k != "menu" and k not in kb.texts):
             add(
                 general,

@@ -30,9 +30,10 @@ from typing import Any
 
 import sqlite_utils
 
+from bot.kb.needs import STATUS_KEYS
 from bot.outreach.audience import OutreachError
 from bot.outreach.clock import Moment, epoch
-from bot.outreach.text import STATUS_KEYS, fold
+from bot.outreach.text import fold
 from bot.storage import dossiers as store
 from bot.storage import transaction
 

@@ -9,37 +9,9 @@ import unicodedata
 from pathlib import Path
 from typing import Protocol
 
-STATUS_KEYS = (
-    "cho_tiep_nhan",
-    "da_tiep_nhan",
-    "dang_xu_ly",
-    "bo_sung",
-    "tu_choi",
-    "tre_han",
-    "co_ket_qua",
-    "da_tra",
-    "dung_xu_ly",
-)
-"""Dossier statuses (domain-facts 3.2); each has the text `dossier_status_<key>`."""
+from bot.kb.needs import OUTREACH_TEXTS
 
-REQUIRED_TEXTS = (
-    "dossier_status",
-    "dossier_no_appointment",
-    "dossier_consent",
-    "dossier_not_found",
-    "dossier_help",
-    "dossier_linked",
-    "dossier_linked_item",
-    "dossier_too_many",
-    "reminders_stopped",
-    "reminders_none",
-    "data_deleted",
-    "reminder_appointment",
-    "reminder_result_ready",
-    "news_broadcast",
-    "news_link_title",
-    *(f"dossier_status_{key}" for key in STATUS_KEYS),
-)
+REQUIRED_TEXTS = OUTREACH_TEXTS
 """Every text key outreach code uses (kb's check verifies they exist)."""
 
 TEXTS_FILE = Path("texts") / "outreach.toml"
