@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up (with test dependencies), lint, and run every test. Extra arguments go to pytest.
+# Set up (with test dependencies), lint, and run every test on BOT_TEST_WORKERS (2) workers.
+# Extra arguments go to pytest.
 # The browser tests need Debian's Chromium: it is installed here as .ci/run does (apt-get, as
 # root), or the script stops naming the package; browser tests are never skipped silently.
 set -euo pipefail
@@ -19,4 +20,4 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 .venv/bin/ruff check bot tests bench webhooks.py scheduler.py
 .venv/bin/ruff format --check bot tests bench webhooks.py scheduler.py
-BOT_REQUIRE_BROWSER=1 .venv/bin/python -m pytest "$@"
+BOT_REQUIRE_BROWSER=1 .venv/bin/python -m pytest -n "${BOT_TEST_WORKERS:-2}" "$@"
