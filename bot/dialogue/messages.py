@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any
 
 
@@ -29,6 +31,31 @@ class Reply:
         if self.buttons:
             data["buttons"] = [{"title": b.title, "payload": b.payload} for b in self.buttons]
         return data
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """A citizen's conversation as a turn reads it, before deciding: the dialogue state (a
+    read-only copy; the dialogue returns the new one in its Turn) and whether staff hold it."""
+
+    user_id: str
+    state: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    staff_active_until: float | None = None
+    handover: bool = False
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Conversation:
+        """From `storage.core.load_conversation`'s row."""
+        return cls(
+            user_id=str(row["user_id"]),
+            state=MappingProxyType(copy.deepcopy(dict(row.get("state") or {}))),
+            staff_active_until=row.get("staff_active_until"),
+            handover=bool(row.get("handover")),
+        )
+
+    def silenced(self, now: float) -> bool:
+        """Whether staff are talking with the citizen at `now` (the bot keeps quiet)."""
+        return self.staff_active_until is not None and self.staff_active_until > now
 
 
 class TurnKind(StrEnum):

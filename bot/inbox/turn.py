@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -22,7 +21,7 @@ from bot import clock, outreach
 from bot.config import Config
 from bot.dialogue.answers import unsupported, welcome
 from bot.dialogue.decide import respond
-from bot.dialogue.messages import Turn
+from bot.dialogue.messages import Conversation, Turn
 from bot.outreach import citizen_texts
 from bot.outreach.text import Texts
 from bot.storage import core, transaction
@@ -170,7 +169,7 @@ def _decide(
     Outcome when nothing is to be said."""
     if not event.is_user_message or not event.user_id:
         return _platform_event(db, event, index, config, now)
-    conversation = core.load_conversation(db, event.user_id)
+    conversation = Conversation.from_row(core.load_conversation(db, event.user_id))
     facts = citizen_texts.read(db, event.user_id, event.text)
     texts = citizen_texts.texts_for(index.kb, config)
     decided = decide_message(event, conversation, facts, texts, index, config, now, guess)
@@ -185,7 +184,7 @@ def _decide(
 
 def decide_message(
     event: Event,
-    conversation: Mapping[str, Any],
+    conversation: Conversation,
     facts: citizen_texts.Facts,
     texts: Texts,
     index: Index,
@@ -195,10 +194,9 @@ def decide_message(
 ) -> tuple[Turn, tuple[citizen_texts.Effect, ...]] | None:
     """The turn for a citizen's message and the outreach writes it asks for (pure: dialogue and
     outreach together); None when staff are talking with the citizen (the bot keeps quiet)."""
-    staff_until = conversation.get("staff_active_until")
-    if staff_until and staff_until > now:
+    if conversation.silenced(now):
         return None
-    state, buttons = conversation["state"], config.zalo.buttons
+    state, buttons = conversation.state, config.zalo.buttons
     if event.name != "user_send_text" or not event.text.strip():
         kind = event.attachments[0].type if event.attachments else event.name[len("user_send_") :]
         return unsupported(kind, index, config.bot, buttons=buttons, state=state), ()
