@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from bot.config import BotConfig
-from bot.dialogue.messages import Reply, Turn
+from bot.dialogue.messages import Button, Reply, Turn
 from bot.dialogue.replies import (
     MAX_BUTTONS,
     finish,
@@ -46,30 +46,8 @@ def answer(
     faq = next((f for f in topic.faqs if f.id == faq_id), None)
     if faq is not None:
         return faq_answer(index, topic, faq, state, buttons, match, lead, today)
-    if match is not None and match.query is not None and section == match.query.section:
-        section = index.section_for(topic_id, match.query)
-    if (
-        section is not None
-        and section != "sources"
-        and not topic.has_section(section, today)
-        and section not in (topic.not_applicable)
-    ):
-        section = None
-    if section is None:
-        text = render_summary(topic, today)
-        text += "\n\n" + kb.text("overview_more")
-        shown = section_buttons(index.kb, topic, None, MAX_BUTTONS, today)
-    else:
-        text = render_section(topic, section, state.get("ward"), today)
-        if (
-            section == "where"
-            and state.get("ward") in kb.wards
-            and state["ward"] not in topic.where_by_ward
-            and decided_by_ward(topic)
-        ):
-            text += "\n" + ward_office(kb, state["ward"])
-        shown = rating_buttons(kb, topic.id) if buttons else []
-        shown += section_buttons(index.kb, topic, section, MAX_BUTTONS - len(shown), today)
+    section = _section_shown(index, topic, section, match, today)
+    text, shown = _section_reply(index, topic, section, state.get("ward"), buttons, today)
     state.update(topic=topic.id, section=section, fallbacks=0)
     committed = match is not None and match.topic == topic.id
     candidates = tuple(c for c, _ in match.candidates) if committed else (topic.id,)
@@ -84,6 +62,39 @@ def answer(
         candidates=candidates,
         score=match.score if match else 1.0,
     )
+
+
+def _section_shown(
+    index: Index, topic: Topic, section: str | None, match: Match | None, today: date | None
+) -> str | None:
+    """The section to answer: the one the message asked (as the matcher refines it), or None
+    (the overview) when the topic has nothing for it on `today`."""
+    if match is not None and match.query is not None and section == match.query.section:
+        section = index.section_for(topic.id, match.query)
+    if section is None or section == "sources" or section in topic.not_applicable:
+        return section
+    return section if topic.has_section(section, today) else None
+
+
+def _section_reply(
+    index: Index,
+    topic: Topic,
+    section: str | None,
+    ward: str | None,
+    buttons: bool,
+    today: date | None,
+) -> tuple[str, list[Button]]:
+    """The text and buttons of a section (with the citizen's ward office), or of the overview."""
+    kb = index.kb
+    if section is None:
+        text = render_summary(topic, today) + "\n\n" + kb.text("overview_more")
+        return text, section_buttons(kb, topic, None, MAX_BUTTONS, today)
+    text = render_section(topic, section, ward, today)
+    if section == "where" and ward in kb.wards and ward not in topic.where_by_ward:
+        if decided_by_ward(topic):
+            text += "\n" + ward_office(kb, ward)
+    shown = rating_buttons(kb, topic.id) if buttons else []
+    return text, shown + section_buttons(kb, topic, section, MAX_BUTTONS - len(shown), today)
 
 
 def faq_answer(
