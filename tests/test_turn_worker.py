@@ -8,6 +8,7 @@ threads of this process for the claim rules and the knowledge-base reload.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import json
 import os
 import shutil
@@ -201,3 +202,52 @@ def test_a_knowledge_base_edit_never_delays_a_webhook_request(tmp_path, sim, shi
     finally:
         release.set()
         server.shutdown()
+
+
+@pytest.mark.slow
+def test_under_gunicorns_gevent_worker_events_are_acknowledged_while_an_edit_is_rebuilt(
+    tmp_path, sim
+):
+    """The deployed server: a gevent worker, whose threads are greenlets. The knowledge base is
+    rebuilt in a real thread, so events and health checks are answered during the rebuild."""
+    from tests.test_slow_clients import free_port, start_gunicorn, wait_ready
+
+    kb = tmp_path / "kb"
+    shutil.copytree(ROOT / "knowledge_base", kb, ignore=shutil.ignore_patterns("suggestions"))
+    base_config = make_config(tmp_path, sim)
+    config = dataclasses.replace(
+        base_config, bot=dataclasses.replace(base_config.bot, knowledge_base=str(kb))
+    )
+    config = dataclasses.replace(config, bot=dataclasses.replace(config.bot, reload_seconds=0.5))
+    port = free_port()
+    process = start_gunicorn(
+        write_toml(config, tmp_path / "config.toml"),
+        port,
+        "-c",
+        str(ROOT / "deploy" / "gunicorn.conf.py"),
+        "--workers",
+        "1",
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(base, process)
+        loaded = requests.get(base + "/healthz", timeout=5).json()["knowledge_base"]
+        topic = next((kb / "topics").glob("*.toml"))
+        edited_at = time.time()
+        topic.write_text(topic.read_text(encoding="utf-8") + "\n# sửa\n", encoding="utf-8")
+        during = 0
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            raw, headers = signed(sim.state, user_text_event(sim.state, "g1", "khai sinh"))
+            response = requests.post(base + config.webhook.path, data=raw, headers=headers)
+            assert response.status_code == 200
+            state = requests.get(base + "/healthz", timeout=30).json()["knowledge_base"]
+            if state["reloads"] > loaded["reloads"]:
+                break
+            if (state["last_reload_at"] or 0) > edited_at:  # the rebuild has started
+                during += 1
+        assert state["reloads"] == loaded["reloads"] + 1, "the edit was not loaded"
+        assert during >= 1, "no request was answered while the knowledge base was rebuilt"
+    finally:
+        process.terminate()
+        process.wait(30)
