@@ -9,7 +9,7 @@ leaves its rows 'sending'; they are taken over when the lease ends, or at once w
 process ran on this host. Zalo has no idempotency key for consultation messages, so a part
 that may have gone out unseen (a send that timed out or lost its connection after the request
 was written, or a row taken over from a dead sender) is in doubt: it is never resent before
-`bot.indoubt` has settled from the citizen's conversation history, searched back to the row's
+`bot.outbox.indoubt` has settled from the citizen's conversation history, searched back to the row's
 first attempt, that it did not go out. Later messages to that citizen wait meanwhile.
 """
 

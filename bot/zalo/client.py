@@ -299,7 +299,7 @@ class ZaloClient:
     ) -> Any:
         """One API call with the current token; on a token error refresh once and retry once.
 
-        The refresh itself is single-flight and throttled (`bot.tokens`): when the token was
+        The refresh itself is single-flight and throttled (`bot.zalo.tokens`): when the token was
         just refreshed and is rejected again, it raises instead of refreshing once more.
         """
         token = self.tokens.access_token()
