@@ -2,7 +2,7 @@
 
 Jobs (all in a memory job store; nothing pickled): answering recorded citizen events (the turn
 worker's threads, `bot.inbox.worker`), outbox delivery (threads running
-`bot.outbox.deliver_due`, woken as soon as a turn queued replies), token refresh ahead of
+`bot.outbox.delivery.deliver_due`, woken as soon as a turn queued replies), token refresh ahead of
 expiry, due broadcasts, dossier reminders, the news feed and data retention. A failing job is
 logged and simply runs again at its next tick.
 
