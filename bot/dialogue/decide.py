@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -79,19 +79,36 @@ def respond(
     buttons: bool = True,
 ) -> Turn:
     """The bot's turn for one citizen text message (pure: no I/O, no clock)."""
-    kb = index.kb
     state = dict(state)
-    raw = text.strip()
-    pending = state.get("pending") or []
-    if raw.isdigit() and pending and 1 <= int(raw) <= len(pending):
-        raw = str(pending[int(raw) - 1])
+    raw = _picked(text.strip(), state)
     handled = _payload(index, raw, state, buttons, now)
     if handled is not None:
         return handled
     if not raw or is_emoji_only(raw):
         return answers.smalltalk(index, "smalltalk_emoji", state, buttons, now)
     reading = index.read(raw)
-    query = index.analyze(reading.text)
+    return _read(index, reading, index.analyze(reading.text), state, settings, buttons, now)
+
+
+def _picked(raw: str, state: dict[str, Any]) -> str:
+    """A typed number picks one of the numbered choices of the previous turn (buttons off)."""
+    pending = state.get("pending") or []
+    if raw.isdigit() and pending and 1 <= int(raw) <= len(pending):
+        return str(pending[int(raw) - 1])
+    return raw
+
+
+def _read(
+    index: Index,
+    reading: Reading,
+    query: Query,
+    state: dict[str, Any],
+    settings: BotConfig,
+    buttons: bool,
+    now: datetime,
+) -> Turn:
+    """A typed message: a request for a person, a ward alone, small talk, or a question."""
+    kb = index.kb
     words, folded = query.normalized.text.split(), query.normalized.tokens
     if asks_for_person(index.book, words, folded):
         return answers.handover(index, state, buttons)
@@ -99,14 +116,31 @@ def respond(
     last = state.get("topic") if state.get("topic") in kb.topics else None
     if query.wards and not query.names_topic and not query.section:
         return ward_only(kb, state, lead, buttons)  # "nhà mình ở Bưởi": where, for that ward
-    if not query.content and not query.section:
-        if query.smalltalk:
-            kind = next(k for k in SMALLTALK_ORDER if k in query.smalltalk)
-            key = "smalltalk_thanks" if kind == "ok" else f"smalltalk_{kind}"
-            return answers.smalltalk(index, key, state, buttons, now)
-    if query.content and not looks_like_words(query.content, index.known):
-        return answers.smalltalk(index, "smalltalk_gibberish", state, buttons, now)
+    key = _smalltalk_key(index, query)
+    if key is not None:
+        return answers.smalltalk(index, key, state, buttons, now)
     return _understood(index, reading, query, state, settings, buttons, now, last, lead)
+
+
+def _smalltalk_key(index: Index, query: Query) -> str | None:
+    """The small-talk text for a message that asks nothing (or is not words at all)."""
+    if not query.content and not query.section and query.smalltalk:
+        kind = next(k for k in SMALLTALK_ORDER if k in query.smalltalk)
+        return "smalltalk_thanks" if kind == "ok" else f"smalltalk_{kind}"
+    if query.content and not looks_like_words(query.content, index.known):
+        return "smalltalk_gibberish"
+    return None
+
+
+def _answerer(
+    index: Index, state: dict[str, Any], buttons: bool, lead: tuple[Reply, ...], today: date
+) -> Callable[..., Turn]:
+    """`answer(topic_id, section, match=None, **kw)` for this turn."""
+
+    def answer(topic_id: str, section: str | None, match: Match | None = None, **kw: Any) -> Turn:
+        return answers.answer(index, topic_id, section, state, buttons, match, lead, today, **kw)
+
+    return answer
 
 
 def _understood(
@@ -121,11 +155,29 @@ def _understood(
     lead: tuple[Reply, ...],
 ) -> Turn:
     """The turn for a message that asks something: matched, in the conversation's context."""
-    kb, today = index.kb, now.date()
+    today = now.date()
+    early = _before_matching(index, reading, query, state, buttons, today, last, lead)
+    if early is not None:
+        return early
+    match = index.match_query(query, reading, today)
+    several = _several_asks(index, reading, match, today)
+    if several is not None:
+        return answers.choices(index, several, state, buttons, lead)
+    return _matched(index, reading, query, match, state, settings, buttons, today, last, lead)
 
-    def answer(topic_id: str, section: str | None, match: Match | None = None, **kw: Any) -> Turn:
-        return answers.answer(index, topic_id, section, state, buttons, match, lead, today, **kw)
 
+def _before_matching(
+    index: Index,
+    reading: Reading,
+    query: Query,
+    state: dict[str, Any],
+    buttons: bool,
+    today: date,
+    last: str | None,
+    lead: tuple[Reply, ...],
+) -> Turn | None:
+    """The turns decided without matching: neutral words, a document of the current topic."""
+    kb, answer = index.kb, _answerer(index, state, buttons, lead, today)
     if not query.names_topic and not query.section and not query.cues:
         # Only procedure-neutral words ("thủ tục thế nào", "cần hỗ trợ"): the last topic's
         # FAQ entry or overview in a conversation, else the menu; never a guess.
@@ -136,10 +188,23 @@ def _understood(
     if last and query.document and not query.without_document:
         # "có cần giấy khai sinh không" after an answer: a document of that topic, not a topic.
         return answer(last, None if index.is_named(last, query.document) else "documents")
-    match = index.match_query(query, reading, today)
-    several = _several_asks(index, reading, match, today)
-    if several is not None:
-        return answers.choices(index, several, state, buttons, lead)
+    return None
+
+
+def _matched(
+    index: Index,
+    reading: Reading,
+    query: Query,
+    match: Match,
+    state: dict[str, Any],
+    settings: BotConfig,
+    buttons: bool,
+    today: date,
+    last: str | None,
+    lead: tuple[Reply, ...],
+) -> Turn:
+    """The turn once matched: the answer, the current topic's follow-up, choices or fallback."""
+    kb, answer = index.kb, _answerer(index, state, buttons, lead, today)
     named = query.names_topic and match.via == "lexical"
     if match.outcome == "answer" and (not last or match.topic == last or named):
         return answer(match.topic, query.section, match)
@@ -172,13 +237,7 @@ def _follow_up(
     if match.domain is not None:
         return None  # "thời tiết ngày mai": about something no topic deals with
     faq = index.faq_in_context(last, reading.text, today)
-    if query.section and (not query.names_topic or match.via == "fused"):
-        # "thế nếu đi công tác thì nộp ở đâu": a section of the current topic, unless the
-        # naming rules commit to another procedure.
-        return query.section, faq
-    if query.section and match.outcome == "choices" and match.back < BACK_MIN:
-        # "thế nếu ở xa thì nộp ở đâu": its other words only share a common word with a few
-        # phrasings, so it is still about the current topic.
+    if _asks_a_section_of_the_current_topic(query, match):
         return query.section, faq
     if match.outcome == "answer" and (query.names_topic or match.via == "fused"):
         return None
@@ -187,6 +246,19 @@ def _follow_up(
     if not query.names_topic or last in (c for c, _ in match.candidates):
         return None, None
     return None
+
+
+def _asks_a_section_of_the_current_topic(query: Query, match: Match) -> bool:
+    """A section asked in a conversation stays on its topic unless other words commit."""
+    if not query.section:
+        return False
+    if not query.names_topic or match.via == "fused":
+        # "thế nếu đi công tác thì nộp ở đâu": a section of the current topic, unless the
+        # naming rules commit to another procedure.
+        return True
+    # "thế nếu ở xa thì nộp ở đâu": its other words only share a common word with a few
+    # phrasings, so it is still about the current topic.
+    return match.outcome == "choices" and match.back < BACK_MIN
 
 
 def _with_current(match: Match, last: str | None) -> Match:
