@@ -269,4 +269,3 @@ def test_rule_confident_is_withheld_when_an_out_of_scope_domain_is_nearly_as_clo
     assert match.outcome == "choices" and match.confidence >= ranking.P_ANSWER
     monkeypatch.setattr(index_module, "IN_SCOPE_MARGIN", -1.0)
     assert index.match(message).topic == "tam-tru"
-
