@@ -352,15 +352,7 @@ def test_unmarked_words_and_hoi_nga_slips_still_match(question: str, topic: str)
         ("khai sinh cho con co ton phi ko", "khai-sinh", "fee"),
         ("khai sinh cho con hết bao nhiêu", "khai-sinh", "fee"),
         ("khai sinh cho con mat bao lau", "khai-sinh", "duration"),
-        pytest.param(
-            "khai sinh cho con có làm online được không",
-            "khai-sinh",
-            "online",
-            marks=pytest.mark.xfail(
-                reason="offered with cải chính and trích lục since the December content: open",
-                strict=True,
-            ),
-        ),
+        ("khai sinh cho con có làm online được không", "khai-sinh", "online"),
     ],
 )
 def test_shipped_kb_answers_a_named_topic_that_shares_words_with_others(

@@ -240,7 +240,8 @@ class Index(LexicalIndex):
     def shared_name(self, ranked: list[Scored], query: Query) -> bool:
         """True when what the message names is part of the names of several close topics
         ("đăng ký khai" for khai sinh and khai tử): ambiguous by its words, whatever the
-        semantic favourite, so it is offered, not answered."""
+        semantic favourite, so it is offered, not answered. A message that says one of them
+        by its whole name ("khai sinh", also part of "trích lục khai sinh") is not ambiguous."""
         said = frozenset(query.core) | frozenset(query.alt_core)
         if not said:
             return False
@@ -249,7 +250,8 @@ class Index(LexicalIndex):
             for s in ranked[:MAX_CHOICES]
             if s.topic in self.numbers and said <= self.name_words[self.numbers[s.topic]]
         ]
-        return len(holders) >= 2
+        whole = [t for t in holders if said in self.names[self.numbers[t]]]
+        return len(holders) >= 2 and len(whole) != 1
 
     def fused(self, query: Query, scores: DenseScores) -> list[Scored]:
         """Topics ranked by the fused score for an analysed message."""
