@@ -58,6 +58,16 @@ QUESTIONS = [
 ]
 
 
+DISTINCT = False
+"""With --distinct every message differs (a number at the end): no message embedding is reused."""
+
+
+def question(n: int) -> str:
+    """The text of the `n`th event: the mix above, each repeated, or made distinct."""
+    text = QUESTIONS[n % len(QUESTIONS)]
+    return f"{text} {n}" if DISTINCT else text
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -138,7 +148,7 @@ def client_run(job: tuple) -> tuple[list[float], collections.Counter, float, flo
                 "event_name": "user_send_text",
                 "sender": {"id": f"7{n % 500:017d}"},
                 "recipient": {"id": OA_ID},
-                "message": {"msg_id": f"bench{n:015d}", "text": QUESTIONS[n % len(QUESTIONS)]},
+                "message": {"msg_id": f"bench{n:015d}", "text": question(n)},
                 "timestamp": str(int(time.time() * 1000)),
             }
             raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
@@ -321,8 +331,13 @@ def main() -> int:
     )
     parser.add_argument("--warmup", type=int, default=400)
     parser.add_argument("--lexical", action="store_true", help="BOT_SEMANTIC=0 (words alone)")
+    parser.add_argument(
+        "--distinct", action="store_true", help="every message text differs (no reuse)"
+    )
     parser.add_argument("--no-echo", action="store_true", help="simulator posts no oa_send echoes")
     args = parser.parse_args()
+    global DISTINCT
+    DISTINCT = args.distinct  # the load processes are forked after this
 
     work = Path(tempfile.mkdtemp(prefix="webhook-bench-"))
     secret, app_secret, rt = (secrets.token_urlsafe(16) for _ in range(3))
@@ -379,7 +394,8 @@ def report(args, opened, delays, bot, bare, delivery, cpu) -> int:
     """Print the figures and whether each target is met; 0 when all are."""
     workers = f"gunicorn {args.worker_class} {args.workers} workers x {args.threads} threads"
     signals = "words alone (BOT_SEMANTIC=0)" if args.lexical else "words + meaning (semantic on)"
-    print(f"\nmachine: {os.cpu_count()} CPU(s); {workers}; understanding: {signals}")
+    texts = "every message distinct" if DISTINCT else f"{len(QUESTIONS)} texts repeated"
+    print(f"\nmachine: {os.cpu_count()} CPU(s); {workers}; understanding: {signals}; {texts}")
     print(f"echo events from the simulator: {'off' if args.no_echo else 'on'}\n")
     print(f"open loop: {opened['events']} events at {args.rate:.0f}/s for {args.seconds:.0f} s")
     p50, p99 = percentile(delays, 0.5), percentile(delays, 0.99)

