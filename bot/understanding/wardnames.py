@@ -7,20 +7,20 @@ from collections.abc import Sequence
 from bot.kb.model import KnowledgeBase
 from bot.understanding.normalize import Lexicon
 
-_PREFIXES = ("phường", "p", "khu vực", "khu", "ở", "tại", "thuộc")
-"""Words that often precede a ward name; the ward lexicon includes them in the span."""
-
-DISTRICTS = ("quận tây hồ", "q tây hồ", "tây hồ cũ", "quận tây hồ cũ", "quận cũ")
-"""The old district: mentioned often, but it names no ward."""
-
 
 def ward_lexicon(kb: KnowledgeBase) -> Lexicon:
     """Names and aliases of every ward, labelled ("ward" | "old_ward" | "district", id).
 
     New wards come first, so a name shared by an old and a new ward (Phú Thượng) means the new
-    ward, which exists today.
+    ward, which exists today. `lexicon/wards.toml` lists the words that often precede a ward's
+    name (`prefixes`: the span includes them) and the old district's names (`districts`:
+    mentioned often, naming no ward).
     """
-    pairs: list[tuple[str, tuple[str, str]]] = [(d, ("district", "")) for d in DISTRICTS]
+    words = kb.lexicon.get("wards", {})
+    prefixes = words.get("prefixes", ())
+    pairs: list[tuple[str, tuple[str, str]]] = [
+        (d, ("district", "")) for d in words.get("districts", ())
+    ]
     named: list[tuple[tuple[str, ...], tuple[str, str]]] = []
     for ward in kb.wards.values():
         named.append(((ward.name, *ward.aliases), ("ward", ward.id)))
@@ -30,7 +30,7 @@ def ward_lexicon(kb: KnowledgeBase) -> Lexicon:
         for name in names:
             bare = name.strip()
             pairs.append((bare, label))
-            for prefix in _PREFIXES:
+            for prefix in prefixes:
                 if not bare.lower().startswith(prefix + " "):
                     pairs.append((f"{prefix} {bare}", label))
     return Lexicon.build(pairs)
