@@ -52,7 +52,6 @@ def _complexity(function: ast.AST) -> int:
 
 KNOWN = {
     # Over the limits when issue 12 set them; they may only shrink (each is a split to do).
-    "bot/understanding/index.py match_query": (62, 15),
     "bot/understanding/lexical.py": (472, 0),
     "bot/understanding/lexical.py __init__": (85, 37),
     "bot/understanding/lexical.py analyze": (69, 36),

@@ -122,6 +122,20 @@ class Index(LexicalIndex):
             return dataclasses.replace(verdict, faq=faq, confidence=sure)
         if not ranked:
             return verdict
+        return self.fused_decision(verdict, query, reading, scores, ranked, today)
+
+    def fused_decision(
+        self,
+        verdict: Match,
+        query: Query,
+        reading: Reading | None,
+        scores: DenseScores,
+        ranked: list[Scored],
+        today: dt.date | None,
+    ) -> Match:
+        """Decisions 2 to 6 (see the module docstring) for a message the naming rules left
+        open."""
+        sure = confidence(ranked)
         offered = tuple((s.topic, round(s.score, 4)) for s in ranked[:MAX_CHOICES])
         direct = self.direct_faq(scores, today)
         if direct is not None:
