@@ -49,7 +49,8 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
-from bot.kb.model import KnowledgeBase
+from bot.kb.model import KnowledgeBase, Topic
+from bot.understanding.likeness import Likeness
 from bot.understanding.names import CLOSE_PHRASING, NameRules
 from bot.understanding.normalize import Lexicon, Normalized, Spelling, Vocabulary, normalize
 from bot.understanding.phrases import Phrasebook
@@ -96,12 +97,6 @@ question found inside a long phrasing about something else ("ly hôn" inside "đ
 xác nhận tình trạng hôn nhân") is offered, not answered."""
 
 
-def _similar(text: str, other: str) -> float:
-    """Word likeness of two whole folded messages (0-1): token_sort_ratio, so that every word,
-    section cues included, counts ("khai sinh mất bao lâu" is not "khai sinh cần gì")."""
-    return fuzz.token_sort_ratio(text, other) / 100
-
-
 @dataclass(frozen=True, slots=True)
 class _Phrasing:
     """One phrasing of a topic: folded text, its terms, and the summed weight of its terms."""
@@ -118,7 +113,7 @@ def _terms(tokens: Sequence[str]) -> set[str]:
     return found
 
 
-class LexicalIndex(NameRules):
+class LexicalIndex(NameRules, Likeness):
     """The word-level view of a knowledge base (`bot.understanding.Index` adds the semantic one)."""
 
     def __init__(self, kb: KnowledgeBase) -> None:
@@ -135,25 +130,9 @@ class LexicalIndex(NameRules):
         df: dict[str, int] = defaultdict(int)
         self.names: list[tuple[frozenset[str], ...]] = []
         for topic in kb.topics.values():
-            seen: dict[str, frozenset[str]] = {}
-            cores = []
-            short = getattr(topic, "short_title", "")
-            slug = topic.id.replace("-", " ")
-            for number, text in enumerate((slug, short, topic.title, *topic.questions)):
-                if not text:
-                    continue
-                query = self.analyze(text)
-                core = frozenset(query.core) | frozenset(query.alt_core)
-                size = max(len(query.core), len(query.alt_core))
-                if number < 3 and core and (number > 0 or size == len(query.normalized.tokens)):
-                    cores.append(core)  # the id is a name only if none of its words is neutral
-                if number < 2:
-                    continue  # the id and short title name the topic but are no phrasings
-                for tokens in (query.terms, query.alt_terms or ()):
-                    if tokens:
-                        seen.setdefault(" ".join(tokens), frozenset(_terms(tokens)))
+            seen, cores = self._read_topic(topic)
             texts.append(seen)
-            self.names.append(tuple(cores))
+            self.names.append(cores)
             for term in set().union(*seen.values()):
                 df[term] += 1
             self.title_words[topic.id] = frozenset(self.normalize(topic.title).tokens)
@@ -177,35 +156,36 @@ class LexicalIndex(NameRules):
         self.topic_terms = [frozenset(set().union(*seen.values())) for seen in texts]
         self.name_words = [frozenset().union(*cores) for cores in self.names]
         self.numbers = {tid: n for n, tid in enumerate(self.topic_ids)}
-        self.whole = {
-            topic.id: tuple(self._whole(q) for q in (topic.title, *topic.questions))
-            for topic in kb.topics.values()
-        }
-        self.domain_texts = {
-            domain: tuple(self._whole(p) for p in entry.get("phrasings", ()))
-            for domain, entry in kb.lexicon.get("out_of_scope", {}).items()
-        }
-        self.faq_texts: dict[str, dict[str, tuple[str, ...]]] = {
-            topic.id: {
-                faq.id: tuple(self._whole(text) for text in (faq.question, *faq.phrasings))
-                for faq in topic.faqs
-            }
-            for topic in kb.topics.values()
-            if topic.faqs
-        }
-        self.known |= {  # a word an FAQ entry uses is not unknown to the knowledge base
-            token
-            for topic in kb.topics.values()
-            for faq in topic.faqs
-            for text in (faq.question, *faq.phrasings)
-            for token in self.normalize(text).tokens
-        }
+        self._read_whole_texts(kb)
         self.postings: dict[str, list[int]] = defaultdict(list)
         for number, union in enumerate(self.topic_terms):
             for term in union:
                 self.postings[term].append(number)
         logger.debug("index: %d topics, %d terms", count, len(df))
         self._normalized = None  # messages are normalised afresh, never kept
+
+    def _read_topic(
+        self, topic: Topic
+    ) -> tuple[dict[str, frozenset[str]], tuple[frozenset[str], ...]]:
+        """A topic's phrasings (terms by text) and its names (the core words of its id, short
+        title and title; the id is a name only if none of its words is neutral)."""
+        seen: dict[str, frozenset[str]] = {}
+        cores = []
+        slug = topic.id.replace("-", " ")
+        for number, text in enumerate((slug, topic.short_title, topic.title, *topic.questions)):
+            if not text:
+                continue
+            query = self.analyze(text)
+            core = frozenset(query.core) | frozenset(query.alt_core)
+            size = max(len(query.core), len(query.alt_core))
+            if number < 3 and core and (number > 0 or size == len(query.normalized.tokens)):
+                cores.append(core)
+            if number < 2:
+                continue  # the id and short title name the topic but are no phrasings
+            for tokens in (query.terms, query.alt_terms or ()):
+                if tokens:
+                    seen.setdefault(" ".join(tokens), frozenset(_terms(tokens)))
+        return seen, tuple(cores)
 
     def weight(self, term: str) -> float:
         """The IDF weight of a term; unseen pairs of words count half their words' mean.
@@ -393,34 +373,6 @@ class LexicalIndex(NameRules):
         if found is None:
             found = self._normalized[text] = normalize(text, self.vocab)
         return found
-
-    def _whole(self, text: str) -> str:
-        """A message normalised and folded, every word kept (fillers and cues too)."""
-        return " ".join(self.normalize(text).tokens)
-
-    def faq_similarity(self, topic_id: str, query: Query) -> tuple[dict[str, float], float]:
-        """Word likeness (0-1) of the whole message to each FAQ entry of a topic, and to the
-        topic's own best phrasing (`_similar`)."""
-        text = " ".join(query.normalized.tokens)
-        entries = self.faq_texts.get(topic_id, {})
-        if not text or not entries:
-            return {}, 0.0
-        found = {fid: max(_similar(text, t) for t in texts) for fid, texts in entries.items()}
-        own = max((_similar(text, t) for t in self.whole.get(topic_id, ())), default=0.0)
-        return found, own
-
-    def domain_similarity(self, query: Query, topic_id: str) -> tuple[str | None, float, float]:
-        """The out-of-scope domain whose phrasings the whole message is most alike, that
-        likeness, and the likeness of the message to `topic_id`'s own phrasings (0-1)."""
-        text = " ".join(query.normalized.tokens)
-        if not text or not self.domain_texts:
-            return None, 0.0, 0.0
-        domain, best = max(
-            ((d, max(_similar(text, t) for t in texts)) for d, texts in self.domain_texts.items()),
-            key=lambda kv: kv[1],
-        )
-        own = max((_similar(text, t) for t in self.whole.get(topic_id, ())), default=0.0)
-        return domain, best, own
 
     def rank(self, tokens: Sequence[str]) -> list[tuple[str, float, float, float]]:
         """Topics scored against the folded `tokens`, best first.
