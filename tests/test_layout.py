@@ -52,9 +52,8 @@ def _complexity(function: ast.AST) -> int:
 
 KNOWN = {
     # Over the limits when issue 12 set them; they may only shrink (each is a split to do).
-    "bot/understanding/lexical.py": (424, 0),
     "bot/understanding/lexical.py __init__": (47, 16),
-    "bot/understanding/lexical.py analyze": (69, 36),
+    "bot/understanding/lexical.py analyze": (43, 22),
     "bot/understanding/lexical.py match_query": (49, 30),
     "bot/understanding/lexical.py rank": (48, 17),
 }

@@ -62,12 +62,10 @@ from bot.understanding.sections import (
     only_generic,
     pick_section,
     procedure_heads,
-    section_spans,
-    stopword_spans,
     weak_section,
 )
-from bot.understanding.smalltalk import smalltalk_kinds
-from bot.understanding.wardnames import ward_lexicon, ward_mentions
+from bot.understanding.spans import Spans
+from bot.understanding.wardnames import ward_lexicon
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +111,7 @@ def _terms(tokens: Sequence[str]) -> set[str]:
     return found
 
 
-class LexicalIndex(NameRules, Likeness):
+class LexicalIndex(NameRules, Likeness, Spans):
     """The word-level view of a knowledge base (`bot.understanding.Index` adds the semantic one)."""
 
     def __init__(self, kb: KnowledgeBase) -> None:
@@ -227,30 +225,8 @@ class LexicalIndex(NameRules, Likeness):
         """Normalise `text` and take it apart into section, wards, small talk and content."""
         norm = self.normalize(text)
         words = norm.text.split()
-        folded = norm.tokens
-        taken = [False] * len(words)
-
-        def claim(spans: list) -> list:
-            kept = []
-            for span in spans:
-                a, b = span[0], span[1]
-                if not any(taken[a:b]):
-                    taken[a:b] = [True] * (b - a)
-                    kept.append(span)
-            return kept
-
-        wards = claim(ward_mentions(self.wards, words, folded))
-        small = claim(smalltalk_kinds(self.book, words, folded))
-        cues = [
-            (a, b, c) for a, b, c in section_spans(self.book, words, folded) if not any(taken[a:b])
-        ]
-        for a, b, _ in cues:  # cues may overlap each other ("nộp ở" + "ở đâu")
-            taken[a:b] = [True] * (b - a)
-        claim(stopword_spans(self.book, words, folded))
-        spelling = self.spelling
-        if spelling is not None:
-            marked = [spelling.mark(w, t) for w, t in zip(words, folded, strict=True)]
-            folded = tuple(t if taken[i] else spelling.correct(t) for i, t in enumerate(marked))
+        taken, wards, small, cues = self._spans(words, norm.tokens)
+        folded = self._spelled(words, norm.tokens, taken)
         heads = procedure_heads(self.book, words, folded, taken)
         unsure = [i for i, w in enumerate(words) if not taken[i] and w in self.book.ambiguous_plain]
         generic = {i for a, b in generic_spans(self.book, words, folded) for i in range(a, b)}
@@ -270,11 +246,7 @@ class LexicalIndex(NameRules, Likeness):
         terms = self._terms_of(words, folded, taken, cues)
         core = tuple(folded[i] for i in content_idx if i not in generic)
         span = document_object(self.book, words, folded)
-        without: tuple[str, ...] = ()
-        if span is not None:
-            rest = [t or span[0] <= i < span[1] for i, t in enumerate(taken)]
-            if any(not t and i not in generic for i, t in enumerate(rest)):
-                without = self._terms_of(words, folded, rest, cues)
+        without = self._without(span, words, folded, taken, cues, generic)
         return Query(
             normalized=norm,
             section=pick_section(cues) or weak_section(self.book, words, folded, taken),

@@ -1,0 +1,69 @@
+"""The first reading of a message's words: which spans are wards, small talk, section cues or
+stop words, the spelling fixed where nothing claimed a word, and the message without the
+document it asks about.
+
+A mixin of `LexicalIndex`: it reads the index's phrasebook, ward lexicon, spelling and
+`_terms_of`.
+"""
+
+from __future__ import annotations
+
+from bot.understanding.sections import section_spans, stopword_spans
+from bot.understanding.smalltalk import smalltalk_kinds
+from bot.understanding.wardnames import ward_mentions
+
+
+class Spans:
+    """Span claiming and spelling for `LexicalIndex.analyze`."""
+
+    def _spans(self, words: list[str], folded: tuple[str, ...]) -> tuple[list, list, list, list]:
+        """Which words are taken, and the spans that take them: wards, small talk, section cues
+        (which may overlap each other: "nộp ở" + "ở đâu"), then stop words."""
+        taken = [False] * len(words)
+
+        def claim(spans: list) -> list:
+            kept = []
+            for span in spans:
+                a, b = span[0], span[1]
+                if not any(taken[a:b]):
+                    taken[a:b] = [True] * (b - a)
+                    kept.append(span)
+            return kept
+
+        wards = claim(ward_mentions(self.wards, words, folded))
+        small = claim(smalltalk_kinds(self.book, words, folded))
+        cues = [
+            (a, b, c) for a, b, c in section_spans(self.book, words, folded) if not any(taken[a:b])
+        ]
+        for a, b, _ in cues:
+            taken[a:b] = [True] * (b - a)
+        claim(stopword_spans(self.book, words, folded))
+        return taken, wards, small, cues
+
+    def _spelled(
+        self, words: list[str], folded: tuple[str, ...], taken: list[bool]
+    ) -> tuple[str, ...]:
+        """The folded words, marked and with typos corrected where not taken by a span."""
+        spelling = self.spelling
+        if spelling is None:
+            return folded
+        marked = [spelling.mark(w, t) for w, t in zip(words, folded, strict=True)]
+        return tuple(t if taken[i] else spelling.correct(t) for i, t in enumerate(marked))
+
+    def _without(
+        self,
+        span: tuple[int, int] | None,
+        words: list[str],
+        folded: tuple[str, ...],
+        taken: list[bool],
+        cues: list,
+        generic: set[int],
+    ) -> tuple[str, ...]:
+        """The terms of the message without the document it asks about (`span`), when anything
+        specific is left."""
+        if span is None:
+            return ()
+        rest = [t or span[0] <= i < span[1] for i, t in enumerate(taken)]
+        if any(not t and i not in generic for i, t in enumerate(rest)):
+            return self._terms_of(words, folded, rest, cues)
+        return ()
