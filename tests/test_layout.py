@@ -54,7 +54,7 @@ KNOWN = {
     # Over the limits when issue 12 set them; they may only shrink (each is a split to do).
     "bot/understanding/lexical.py __init__": (47, 16),
     "bot/understanding/lexical.py analyze": (43, 22),
-    "bot/understanding/lexical.py match_query": (49, 30),
+    "bot/understanding/lexical.py match_query": (36, 16),
     "bot/understanding/lexical.py rank": (48, 17),
 }
 """(lines, complexity) of the pieces still over ~400 lines a module, 60 lines or complexity 15

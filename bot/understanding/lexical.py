@@ -56,7 +56,6 @@ from bot.understanding.normalize import Lexicon, Normalized, Spelling, Vocabular
 from bot.understanding.phrases import Phrasebook
 from bot.understanding.query import Match, Query
 from bot.understanding.sections import (
-    PRIORITY,
     document_object,
     generic_spans,
     only_generic,
@@ -265,23 +264,6 @@ class LexicalIndex(NameRules, Likeness, Spans):
             unknown=tuple(t for t in core if self.unknown_word(t)),
         )
 
-    def section_for(self, topic_id: str, query: Query) -> str | None:
-        """The section asked, leaving out cues that are part of the topic's own title.
-
-        "nộp hồ sơ trực tuyến" names the topic about filing online rather than asking for the
-        online section of some other topic, so it asks for that topic's overview; "nộp hồ sơ
-        trực tuyến có được giảm phí không" asks for its fee.
-        """
-        title = self.title_words.get(topic_id, frozenset())
-        inside = {s for s, words in query.cues if s and set(words) <= title}
-        if query.section is None and query.document and topic_id in self.numbers:
-            if not self._named(self.numbers[topic_id], frozenset(query.document)):
-                return "documents"  # "làm căn cước có cần giấy khai sinh không"
-        if query.section not in inside:
-            return query.section
-        rest = {s for s, _ in query.cues if s and s not in inside}
-        return next((s for s in PRIORITY if s in rest), None)
-
     def match(self, text: str) -> Match:
         """The verdict for one message (see the module docstring for the bands)."""
         return self.match_query(self.analyze(text))
@@ -301,7 +283,6 @@ class LexicalIndex(NameRules, Likeness, Spans):
         best_id, best, cover, back = ranked[0]
         covers = [next((r[2] for r in other if r[0] == best_id), 0.0) for other in ranks]
         cover = sum(covers) / len(covers)
-        second = ranked[1][1] if len(ranked) > 1 else 0.0
         offered = tuple(
             (tid, round(score, 4))
             for tid, score, *_ in ranked[:MAX_CHOICES]
@@ -322,6 +303,19 @@ class LexicalIndex(NameRules, Likeness, Spans):
         if named_instead is not None:
             score = dict(offered)[named_instead]
             return Match("answer", named_instead, offered, score, query, back)
+        return self._by_score(query, ranked, offered, cover)
+
+    def _by_score(
+        self,
+        query: Query,
+        ranked: list[tuple[str, float, float, float]],
+        offered: tuple[tuple[str, float], ...],
+        cover: float,
+    ) -> Match:
+        """The last of the naming rules: a best topic clear enough by its score, coverage and
+        margin (or named alone) is answered; close ones are offered; else a fallback."""
+        best_id, best, _, back = ranked[0]
+        second = ranked[1][1] if len(ranked) > 1 else 0.0
         if best >= ANSWER_AT:
             rivals = [tid for tid, score, *_ in ranked[1:] if score > best - OFFER_WITHIN]
             named = self.names_alone(best_id, rivals, query)

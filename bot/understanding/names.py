@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from bot.understanding.phrases import Phrasebook
 from bot.understanding.query import Query
+from bot.understanding.sections import PRIORITY
 
 NAME_SHARE = 0.6
 """Share of a topic's name (by weight) a message must hold to name it (`Index.names_alone`)."""
@@ -164,6 +165,23 @@ class NameRules:
                         break  # "đăng ký học bằng lái": the verb's object is something else
                     return topic, said
         return None
+
+    def section_for(self, topic_id: str, query: Query) -> str | None:
+        """The section asked, leaving out cues that are part of the topic's own title.
+
+        "nộp hồ sơ trực tuyến" names the topic about filing online rather than asking for the
+        online section of some other topic, so it asks for that topic's overview; "nộp hồ sơ
+        trực tuyến có được giảm phí không" asks for its fee.
+        """
+        title = self.title_words.get(topic_id, frozenset())
+        inside = {s for s, words in query.cues if s and set(words) <= title}
+        if query.section is None and query.document and topic_id in self.numbers:
+            if not self._named(self.numbers[topic_id], frozenset(query.document)):
+                return "documents"  # "làm căn cước có cần giấy khai sinh không"
+        if query.section not in inside:
+            return query.section
+        rest = {s for s, _ in query.cues if s and s not in inside}
+        return next((s for s in PRIORITY if s in rest), None)
 
     def unknown_word(self, token: str) -> bool:
         """True for a word no phrasing uses (digits, single letters and words set apart only
