@@ -45,7 +45,6 @@ import logging
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from rapidfuzz import fuzz
 
@@ -64,6 +63,7 @@ from bot.understanding.sections import (
     weak_section,
 )
 from bot.understanding.spans import Spans
+from bot.understanding.terms import Phrasing, postings, terms_of_tokens
 from bot.understanding.wardnames import ward_lexicon
 
 logger = logging.getLogger(__name__)
@@ -94,20 +94,14 @@ question found inside a long phrasing about something else ("ly hôn" inside "đ
 xác nhận tình trạng hôn nhân") is offered, not answered."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Phrasing:
-    """One phrasing of a topic: folded text, its terms, and the summed weight of its terms."""
-
-    text: str
-    terms: frozenset[str]
-    mass: float
-
-
-def _terms(tokens: Sequence[str]) -> set[str]:
-    """Syllables and syllable pairs."""
-    found = set(tokens)
-    found.update(f"{a} {b}" for a, b in zip(tokens, tokens[1:], strict=False))
-    return found
+def _offered(ranked: list[tuple[str, float, float, float]]) -> tuple[tuple[str, float], ...]:
+    """The topics worth offering: at least `OFFER_AT`, within `OFFER_WITHIN` of the best."""
+    best = ranked[0][1]
+    return tuple(
+        (tid, round(score, 4))
+        for tid, score, *_ in ranked[:MAX_CHOICES]
+        if score >= OFFER_AT and score >= best - OFFER_WITHIN
+    )
 
 
 class LexicalIndex(NameRules, Likeness, Spans):
@@ -146,20 +140,40 @@ class LexicalIndex(NameRules, Likeness, Spans):
             self.known,
         )
         self.common = {t for t, n in df.items() if n > max(2, PREFILTER * 4, count // 20)}
-        self.phrasings: list[list[_Phrasing]] = [
-            [_Phrasing(k, t, sum(self.idf[x] for x in t)) for k, t in seen.items()]
-            for seen in texts
+        self.phrasings: list[list[Phrasing]] = [
+            [Phrasing(k, t, sum(self.idf[x] for x in t)) for k, t in seen.items()] for seen in texts
         ]
         self.topic_terms = [frozenset(set().union(*seen.values())) for seen in texts]
         self.name_words = [frozenset().union(*cores) for cores in self.names]
         self.numbers = {tid: n for n, tid in enumerate(self.topic_ids)}
         self._read_whole_texts(kb)
-        self.postings: dict[str, list[int]] = defaultdict(list)
-        for number, union in enumerate(self.topic_terms):
-            for term in union:
-                self.postings[term].append(number)
+        self.postings = postings(self.topic_terms)
         logger.debug("index: %d topics, %d terms", count, len(df))
         self._normalized = None  # messages are normalised afresh, never kept
+
+    def _best_phrasing(
+        self, number: int, text: str, terms: set[str], weight: dict[str, float], total: float
+    ) -> tuple[float, float]:
+        """The score of topic `number`'s best phrasing for the message, and the share of that
+        phrasing the message covers."""
+        w_set, w_sort, w_cov, _, w_back = WEIGHTS
+        best = best_back = 0.0
+        for phrasing in self.phrasings[number]:
+            shared = terms & phrasing.terms
+            if not shared:
+                continue
+            mass = sum(weight[t] for t in shared)  # shared terms weigh their IDF
+            back = mass / phrasing.mass if phrasing.mass else 0.0
+            score = w_cov * mass / total + w_back * back
+            if score + w_set + w_sort <= best:
+                continue  # cannot beat the best phrasing so far, whatever rapidfuzz says
+            score += (
+                w_set * fuzz.token_set_ratio(text, phrasing.text) / 100
+                + w_sort * fuzz.token_sort_ratio(text, phrasing.text) / 100
+            )
+            if score > best:
+                best, best_back = score, back
+        return best, best_back
 
     def _read_topic(
         self, topic: Topic
@@ -181,7 +195,7 @@ class LexicalIndex(NameRules, Likeness, Spans):
                 continue  # the id and short title name the topic but are no phrasings
             for tokens in (query.terms, query.alt_terms or ()):
                 if tokens:
-                    seen.setdefault(" ".join(tokens), frozenset(_terms(tokens)))
+                    seen.setdefault(" ".join(tokens), frozenset(terms_of_tokens(tokens)))
         return seen, tuple(cores)
 
     def weight(self, term: str) -> float:
@@ -283,11 +297,7 @@ class LexicalIndex(NameRules, Likeness, Spans):
         best_id, best, cover, back = ranked[0]
         covers = [next((r[2] for r in other if r[0] == best_id), 0.0) for other in ranks]
         cover = sum(covers) / len(covers)
-        offered = tuple(
-            (tid, round(score, 4))
-            for tid, score, *_ in ranked[:MAX_CHOICES]
-            if score >= OFFER_AT and score >= best - OFFER_WITHIN
-        )
+        offered = _offered(ranked)
         document = self.document_answer(query, ANSWER_AT, COVER_MIN)
         if document is not None:
             return Match("answer", document[0], offered, round(document[1], 4), query, back)
@@ -346,7 +356,7 @@ class LexicalIndex(NameRules, Likeness, Spans):
         Each is (id, score, coverage of the message by the topic, coverage of the best
         phrasing by the message).
         """
-        terms = _terms(tokens)
+        terms = terms_of_tokens(tokens)
         weight = {t: self.weight(t) for t in terms}
         total = sum(weight.values())
         if not total:
@@ -362,27 +372,12 @@ class LexicalIndex(NameRules, Likeness, Spans):
                     votes[number] += weight[term]
         picked = heapq.nlargest(PREFILTER, votes.items(), key=lambda kv: kv[1])
         text = " ".join(tokens)
-        w_set, w_sort, w_cov, w_topic, w_back = WEIGHTS
+        w_topic = WEIGHTS[3]
         scored = []
         for number, _ in picked:
             union = self.topic_terms[number]
             topic_cover = sum(weight[t] for t in terms if t in union) / total
-            best = best_back = 0.0
-            for phrasing in self.phrasings[number]:
-                shared = terms & phrasing.terms
-                if not shared:
-                    continue
-                mass = sum(weight[t] for t in shared)  # shared terms weigh their IDF
-                back = mass / phrasing.mass if phrasing.mass else 0.0
-                score = w_cov * mass / total + w_back * back
-                if score + w_set + w_sort <= best:
-                    continue  # cannot beat the best phrasing so far, whatever rapidfuzz says
-                score += (
-                    w_set * fuzz.token_set_ratio(text, phrasing.text) / 100
-                    + w_sort * fuzz.token_sort_ratio(text, phrasing.text) / 100
-                )
-                if score > best:
-                    best, best_back = score, back
+            best, best_back = self._best_phrasing(number, text, terms, weight, total)
             scored.append(
                 (self.topic_ids[number], best + w_topic * topic_cover, topic_cover, best_back)
             )
