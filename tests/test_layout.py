@@ -50,9 +50,9 @@ def _complexity(function: ast.AST) -> int:
     return count
 
 
-KNOWN = {
-    # Over the limits when issue 12 set them; they may only shrink (each is a split to do).
-    "bot/understanding/lexical.py analyze": (43, 22),
+KNOWN: dict[str, tuple[int, int]] = {
+    # Pieces over the limits, at their size when listed; they may only shrink. Empty: every
+    # piece of the conversation, dialogue and understanding code is within the limits.
 }
 """(lines, complexity) of the pieces still over ~400 lines a module, 60 lines or complexity 15
 a function."""

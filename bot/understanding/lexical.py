@@ -241,21 +241,12 @@ class LexicalIndex(NameRules, Likeness, Spans):
         taken, wards, small, cues = self._spans(words, norm.tokens)
         folded = self._spelled(words, norm.tokens, taken)
         heads = procedure_heads(self.book, words, folded, taken)
-        unsure = [i for i, w in enumerate(words) if not taken[i] and w in self.book.ambiguous_plain]
         generic = {i for a, b in generic_spans(self.book, words, folded) for i in range(a, b)}
-        alt_terms = None
-        alt_core: tuple[str, ...] = ()
-        if unsure:
-            alt_terms = self._terms_of(words, folded, taken, cues)
-            alt_core = tuple(folded[i] for i, t in enumerate(taken) if not t and i not in generic)
-            for i in unsure:
-                taken[i] = True
+        alt_terms, alt_core = self._other_reading(words, folded, taken, cues, generic)
         content_idx = [i for i, t in enumerate(taken) if not t]
         content = tuple(folded[i] for i in content_idx)
         cue_tokens = tuple((str(c), tuple(folded[a:b])) for a, b, c in cues)
-        names = bool(content) and not only_generic(
-            self.book, [words[i] for i in content_idx], content
-        )
+        names = self._names_something(words, content_idx, content)
         terms = self._terms_of(words, folded, taken, cues)
         core = tuple(folded[i] for i in content_idx if i not in generic)
         span = document_object(self.book, words, folded)
@@ -276,6 +267,14 @@ class LexicalIndex(NameRules, Likeness, Spans):
             document=tuple(folded[span[0] : span[1]]) if span else (),
             without_document=without,
             unknown=tuple(t for t in core if self.unknown_word(t)),
+        )
+
+    def _names_something(
+        self, words: list[str], content_idx: list[int], content: tuple[str, ...]
+    ) -> bool:
+        """True when the content words name something beyond procedure-neutral words."""
+        return bool(content) and not only_generic(
+            self.book, [words[i] for i in content_idx], content
         )
 
     def match(self, text: str) -> Match:

@@ -67,3 +67,23 @@ class Spans:
         if any(not t and i not in generic for i, t in enumerate(rest)):
             return self._terms_of(words, folded, rest, cues)
         return ()
+
+    def _other_reading(
+        self,
+        words: list[str],
+        folded: tuple[str, ...],
+        taken: list[bool],
+        cues: list,
+        generic: set[int],
+    ) -> tuple[tuple[str, ...] | None, tuple[str, ...]]:
+        """The terms and core words of the message read with its plain words that may be
+        fillers or content ("can": "cần" or "căn") as content; those words are then taken,
+        for the main reading. (None, ()) when there are none."""
+        unsure = [i for i, w in enumerate(words) if not taken[i] and w in self.book.ambiguous_plain]
+        if not unsure:
+            return None, ()
+        alt_terms = self._terms_of(words, folded, taken, cues)
+        alt_core = tuple(folded[i] for i, t in enumerate(taken) if not t and i not in generic)
+        for i in unsure:
+            taken[i] = True
+        return alt_terms, alt_core
