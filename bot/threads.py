@@ -57,3 +57,20 @@ def lower_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
     except (AttributeError, OSError):  # not Linux, or not allowed: equal priority then
         pass
+
+
+def start_daemons(target: Callable[[], None], count: int, name: str) -> list[threading.Thread]:
+    """`count` daemon threads running `target`, named `name-0`, `name-1`..., started."""
+    threads = [
+        threading.Thread(target=target, name=f"{name}-{number}", daemon=True)
+        for number in range(count)
+    ]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def join_all(threads: list[threading.Thread], timeout: float) -> None:
+    """Wait for each of `threads` (at most `timeout` seconds each)."""
+    for thread in threads:
+        thread.join(timeout)

@@ -31,7 +31,7 @@ from bot.kb.live import KBUnavailable
 from bot.leases import holder_is_dead, new_owner
 from bot.storage import core
 from bot.storage import inbox as store
-from bot.threads import lower_priority
+from bot.threads import join_all, lower_priority, start_daemons
 from bot.understanding import Index
 from bot.zalo.events import Event
 
@@ -138,17 +138,13 @@ class TurnWorker:
     def start(self) -> TurnWorker:
         """Free the claims of dead workers, start the threads (daemons) and return self."""
         free_dead_claims(storage.connect(self.config.storage.database), self.clock())
-        for number in range(self.count):
-            thread = threading.Thread(target=self.run, name=f"turns-{number}", daemon=True)
-            thread.start()
-            self.threads.append(thread)
+        self.threads += start_daemons(self.run, self.count, "turns")
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
         """Let each thread finish the event in hand, then wait for them."""
         self.stopping.set()
-        for thread in self.threads:
-            thread.join(timeout)
+        join_all(self.threads, timeout)
 
     def run(self) -> None:
         """One thread's loop: claim, answer, repeat; wait a poll when there was nothing."""

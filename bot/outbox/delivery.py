@@ -34,6 +34,7 @@ from bot.config import Config
 from bot.leases import holder_is_dead, new_owner
 from bot.outbox import indoubt
 from bot.storage import outbox as store
+from bot.threads import join_all, start_daemons
 from bot.zalo.client import TEXT_LIMIT, ZaloClient, ZaloError
 
 logger = logging.getLogger(__name__)
@@ -356,17 +357,13 @@ class Sender:
         """Start the worker threads (daemons) and return self."""
         db = storage.connect(self.config.storage.database)
         free_dead_leases(db, self.clock())
-        for number in range(self.workers):
-            thread = threading.Thread(target=self.run, name=f"outbox-sender-{number}", daemon=True)
-            thread.start()
-            self.threads.append(thread)
+        self.threads += start_daemons(self.run, self.workers, "outbox-sender")
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
         """Ask the workers to finish their current message and wait for them."""
         self.stopping.set()
-        for thread in self.threads:
-            thread.join(timeout)
+        join_all(self.threads, timeout)
 
     def run(self) -> None:
         """One worker's loop: deliver, sleep `poll_seconds` when there was nothing to do."""
