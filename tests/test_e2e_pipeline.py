@@ -255,13 +255,6 @@ def start_sender_process(config_path: Path) -> subprocess.Popen:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=False,
-    reason="open: since the turn worker answers beside the sender, about one run in six "
-    "delivers one reply twice after the kills (a part in doubt resent although it went out; "
-    "0 in 6 runs before the merge of 2 December 2026); the sender's in-doubt settling needs a "
-    "look",
-)
 def test_kill_9_of_the_sender_mid_queue_then_restart_loses_and_duplicates_nothing(
     pipeline, tmp_path
 ):

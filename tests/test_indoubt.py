@@ -319,3 +319,21 @@ def test_only_the_row_a_dead_sender_was_working_on_is_in_doubt(quick, sim):
     assert sim.calls_to("/v2.0/oa/conversation") == 1  # only the first is looked up
     deliver_due(db, client, config, start + 2 + settle_seconds(config), owner="a")
     assert sorted(m["text"] for m in sim.delivered()) == ["Tin 0.", "Tin 1.", "Tin 2."]
+
+
+def test_a_row_taken_over_by_a_sender_that_died_too_stays_in_doubt(quick, sim):
+    # The first sender died just after Zalo took "Một." to u7. The second claimed that row (in
+    # doubt) with a row of another citizen before it, and died on the other row before looking
+    # the first one up. The third must still look it up rather than send it a second time.
+    db, client, config = quick
+    start = time.time()
+    other = core.enqueue(db, "other", "u8", {"text": "Tin khác."}, start, not_before=start + 0.8)
+    mine = core.enqueue(db, "mine", "u7", {"text": "Một."}, start)
+    assert store.claim(db, "dead-host:1:x", start, 10, 0.5)[0]["id"] == mine
+    client.send_text("u7", "Một.", [])  # the first sender's send, never recorded
+    claimed = store.claim(db, "dead-host:2:y", start + 1, 10, 0.5)
+    assert [row["id"] for row in claimed] == [other, mine]
+    deliver_due(db, client, config, start + 2, owner="a")
+    deliver_due(db, client, config, start + 3 + settle_seconds(config), owner="a")
+    assert [m["text"] for m in sim.delivered("u7")] == ["Một."]
+    assert store.get(db, mine)["status"] == "sent"

@@ -189,7 +189,7 @@ def _deliver_row(
     else:
         parts = message_parts(payload, config.zalo.buttons)
     start = row["parts_sent"]
-    if (row["taken_over"] or row["doubt_since"] is not None) and start < len(parts):
+    if row["doubt_since"] is not None and start < len(parts):
         start = _settle_doubt(db, client, config, row, parts, owner, clock, rng)
         if start is None:
             return False
@@ -218,7 +218,9 @@ def _deliver_row(
             error = ZaloError(0, f"{type(exc).__name__}: {exc}", True, "retry", in_doubt=True)
             _record_failure(db, config, row, owner, error, clock(), rng, attempt_at)
             return False
-        store.record_part(db, row["id"], owner, index, len(parts), message_id, clock())
+        if not store.record_part(db, row["id"], owner, index, len(parts), message_id, clock()):
+            logger.warning("outbox %s: lease lost; its new holder settles the part", row["id"])
+            return False
     logger.debug("outbox %s: sent in %d part(s)", row["id"], len(parts))
     return True
 
@@ -236,14 +238,17 @@ def _settle_doubt(
     """Settle the row's in-doubt part from Zalo's history: the index of the next part to send,
     or None when the row must wait (rescheduled) or has ended."""
     index = row["parts_sent"]
-    # A row taken over from a dead sender is in doubt from now: its last send may still be
-    # under way at Zalo, so an absence is only believed after the settling time from here.
-    since = clock() if row["taken_over"] else row["doubt_since"]
+    # A row taken over from a dead sender is in doubt from its claim (`store.claim`): its last
+    # send may still be under way at Zalo, so an absence is only believed after the settling
+    # time from then.
+    since = row["doubt_since"]
     verdict = indoubt.resolve(db, client, config, row, parts[index][0], since, clock())
     if verdict.kind == "found":
         logger.warning("outbox %s: part %d had reached Zalo; not resent", row["id"], index)
-        store.record_part(db, row["id"], owner, index, len(parts), verdict.message_id, clock())
-        return index + 1
+        recorded = store.record_part(
+            db, row["id"], owner, index, len(parts), verdict.message_id, clock()
+        )
+        return index + 1 if recorded else None
     if verdict.kind == "absent" and row["attempts"] < config.outbox.max_attempts:
         logger.info("outbox %s: part %d is not in Zalo's history; sending it", row["id"], index)
         return index

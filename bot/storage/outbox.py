@@ -74,7 +74,9 @@ def claim(
     when it was found 'sending' under an expired lease and is the row its sender was working
     on (its last send may have gone through). A sender works through its batch in id order and
     every row it finishes, defers or hands back leaves 'sending', so of a dead sender's rows
-    only the lowest id can have been in flight; the others were never tried.
+    only the lowest id can have been in flight; the others were never tried. A taken-over row
+    is put in doubt (`doubt_since`, from now) in the same transaction: should this sender die
+    too before settling it, the doubt is not lost with it.
     """
     with transaction(db):
         rows = db.execute(_CLAIM, {"now": now, "limit": limit}).fetchall()
@@ -97,6 +99,11 @@ def claim(
             f"WHERE id IN ({marks})",
             [owner, now + lease_seconds, now, now, *ids],
         )
+        if taken_over:
+            doubtful = ",".join("?" * len(taken_over))
+            db.execute(
+                f"UPDATE outbox SET doubt_since = ? WHERE id IN ({doubtful})", [now, *taken_over]
+            )
         claimed = list(db.query(f"SELECT * FROM outbox WHERE id IN ({marks}) ORDER BY id", ids))
     for row in claimed:
         row["payload"] = json.loads(row["payload"])
@@ -143,12 +150,14 @@ def record_part(
                 "doubt_checks = 0 WHERE id = ? AND lease_owner = ? AND status = 'sending'",
                 [part + 1, message_id, row_id, owner],
             )
+        if cursor.rowcount != 1:  # the lease was lost: the new holder settles the part
+            return False
         db.execute(
             "INSERT INTO outbox_parts (outbox_id, part, zalo_message_id, sent_at) "
             "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
             [row_id, part, message_id, now],
         )
-    return cursor.rowcount == 1
+    return True
 
 
 def reschedule(
