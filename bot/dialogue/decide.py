@@ -231,13 +231,18 @@ def _follow_up(
     """(section, FAQ id) of the current topic when a message names no procedure of its own.
 
     A message stays on the current topic unless the naming rules commit to another one, or the
-    fused ranking is confident about another one: its FAQ entry if one is close, the section
-    asked, or the overview. None: the message is about something else.
+    fused ranking is confident about another one and no FAQ entry of the current topic is
+    close: its FAQ entry if one is close, the section asked, or the overview. None: the message
+    is about something else.
     """
     if match.domain is not None:
         return None  # "thời tiết ngày mai": about something no topic deals with
     faq = index.faq_in_context(last, reading.text, today)
     if _asks_a_section_of_the_current_topic(query, match):
+        return query.section, faq
+    if match.outcome == "answer" and match.via == "fused" and faq is not None:
+        # "chu nha co phai di cung khong" after tạm trú: the current topic's own entry, not a
+        # guess by meaning (weak without diacritics) at another procedure.
         return query.section, faq
     if match.outcome == "answer" and (query.names_topic or match.via == "fused"):
         return None
