@@ -155,9 +155,9 @@ def dev_items(index, sets) -> dict[str, list]:
             reading = index.read(question)
             query = index.analyze(reading.text)
             verdict = super(type(index), index).match_query(query)
-            if verdict.outcome == "answer" and index.worded_out_of_scope(query, verdict.topic):
-                verdict = dataclasses.replace(verdict, outcome="fallback", topic=None)
             scores = index.dense.scores(reading.focus)
+            if verdict.outcome == "answer" and index.named_out_of_scope(query, verdict, scores):
+                verdict = dataclasses.replace(verdict, outcome="fallback", topic=None)
             ranked = index.fused(query, scores)
             oos = bool(ranked) and index.out_of_scope(query, scores, ranked[0].topic) is not None
             accepted = set(topics.split("|")) if topics else set()

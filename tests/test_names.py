@@ -177,6 +177,7 @@ OUT_OF_SCOPE = [
     "mua bảo hiểm xe máy online",
     "mua bảo hiểm sức khỏe cho bố mẹ",
     "mua bảo hiểm y tế hộ gia đình cho bố mẹ ở đâu",  # names insurance, worded out of scope
+    "cho hỏi cách lấy lại sổ bảo hiểm xã hội khi nghỉ việc",  # names insurance, means BHXH
     "tra cứu điểm thi tốt nghiệp",
     "xem điểm thi vào lớp 10 ở đâu",
     "điểm chuẩn đại học bách khoa năm nay",
@@ -215,6 +216,21 @@ OUT_OF_SCOPE = [
 
 @pytest.mark.parametrize("question", both([(q,) for q in OUT_OF_SCOPE]))
 def test_questions_about_things_the_knowledge_base_does_not_know_are_not_answered(
+    question: str,
+) -> None:
+    assert ask(question).kind != "answer"
+
+
+NAMED_BUT_MEANT_ELSEWHERE = [
+    "muốn chốt sổ bảo hiểm xã hội thì làm sao",
+    "hỏi về sổ bảo hiểm xã hội khi nghỉ việc",
+]
+"""Words name a topic (bảo hiểm), meaning is another office's: refused when typed with
+diacritics. Typed without them, meaning is not trusted (e5 is weak there), so not tested."""
+
+
+@pytest.mark.parametrize("question", NAMED_BUT_MEANT_ELSEWHERE)
+def test_a_named_topic_an_out_of_scope_domain_is_closer_to_by_meaning_is_not_answered(
     question: str,
 ) -> None:
     assert ask(question).kind != "answer"

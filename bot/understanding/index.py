@@ -10,7 +10,8 @@
 The decisions, in order (each has a test in tests/test_understanding.py):
 
 1. `named`: the naming rules commit to a topic (a topic named clearly): answer it, unless the
-   message is worded more like an out-of-scope phrasing than like any of that topic's.
+   message is worded more like an out-of-scope phrasing than like any of that topic's, or an
+   out-of-scope domain is closer to it by meaning than that topic (`named_out_of_scope`).
 2. `faq`: the message all but repeats an FAQ entry (`FAQ_DIRECT_AT`): answer that entry.
 3. `out_of_scope`: the message is closer to a domain of `lexicon/out_of_scope.toml` than to any
    topic: fallback, naming the domain.
@@ -117,7 +118,7 @@ class Index(LexicalIndex):
         scores = self.dense.scores(focus)
         ranked = self.fused(query, scores)
         sure = confidence(ranked)
-        if verdict.outcome == "answer" and not self.worded_out_of_scope(query, verdict.topic):
+        if verdict.outcome == "answer" and not self.named_out_of_scope(query, verdict, scores):
             faq = self.faq_for(verdict.topic, scores, query, today)
             return dataclasses.replace(verdict, faq=faq, confidence=sure)
         if not ranked:
@@ -216,6 +217,22 @@ class Index(LexicalIndex):
         bảo hiểm y tế hộ gia đình" names insurance but is not children's health insurance."""
         domain, likeness, own = self.domain_similarity(query, topic_id or "")
         return domain is not None and likeness >= NAMED_DOMAIN_WORDS_AT and likeness > own
+
+    def named_out_of_scope(self, query: Query, verdict: Match, scores: DenseScores) -> bool:
+        """True when the topic the naming rules chose is still not what the message is about:
+        it is worded like an out-of-scope phrasing (`worded_out_of_scope`), or an out-of-scope
+        domain is closer to it by meaning than that topic ("nhận sổ BHXH" shares "bảo hiểm"
+        with children's health insurance but is social insurance). Meaning is not trusted for
+        a message typed without diacritics, where e5 is weak. The fused decisions then decide,
+        and may refuse it."""
+        if self.worded_out_of_scope(query, verdict.topic):
+            return True
+        if scores.domain is None or verdict.topic not in self.dense.topic_ids:
+            return False
+        if query.normalized.text.isascii():
+            return False
+        own = float(scores.topics[self.dense.topic_ids.index(verdict.topic)])
+        return scores.domain_score > own
 
     @staticmethod
     def in_scope(scores: DenseScores) -> bool:
