@@ -203,20 +203,19 @@ class Jobs:
                 self.queued.clear()
 
     def answer_forever(self) -> Any:
-        """Once this process leads, load the knowledge base (with its watcher) and start the
-        turn worker; its threads answer recorded events while the lease is held. Returns the
-        worker, or None when stopped first (a standby never builds the index)."""
-        from bot.inbox.worker import TurnWorker
-        from bot.kb.live import LiveKB
-        from bot.understanding import build_index
+        """Once this process leads, load the knowledge base (with its watcher, reporting its
+        state to the console) and start the turn worker; its threads answer recorded events
+        while the lease is held. Returns the worker, or None when stopped first (a standby
+        never builds the index)."""
+        from bot.inbox.worker import TurnWorker, answering_kb
 
         while not self.lead(self.clock()):
             if self.stopping.wait(self.config.outbox.poll_seconds):
                 return None
 
-        live = LiveKB(self.config.bot.knowledge_base, build_index, self.config.bot.reload_seconds)
+        live = answering_kb(self.config).watch()  # reports its state for the console
         worker = TurnWorker(
-            self.config, live.watch(), clock=self.clock, leading=self.lead, answered=self.queued
+            self.config, live, clock=self.clock, leading=self.lead, answered=self.queued
         )
         return worker.start()
 

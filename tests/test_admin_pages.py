@@ -12,7 +12,7 @@ from flask import Flask
 
 from bot.admin import charts, dates, quality
 from bot.storage import broadcasts as broadcast_store
-from bot.storage import core
+from bot.storage import core, kbstate
 from bot.storage import dossiers as dossier_store
 from bot.storage import reports as report_store
 
@@ -252,6 +252,8 @@ def test_kb_status_highlights_stale_topics_and_shows_the_last_errors(tmp_path: P
     later = dt.datetime.combine(reviewed + dt.timedelta(days=400), dt.time(12), HANOI)
     clock = Clock(later.timestamp())
     app = make_app(config, clock, live)
+    # the answering process (the scheduler's turn worker) reports its knowledge base's state
+    kbstate.report(db_of(config), "host:1:answering", live.status(), clock.now)
     page = logged_in(app, config, "comms").get("/admin/kb").get_data(as_text=True)
     assert page.count('class="stale"') >= 1 and "quá hạn" in page
     assert "topics/tam-tru.toml:3: &#39;fee&#39; phải là chữ" in page

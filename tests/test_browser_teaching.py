@@ -1,8 +1,9 @@
 """Staff teach the bot in a real browser (Debian's Chromium through Playwright), end to end.
 
 Citizens write through the Zalo simulator to the real app (webhook, live knowledge base built
-from a writable copy of the shipped one, console) served on 127.0.0.1; the sender delivers the
-bot's replies back to the simulator. Requests leaving loopback are aborted and fail the test.
+from a writable copy of the shipped one and reporting its state as the scheduler's does,
+console) served on 127.0.0.1; the sender delivers the bot's replies back to the simulator.
+Requests leaving loopback are aborted and fail the test.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from fixtures_zalo import make_config as make_zalo_config
 from werkzeug.serving import make_server
 
 from bot.config import AdminConfig, Config
-from bot.inbox.worker import TurnWorker
+from bot.inbox.worker import TurnWorker, answering_kb
 from bot.outbox.delivery import Sender
 from bot.simulator import Simulator
 from bot.web import create_app
@@ -54,12 +55,15 @@ def console(tmp_path: Path, sim: Simulator) -> Iterator[tuple[str, Config, Simul
         admin=AdminConfig(),
     )
     add_account(config, "mai.editor", "admin")
-    app = create_app(config)
+    # One live knowledge base for the turn worker (as the scheduler runs it: it reports its
+    # state to the console's page) and the console's topic list.
+    live = answering_kb(config).watch()
+    app = create_app(config, live_kb=live)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     sim.set_webhook(f"http://127.0.0.1:{server.server_port}{config.webhook.path}")
     sender = Sender(config, workers=1).start()
-    turns = TurnWorker(config, app.extensions["bot.live_kb"]).start()
+    turns = TurnWorker(config, live).start()
     yield f"http://127.0.0.1:{server.server_port}", config, sim
     turns.stop(5)
     sender.stop(5)

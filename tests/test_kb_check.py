@@ -77,6 +77,22 @@ def test_good_fixture_has_no_errors(tmp_path: Path) -> None:
     assert errors(check_kb(good_copy(tmp_path), today=TODAY)) == []
 
 
+def test_a_knowledge_base_without_the_apology_for_a_failed_message_is_refused(
+    tmp_path: Path,
+) -> None:
+    root = good_copy(tmp_path)
+    texts = root / "texts" / "dialogue.toml"
+    lines = texts.read_text(encoding="utf-8").splitlines()
+    kept = [line for line in lines if not line.startswith("processing_failed")]
+    assert len(kept) == len(lines) - 1
+    texts.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    found = [str(p) for p in errors(check_kb(root, today=TODAY))]
+    assert found == [
+        f"{root / 'texts' / 'general.toml'}:1: thiếu câu chữ 'processing_failed' "
+        "(bot.inbox cần); hãy thêm vào một tệp trong texts/"
+    ]
+
+
 def test_every_broken_fixture_is_in_the_table() -> None:
     kinds = {p.name for p in (FIXTURES / "broken").iterdir()}
     assert kinds == {row[0] for row in BROKEN} | {"old-review"}

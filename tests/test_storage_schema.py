@@ -8,7 +8,7 @@ from pathlib import Path
 import sqlite_utils
 
 from bot import storage
-from bot.storage import admin, core, inbox, outbox, outreach, schema
+from bot.storage import admin, core, inbox, kbstate, outbox, outreach, schema
 from bot.storage.migrations import LEGACY_AREAS, MIGRATIONS
 
 SNAPSHOT = Path(__file__).resolve().parent / "fixtures" / "schema.sql"
@@ -25,7 +25,7 @@ def test_every_migration_of_every_table_family_is_listed_once_by_a_unique_name()
     names = [name for name, _ in MIGRATIONS]
     assert len(names) == len(set(names))
     listed = [id(step) for _, step in MIGRATIONS]
-    for family in (core, outbox, outreach, admin, inbox):
+    for family in (core, outbox, outreach, admin, inbox, kbstate):
         for step in family.MIGRATIONS:
             assert listed.count(id(step)) == 1, f"{family.__name__}: a migration has no name"
 

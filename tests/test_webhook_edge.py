@@ -8,12 +8,15 @@ raw bytes before any JSON parsing.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import shutil
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,13 +26,16 @@ from werkzeug.serving import make_server
 
 from bot import storage
 from bot.config import Config
-from bot.inbox.turn import POISON_REPLY
+from bot.inbox.turn import POISON_REPLY, POISON_TEXT
 from bot.inbox.worker import TurnWorker
+from bot.kb.loader import load_kb
 from bot.simulator import Simulator
 from bot.simulator.webhook import user_text_event
 from bot.web import create_app
 from bot.zalo.signature import sign
 from tests.fixtures_zalo import make_config
+
+SHIPPED_KB = Path(__file__).resolve().parent.parent / "knowledge_base"
 
 
 @dataclass
@@ -104,9 +110,36 @@ def edge(tmp_path, sim) -> Iterator[Edge]:
     yield from serve(make_config(tmp_path, sim), sim)
 
 
+class BrokenIndex(BrokenKB):
+    """A knowledge base whose texts read but whose use in a turn fails."""
+
+    def __init__(self, path: Path) -> None:
+        self.kb = load_kb(path)
+
+
 @pytest.fixture
 def broken(tmp_path, sim) -> Iterator[Edge]:
     yield from serve(make_config(tmp_path, sim), sim, live_kb=BrokenKB())
+
+
+STAFF_APOLOGY = "Xin lỗi anh/chị, trợ lý vừa gặp trục trặc. Anh/chị gửi lại câu hỏi giúp trợ lý."
+
+
+@pytest.fixture
+def broken_index(tmp_path, sim) -> Iterator[Edge]:
+    """A copy of the shipped knowledge base whose apology staff reworded, and an index that
+    fails on every message."""
+    kb = tmp_path / "kb"
+    shutil.copytree(SHIPPED_KB, kb, ignore=shutil.ignore_patterns("suggestions"))
+    texts = kb / "texts" / "dialogue.toml"
+    lines = texts.read_text(encoding="utf-8").splitlines()
+    reworded = [f'{POISON_TEXT} = "{STAFF_APOLOGY}"' if ln.startswith(POISON_TEXT) else ln
+                for ln in lines]  # fmt: skip
+    assert reworded != lines
+    texts.write_text("\n".join(reworded) + "\n", encoding="utf-8")
+    base = make_config(tmp_path, sim)
+    config = dataclasses.replace(base, bot=dataclasses.replace(base.bot, knowledge_base=str(kb)))
+    yield from serve(config, sim, live_kb=BrokenIndex(kb))
 
 
 def text_event(edge: Edge, user: str, text: str, **message: Any) -> dict[str, Any]:
@@ -153,8 +186,18 @@ def test_a_signed_event_that_fails_processing_gets_a_polite_reply_once(broken):
     assert first.json() == {"status": "recorded"} and again.json() == {"status": "duplicate"}
     assert broken.settled("s3") == ["poison"]
     payloads = [json.loads(p) for (p,) in broken.db.execute("SELECT payload FROM outbox")]
-    assert payloads == [{"text": POISON_REPLY}]
+    assert payloads == [{"text": POISON_REPLY}]  # no knowledge base reads: the default
     assert "anh/chị" in POISON_REPLY and "bạn" not in POISON_REPLY
+
+
+def test_the_polite_reply_is_the_text_staff_wrote_in_the_knowledge_base(broken_index):
+    assert broken_index.post_signed(text_event(broken_index, "s4", "khai sinh")).status_code == 200
+    assert broken_index.settled("s4") == ["poison"]
+    assert broken_index.replies("s4") == [{"text": STAFF_APOLOGY}]
+
+
+def test_the_default_apology_is_the_shipped_knowledge_base_text():
+    assert load_kb(SHIPPED_KB).text(POISON_TEXT) == POISON_REPLY
 
 
 @pytest.mark.parametrize(

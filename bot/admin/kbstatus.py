@@ -1,4 +1,9 @@
-"""Knowledge base status: topics and review dates, stale ones, check problems, last reload."""
+"""Knowledge base status: topics and review dates, stale ones, check problems, last reload.
+
+The state shown (version in force, last load, refused edit and its errors) is the one the
+answering process (the scheduler's turn worker) reports in `kb_state`, not the webhook process's
+own copy; the topic list is read from the files by this process.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +16,14 @@ from flask import Blueprint, current_app, render_template
 from bot.admin import dates, security
 from bot.admin.outcomes import FLAG_REASONS as REASONS
 from bot.kb.model import KnowledgeBase
-from bot.storage import teaching
+from bot.storage import kbstate, teaching
 
 logger = logging.getLogger(__name__)
+
+SILENT_SECONDS = 60.0
+"""With no report for this long (or three looks, if staff set `reload_seconds` longer), the
+answering process is taken to be stopped; it reports every few seconds while it runs
+(`bot.inbox.worker.REPORT_SECONDS`)."""
 
 
 def register(bp: Blueprint) -> None:
@@ -66,22 +76,33 @@ def faq_titles() -> dict[str, str]:
     }
 
 
-def _as_list(value: Any) -> list[str]:
-    """Errors from LiveKB.status() as display lines, whatever their shape."""
-    if not value:
-        return []
-    if isinstance(value, (list, tuple)):
-        return [str(v) for v in value]
-    return [str(value)]
+def answering_state(now: float, reload_seconds: float) -> dict[str, Any]:
+    """What the answering process last reported about its knowledge base, for the template:
+    `reported` (False when it never did) and `silent` (True when it stopped reporting)."""
+    row = kbstate.load(security.db())
+    if row is None:
+        return {"reported": False, "silent": True, "errors": [], "version": "", "loaded_at": None}
+    silent_after = max(SILENT_SECONDS, 3 * reload_seconds)
+    return {**row, "reported": True, "silent": now - row["reported_at"] > silent_after}
 
 
-def _epoch(value: Any) -> float | None:
-    """A status timestamp (epoch seconds or datetime) as epoch seconds."""
-    if isinstance(value, dt.datetime):
-        return value.timestamp()
-    if isinstance(value, (int, float)):
-        return float(value)
-    return None
+def _topics(kb: KnowledgeBase | None, today: dt.date, max_age: int) -> list[dict[str, Any]]:
+    """The topics of `kb`, least recently reviewed first, marked stale past `max_age` days."""
+    topics: list[dict[str, Any]] = []
+    for topic in sorted(kb.topics.values() if kb else (), key=lambda t: t.reviewed):
+        age = (today - topic.reviewed).days
+        topics.append(
+            {
+                "id": topic.id,
+                "title": topic.title,
+                "category": topic.category,
+                "reviewed": topic.reviewed,
+                "age": age,
+                "stale": age > max_age,
+                "questions": len(topic.questions),
+            }
+        )
+    return topics
 
 
 def _page(problems: list[Any] | None, template: str = "admin/kb.html") -> Any:
@@ -89,27 +110,9 @@ def _page(problems: list[Any] | None, template: str = "admin/kb.html") -> Any:
     look_at_disk()
     settings = security.config()
     tz = dates.zone(settings.outreach.timezone)
-    today = dates.local_today(security.now(), tz)
-    live = current_app.extensions.get("bot.live_kb")
-    status: dict[str, Any] = dict(live.status()) if hasattr(live, "status") else {}
-    kb = current_kb()
-    topics: list[dict[str, Any]] = []
+    now = security.now()
     max_age = settings.bot.review_max_age_days
-    if kb is not None:
-        for topic in sorted(kb.topics.values(), key=lambda t: t.reviewed):
-            age = (today - topic.reviewed).days
-            topics.append(
-                {
-                    "id": topic.id,
-                    "title": topic.title,
-                    "category": topic.category,
-                    "reviewed": topic.reviewed,
-                    "age": age,
-                    "stale": age > max_age,
-                    "questions": len(topic.questions),
-                }
-            )
-    errors = _as_list(status.get("last_errors") or status.get("last_error"))
+    topics = _topics(current_kb(), dates.local_today(now, tz), max_age)
     flags: dict[str, list[dict[str, Any]]] = {}
     for flag in teaching.open_flags(security.db()):
         flags.setdefault(flag["topic"] or "", []).append(flag)
@@ -118,17 +121,11 @@ def _page(problems: list[Any] | None, template: str = "admin/kb.html") -> Any:
         flags=flags,
         flag_reasons=REASONS,
         titles={t["id"]: t["title"] for t in topics},
-        checked_at=_epoch(status.get("checked_at")),
         topics=topics,
         stale=sum(1 for t in topics if t["stale"]),
         max_age=max_age,
-        loaded_at=_epoch(status.get("loaded_at")),
-        last_look=_epoch(status.get("last_reload_at")),
-        last_error_at=_epoch(status.get("last_error_at")),
-        version=status.get("version") or (kb.version if kb is not None else ""),
-        errors=errors,
+        answering=answering_state(now, settings.bot.reload_seconds),
         problems=problems,
-        kb_loaded=kb is not None,
     )
 
 

@@ -22,6 +22,7 @@ from bot.config import Config
 from bot.dialogue.answers import unsupported, welcome
 from bot.dialogue.decide import respond
 from bot.dialogue.messages import Conversation, Turn
+from bot.kb.model import KnowledgeBase
 from bot.outreach import citizen_texts
 from bot.outreach.text import Texts
 from bot.storage import core, transaction
@@ -32,11 +33,14 @@ from bot.zalo.events import STATUS_EVENTS, Event
 logger = logging.getLogger(__name__)
 
 GREETING_EVENTS = frozenset({"follow", "user_click_chatnow"})
+POISON_TEXT = "processing_failed"
+"""The knowledge-base text (texts/dialogue.toml) answering a message that could not be processed
+(a poison event), instead of silence; `kb check` requires it (`bot.kb.needs.INBOX_TEXTS`)."""
 POISON_REPLY = (
     "Trợ lý chưa đọc được tin nhắn vừa rồi của anh/chị. Anh/chị gõ lại câu hỏi giúp, "
     'ví dụ: "làm giấy khai sinh cần gì".'
 )
-"""The answer to a text that could not be processed (a poison event), instead of silence."""
+"""The same answer, said only when no knowledge base can be read at all."""
 
 
 class LostClaim(RuntimeError):
@@ -99,13 +103,29 @@ def answer(
         return _effects(db, inbound_id, event, index, config, now, guess)
 
 
+def poison_reply(kb: KnowledgeBase | None) -> str:
+    """The apology for a message that could not be processed: the knowledge base's
+    `POISON_TEXT`, or `POISON_REPLY` when there is no knowledge base or it lacks the text."""
+    if kb is not None:
+        try:
+            return kb.text(POISON_TEXT)
+        except (KeyError, IndexError):
+            logger.error("knowledge base has no usable text %r; saying the default", POISON_TEXT)
+    return POISON_REPLY
+
+
 def poison(
-    db: sqlite_utils.Database, inbound_id: int, event: Event, now: float, owner: str
+    db: sqlite_utils.Database,
+    inbound_id: int,
+    event: Event,
+    now: float,
+    owner: str,
+    kb: KnowledgeBase | None = None,
 ) -> Outcome:
     """An event whose turn failed for a reason other than storage: give it up, say sorry.
 
     The failed transaction left nothing behind; this one marks the event 'poison' and, for a
-    citizen's message, queues `POISON_REPLY`.
+    citizen's message, queues `poison_reply(kb)`.
     """
     replies = 0
     with transaction(db):
@@ -113,7 +133,7 @@ def poison(
             raise LostClaim(f"inbound event {inbound_id} was taken over")
         if event.is_user_message and event.user_id:
             key = f"reply:{inbound_id}:0"
-            payload = {"text": POISON_REPLY}
+            payload = {"text": poison_reply(kb)}
             replies = int(
                 bool(core.enqueue(db, key, event.user_id, payload, now, source_id=str(inbound_id)))
             )

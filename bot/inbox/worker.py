@@ -9,7 +9,9 @@ answered after the restart, exactly once (the commit checks the claim).
 
 The worker runs in the scheduler process (`bot.jobs`), beside the outbox delivery it wakes up
 after each committed turn. It does not run in the webhook's gevent workers: a turn is a few
-milliseconds of CPU, which would stall every request of that worker meanwhile.
+milliseconds of CPU, which would stall every request of that worker meanwhile. Its knowledge
+base (`answering_kb`) reports its state to the `kb_state` table, where the staff console, served
+by the webhook process, reads it.
 """
 
 from __future__ import annotations
@@ -27,12 +29,13 @@ from bot import storage
 from bot.config import Config
 from bot.inbox.record import accept
 from bot.inbox.turn import LostClaim, Outcome, answer, poison
-from bot.kb.live import KBUnavailable
+from bot.kb.live import KBUnavailable, LiveKB
+from bot.kb.model import KnowledgeBase
 from bot.leases import holder_is_dead, new_owner
-from bot.storage import core
+from bot.storage import core, kbstate
 from bot.storage import inbox as store
 from bot.threads import join_all, lower_priority, start_daemons
-from bot.understanding import Index
+from bot.understanding import Index, build_index
 from bot.zalo.events import Event
 
 logger = logging.getLogger(__name__)
@@ -43,6 +46,9 @@ BATCH = 4
 """Events claimed at a time by one thread (each the earliest of its citizen)."""
 RETRY_SECONDS = 1.0
 """After a storage failure, the event is claimable again this much later."""
+REPORT_SECONDS = 10.0
+"""The answering knowledge base's state is written at least this often while its files are
+looked at (and at once when it loads or refuses an edit), so the console sees it is alive."""
 
 
 class LiveIndex(Protocol):
@@ -52,6 +58,58 @@ class LiveIndex(Protocol):
     def current(self) -> Index:
         """The matcher index of the last good knowledge base (raises when none is loaded)."""
         ...
+
+
+class KBReport:
+    """Writes the answering knowledge base's `LiveKB.status()` to `kb_state` for the console:
+    at once when anything but the time of the last look changed, else every `REPORT_SECONDS`."""
+
+    def __init__(self, database: str, owner: str, clock: Callable[[], float] = time.time) -> None:
+        """Report into the database at `database`, under the process id `owner`."""
+        self.database = database
+        self.owner = owner
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._last: tuple[dict[str, Any], float] | None = None
+
+    def __call__(self, status: dict[str, Any]) -> None:
+        """Record `status` unless the same was recorded less than `REPORT_SECONDS` ago."""
+        now = self.clock()
+        same = {key: value for key, value in status.items() if key != "checked_at"}
+        with self._lock:
+            last = self._last
+            if last is not None and last[0] == same and now - last[1] < REPORT_SECONDS:
+                return
+            db = storage.connect(self.database)
+            try:
+                kbstate.report(db, self.owner, status, now)
+            finally:
+                db.conn.close()
+            self._last = (same, now)
+
+
+def answering_kb(config: Config, *, clock: Callable[[], float] = time.time) -> LiveKB:
+    """The live knowledge base citizens are answered from, as the scheduler runs it (it calls
+    `.watch()`), reporting its state for the console's knowledge-base page."""
+    report = KBReport(config.storage.database, new_owner(), clock)
+    return LiveKB(
+        config.bot.knowledge_base,
+        build_index,
+        config.bot.reload_seconds,
+        clock=clock,
+        report=report,
+    )
+
+
+def last_good_kb(live: LiveIndex) -> KnowledgeBase | None:
+    """The knowledge base `live` answers from, or None when it cannot be read at all."""
+    kb = getattr(live, "kb", None)
+    if kb is not None:
+        return kb
+    try:
+        return live.current.kb
+    except Exception:  # noqa: BLE001 - a broken knowledge base is why a poison turn may happen
+        return None
 
 
 def free_dead_claims(db: sqlite_utils.Database, now: float) -> int:
@@ -89,7 +147,7 @@ def answer_claimed(
     except Exception:
         logger.exception("inbox: could not answer %s (event %s); poison", event.name, row["id"])
         try:
-            return poison(db, row["id"], event, now, owner)
+            return poison(db, row["id"], event, now, owner, last_good_kb(live))
         except (LostClaim, *STORAGE_ERRORS):
             return None
     if outcome.status == "withdrawn" or outcome.kind == "privacy":

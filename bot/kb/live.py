@@ -8,7 +8,9 @@ When something changed, the whole knowledge base is loaded again, built (the mat
 and checked for errors, including the self-test that each topic's phrasings find it.
 Only then is the new one swapped in, as one attribute assignment, so a request sees either the
 old or the new knowledge base, never a mix. A failing edit is refused and logged with its
-problems, and the last good knowledge base keeps answering.
+problems, and the last good knowledge base keeps answering. After every load, refusal and look,
+`report` (when given) receives `.status()`: the answering process passes one that records it
+for the console, which runs in another process.
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ class Live(Protocol):
         ...
 
     def status(self) -> dict[str, Any]:
-        """What the console shows about it."""
+        """Its state: version, loads, the last refused edit (`healthz`; the console reads the
+        answering process's, which `LiveKB` hands to its `report`)."""
         ...
 
 
@@ -76,12 +79,14 @@ class LiveKB:
         reload_seconds: float = 3.0,
         *,
         clock: Callable[[], float] = time.time,
+        report: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         """Load once now; a failure is logged and `.current` raises until a good edit lands."""
         self.path = Path(path)
         self.build = build
         self.reload_seconds = reload_seconds
         self.clock = clock
+        self.report = report
         self._lock = threading.Lock()
         self._good: tuple[KnowledgeBase, Any] | None = None
         self._seen: Fingerprint | None = None
@@ -152,6 +157,7 @@ class LiveKB:
         """Compare the files with the last look; reload when one changed."""
         self._checked_at = at
         if fingerprint(self.path) == self._seen:
+            self._report()
             return False
         return self._reload_locked(at)
 
@@ -175,7 +181,23 @@ class LiveKB:
         return self._reload_locked(at)
 
     def _reload_locked(self, at: float) -> bool:
-        """The reload itself; the caller holds the lock."""
+        """The reload itself, then its report; the caller holds the lock."""
+        try:
+            return self._load(at)
+        finally:
+            self._report()
+
+    def _report(self) -> None:
+        """Hand `.status()` to `report`; a failing report is logged, never raised."""
+        if self.report is None:
+            return
+        try:
+            self.report(self.status())
+        except Exception:  # noqa: BLE001 - reporting must not stop the reloads
+            logger.exception("reporting the state of the knowledge base in %s failed", self.path)
+
+    def _load(self, at: float) -> bool:
+        """Load, build and check the files; swap the result in when it has no error."""
         seen = fingerprint(self.path)
         self._attempt_at = at
         loaded_at = dt.datetime.fromtimestamp(at, dt.UTC)
@@ -221,7 +243,7 @@ class LiveKB:
         return True
 
     def status(self) -> dict[str, Any]:
-        """What the admin page shows: version, when loaded, topic count, last refused edit."""
+        """Version, when loaded, topic count, last refused edit and its errors, last look."""
         kb = self.kb
         return {
             "path": str(self.path),

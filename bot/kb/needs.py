@@ -71,5 +71,12 @@ OUTREACH_TEXTS = (
 )
 """Text keys outreach (`bot.outreach`) uses."""
 
-REQUIRED_TEXTS = {"bot.dialogue": DIALOGUE_TEXTS, "bot.outreach": OUTREACH_TEXTS}
+INBOX_TEXTS = ("processing_failed",)
+"""Text keys the turn worker (`bot.inbox`) says: the apology when a message cannot be processed."""
+
+REQUIRED_TEXTS = {
+    "bot.dialogue": DIALOGUE_TEXTS,
+    "bot.outreach": OUTREACH_TEXTS,
+    "bot.inbox": INBOX_TEXTS,
+}
 """Every text key the code needs, by the part of the bot that needs it."""

@@ -2,8 +2,8 @@
 
 Every SQL statement of the project lives in this package, one module per table family (`core`,
 `inbox`, `outbox`, `outreach` with `broadcasts` and `dossiers`, `admin` with `reports` and
-`teaching`, `throttle`). `migrations.MIGRATIONS` lists every schema change in the one order they
-run, by name; the `migrations` table records the names a database has.
+`teaching`, `throttle`, `kbstate`). `migrations.MIGRATIONS` lists every schema change in the one
+order they run, by name; the `migrations` table records the names a database has.
 """
 
 from __future__ import annotations

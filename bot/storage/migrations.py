@@ -2,10 +2,11 @@
 
 The statements live beside the SQL of their table family (`core`: users, events,
 conversations, turns, outbox queue, tokens, locks; `outbox`: delivery; `outreach`: broadcasts,
-dossiers, followers; `admin`: the console; `inbox`: the turn worker's claims). A migration that
-touches another family's table says so in its name. Names never change once shipped: the
-database records which ones it has (`migrations` table). Databases made before the names
-recorded a version per area (`schema_migrations`); those versions are read once as names.
+dossiers, followers; `admin`: the console; `inbox`: the turn worker's claims; `kbstate`: the
+answering knowledge base's reported state). A migration that touches another family's table says
+so in its name. Names never change once shipped: the database records which ones it has
+(`migrations` table). Databases made before the names recorded a version per area
+(`schema_migrations`); those versions are read once as names.
 
 After adding a migration, refresh the schema snapshot the tests compare against:
 `.venv/bin/python -m bot.storage.schema > tests/fixtures/schema.sql`.
@@ -17,7 +18,7 @@ from collections.abc import Callable
 
 import sqlite_utils
 
-from bot.storage import admin, core, inbox, outbox, outreach
+from bot.storage import admin, core, inbox, kbstate, outbox, outreach
 
 Step = str | Callable[[sqlite_utils.Database], None]
 
@@ -32,6 +33,7 @@ MIGRATIONS: tuple[tuple[str, Step], ...] = (
     ("admin-3", admin.MIGRATIONS[2]),  # turns.faq (a core table)
     ("admin-4", admin.MIGRATIONS[3]),  # inbox triage, answer flags, knowledge suggestions
     ("inbox-1", inbox.MIGRATIONS[0]),  # inbound_events: pending events and their claims
+    ("kbstate-1", kbstate.MIGRATIONS[0]),  # kb_state: the answering knowledge base, reported
 )
 """The migrations in the order they run on a new database."""
 
