@@ -17,6 +17,7 @@ from bot.config import Config
 from bot.inbox.webhook import create_webhook_blueprint, database, error_response
 from bot.kb.live import Live
 from bot.storage import inbox as inbox_store
+from bot.storage import kbstate
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +55,24 @@ def create_app(
         backlog = inbox_store.backlog(database())
         oldest = backlog.pop("oldest_received_at")
         backlog["oldest_age_seconds"] = round(clock() - oldest, 1) if oldest else None
-        return {"status": "ok", "knowledge_base": status, "inbox": backlog}
+        return {
+            "status": "ok",
+            "knowledge_base": status,
+            "answering_knowledge_base": _answering(clock()),
+            "inbox": backlog,
+        }
+
+    def _answering(now: float) -> dict[str, Any] | None:
+        """What the scheduler's turn worker last reported of the knowledge base it answers
+        from (None: it never reported, e.g. the scheduler never ran on this database)."""
+        state = kbstate.load(database())
+        if state is None:
+            return None
+        keys = ("version", "topics", "loaded_at", "refused", "errors")
+        return {
+            **{key: state[key] for key in keys},
+            "reported_age_seconds": round(now - state["reported_at"], 1),
+        }
 
     code = config.zalo.domain_verification_code
     if code:

@@ -1,11 +1,14 @@
 """The app around the webhook: health, domain verification, error shapes, proxy trust."""
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 
+from bot import storage
 from bot.config import Config, StorageConfig, WebhookConfig, ZaloConfig
+from bot.storage import kbstate
 from bot.web import create_app
 from bot.zalo.signature import sign
 
@@ -24,6 +27,18 @@ def test_healthz_reports_the_knowledge_base(tmp_path):
     response = make_app(tmp_path).test_client().get("/healthz")
     assert response.status_code == 200
     assert response.get_json()["knowledge_base"]["topics"] == 33
+
+
+def test_healthz_reports_the_knowledge_base_the_scheduler_answers_from(tmp_path):
+    app = make_app(tmp_path)
+    client = app.test_client()
+    assert client.get("/healthz").get_json()["answering_knowledge_base"] is None
+    db = storage.connect(app.extensions["bot.db_path"])
+    status = {"version": "abc123", "topics": 33, "loaded_at": time.time(), "path": "kb"}
+    kbstate.report(db, "scheduler-host:1", status, time.time())
+    answering = client.get("/healthz").get_json()["answering_knowledge_base"]
+    assert (answering["version"], answering["topics"]) == ("abc123", 33)
+    assert answering["reported_age_seconds"] < 60
 
 
 def test_healthz_shows_events_waiting_for_the_turn_worker(tmp_path):
