@@ -3,7 +3,8 @@
 Jobs (all in a memory job store; nothing pickled): answering recorded citizen events (the turn
 worker's threads, `bot.inbox.worker`), outbox delivery (threads running
 `bot.outbox.delivery.deliver_due`, woken as soon as a turn queued replies), token refresh ahead of
-expiry, due broadcasts, dossier reminders, the news feed and data retention. A failing job is
+expiry, due broadcasts, dossier reminders, the news feed, data retention and, every second, the
+WAL checkpoint (`storage.AUTOCHECKPOINT_PAGES`). A failing job is
 logged and simply runs again at its next tick.
 
 Only the holder of the SQLite lease `scheduler` does any work. It renews the lease every
@@ -171,6 +172,11 @@ class Jobs:
             logger.info("retention: removed %s", removed)
         return sum(removed.values())
 
+    def job_checkpoint(self, db: sqlite_utils.Database, now: float) -> bool:
+        """Copy the WAL into the database (the webhook's commits leave it to this job)."""
+        storage.checkpoint_wal(db)
+        return True
+
     def job_outbox(self, db: sqlite_utils.Database, now: float) -> int:
         """One delivery pass (tests; the running scheduler uses `deliver_forever` threads)."""
         from bot.outbox.delivery import deliver_due
@@ -234,6 +240,7 @@ def build_scheduler(jobs: Jobs) -> BackgroundScheduler:
         "broadcasts": 1.0,
         "reminders": 60.0,
         "token": 60.0,
+        "checkpoint": 1.0,
     }
     if config.outreach.news_feed_url:
         intervals["news"] = config.outreach.news_poll_minutes * 60.0

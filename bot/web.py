@@ -42,6 +42,9 @@ def create_app(
     storage.connect(config.storage.database)  # create and migrate once, before serving
     app.extensions["bot.config"] = config
     app.extensions["bot.db_path"] = config.storage.database
+    app.extensions["bot.connections"] = storage.Connections(
+        config.storage.database, busy_timeout=config.webhook.lock_wait_seconds
+    )
     app.extensions["bot.clock"] = clock
     app.extensions["bot.live_kb"] = live_kb if live_kb is not None else _live_kb(config)
     app.register_blueprint(create_webhook_blueprint(config))
@@ -52,7 +55,8 @@ def create_app(
         live = app.extensions["bot.live_kb"]
         status = live.status() if hasattr(live, "status") else {}
         # Events recorded but not answered yet: a growing backlog means the scheduler is down.
-        backlog = inbox_store.backlog(database())
+        with database() as db:
+            backlog = inbox_store.backlog(db)
         oldest = backlog.pop("oldest_received_at")
         backlog["oldest_age_seconds"] = round(clock() - oldest, 1) if oldest else None
         return {

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from outreach_support import local, per_user, seed_users, with_sections
 
+from bot import storage
 from bot.jobs import LEASE_TTL, Jobs, build_scheduler
 from bot.outreach import broadcasts
 from bot.outreach.dossiers import apply_import
@@ -104,7 +106,7 @@ def test_the_scheduler_has_every_job_in_the_office_timezone(zalo_config):
     config = with_sections(zalo_config, outreach={"news_feed_url": "http://127.0.0.1:9/feed"})
     scheduler = build_scheduler(make_jobs(config, "solo"))
     names = {job.id for job in scheduler.get_jobs()}
-    assert names == {"lease", "broadcasts", "reminders", "token", "news", "retention"}
+    assert names == {"lease", "broadcasts", "reminders", "token", "checkpoint", "news", "retention"}
     assert scheduler.timezone == ZoneInfo("Asia/Ho_Chi_Minh")
 
 
@@ -137,3 +139,20 @@ def test_a_standby_leaves_a_live_leaders_lease_alone(zalo_config, db):
     standby = make_jobs(zalo_config, None)
     assert not standby.lead(T + 1)
     assert not standby.lead(T + LEASE_TTL - 1)
+
+
+def test_commits_leave_the_wal_to_the_checkpoint_job(zalo_config, db):
+    """No commit copies the WAL into the database file (two fsyncs under the write lock, in a
+    webhook request): the scheduler's checkpoint job does it every second."""
+    path = Path(zalo_config.storage.database)
+    assert db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == storage.AUTOCHECKPOINT_PAGES
+    size = path.stat().st_size
+    for n in range(300):  # ~300 new pages: past SQLite's default of 1,000 WAL pages
+        with transaction(db):
+            db.execute(
+                "INSERT INTO users (user_id, display_name, created_at) VALUES (?, ?, ?)",
+                [f"u{n}", "x" * 3000, T],
+            )
+    assert path.stat().st_size == size
+    assert make_jobs(zalo_config, "solo").run("checkpoint", T) is True
+    assert path.stat().st_size > size + 300 * 3000

@@ -1,6 +1,7 @@
 """The app around the webhook: health, domain verification, error shapes, proxy trust."""
 
 import json
+import sqlite3
 import time
 from pathlib import Path
 
@@ -62,6 +63,21 @@ def test_healthz_shows_events_waiting_for_the_turn_worker(tmp_path):
         }
     inbox = client.get("/healthz").get_json()["inbox"]
     assert inbox["pending"] == 2 and inbox["oldest_age_seconds"] >= 0
+    # One pooled connection served every request (per thread, it was one per greenlet: gevent).
+    assert len(app.extensions["bot.connections"].idle) == 1
+
+
+def test_a_database_connection_whose_user_failed_is_not_reused(tmp_path):
+    connections = storage.Connections(tmp_path / "bot.db")
+    with connections() as first:
+        pass
+    with connections() as again:
+        assert again is first
+    with pytest.raises(sqlite3.OperationalError), connections() as failing:
+        failing.execute("SELECT * FROM no_such_table")
+    assert not connections.idle
+    with pytest.raises(sqlite3.ProgrammingError):
+        failing.execute("SELECT 1")  # closed
 
 
 def test_domain_verification_file_and_meta_tag_are_served(tmp_path):

@@ -11,21 +11,18 @@ import hashlib
 import json
 import logging
 import sqlite3
-import threading
 import time
+from contextlib import AbstractContextManager
 from typing import Any
 
 import sqlite_utils
 from flask import Blueprint, Response, current_app, request
 
-from bot import storage
 from bot.config import Config
 from bot.inbox.record import accept, record_unreadable
 from bot.zalo.events import Event, EventError, decode, from_data, raw_timestamps, timestamp_of
 
 logger = logging.getLogger(__name__)
-
-_local = threading.local()
 
 STORAGE_ERRORS = (sqlite3.OperationalError, OSError)
 """Failures a redelivery can cure (locked, busy, disk full or failing, `storage.LockTimeout`):
@@ -38,16 +35,20 @@ def error_response(status: int, code: str, message: str) -> Response:
     return Response(body, status=status, mimetype="application/json")
 
 
-def database() -> sqlite_utils.Database:
-    """This thread's connection to the app's database (opened once per thread)."""
-    path = current_app.extensions["bot.db_path"]
-    cached = getattr(_local, "dbs", None)
-    if cached is None:
-        cached = _local.dbs = {}
-    if path not in cached:
-        wait = current_app.extensions["bot.config"].webhook.lock_wait_seconds
-        cached[path] = storage.connect(path, busy_timeout=wait)
-    return cached[path]
+def database() -> AbstractContextManager[sqlite_utils.Database]:
+    """`with database() as db:` a connection of the app's pool (`storage.Connections`)."""
+    return current_app.extensions["bot.connections"]()
+
+
+def acknowledge(status: str) -> Response:
+    """The 200 answer {"status": status}, its body built once per status."""
+    body = _BODIES.get(status)
+    if body is None:
+        body = _BODIES[status] = json.dumps({"status": status}).encode() + b"\n"
+    return Response(body, mimetype="application/json")
+
+
+_BODIES: dict[str, bytes] = {}
 
 
 def _num_retry(header: str) -> int:
@@ -66,23 +67,25 @@ def _unreadable(raw: bytes, reason: str, num_retry: int) -> Any:
     key = "poison:" + hashlib.sha256(raw).hexdigest()[:40]
     now = current_app.extensions["bot.clock"]()
     try:
-        status, _ = record_unreadable(database(), key, num_retry, now)
+        with database() as db:
+            status, _ = record_unreadable(db, key, num_retry, now)
     except STORAGE_ERRORS as exc:
         logger.error("webhook: storage unavailable for an unreadable event: %s", exc)
         return error_response(503, "retry_later", "temporarily unable to process the event")
-    return {"status": status}
+    return acknowledge(status)
 
 
 def _accept(event: Event, num_retry: int) -> Any:
     """Record a verified event for the turn worker (`bot.inbox.record.accept`)."""
     now = current_app.extensions["bot.clock"]()
     try:
-        status, _ = accept(database(), event, num_retry, now)
+        with database() as db:
+            status, _ = accept(db, event, num_retry, now)
     except STORAGE_ERRORS as exc:
         # Zalo redelivers on failure, and nothing was committed: ask it to try again.
         logger.error("webhook: storage unavailable for %s: %s", event.name, exc)
         return error_response(503, "retry_later", "temporarily unable to process the event")
-    return {"status": status}
+    return acknowledge(status)
 
 
 def create_webhook_blueprint(config: Config) -> Blueprint:
@@ -94,7 +97,7 @@ def create_webhook_blueprint(config: Config) -> Blueprint:
 
     @bp.get(path)
     def probe() -> Any:
-        return {"status": "ok"}
+        return acknowledge("ok")
 
     @bp.post(path)
     def receive() -> Any:

@@ -8,12 +8,15 @@ order they run, by name; the `migrations` table records the names a database has
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import fcntl
 import logging
 import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import sqlite_utils
@@ -24,6 +27,14 @@ BUSY_TIMEOUT_SECONDS = 30.0
 """How long a writer waits for the write lock by default (the webhook passes a shorter wait)."""
 FILE_MODE = 0o600
 """The database and its -wal, -shm and .lock files hold tokens and citizens' data: owner only."""
+AUTOCHECKPOINT_PAGES = 10_000
+"""A connection copies the WAL into the database itself only once the WAL holds this many pages
+(~40 MB, a safety net while no scheduler runs): the scheduler does it every second
+(`checkpoint_wal`, outside any write lock). At SQLite's default of 1,000 pages, every ~170th
+webhook commit ran the checkpoint (two fsyncs) inside its request and under the write lock,
+~0.1 ms per event on average and most of the acknowledgement's p99. With synchronous=NORMAL a
+commit is durable against a crash of any process either way; the WAL is fsynced at each
+checkpoint, now at least every second instead of every 1,000 pages."""
 
 _migrated: set[str] = set()
 _migrate_lock = threading.Lock()
@@ -66,6 +77,7 @@ def connect(
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA secure_delete = ON")
+    conn.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}")
     db = sqlite_utils.Database(conn)
     db.busy_timeout = busy_timeout
     if str(path) != ":memory:":
@@ -77,6 +89,41 @@ def connect(
                 run_migrations(db)
                 _migrated.add(key)
     return db
+
+
+class Connections:
+    """Connections to one database, reused from request to request (at most `KEEP` idle).
+
+    Each serves one caller at a time: under gevent a request waiting for the write lock lets
+    another request of its worker run, which takes another connection. A connection whose
+    user raised is closed, not reused. Opening one costs ~0.7 ms (file checks, pragmas), twice
+    a whole webhook request: a connection per thread meant one per greenlet under gevent, so
+    one per event behind a proxy that opens a connection per request (nginx by default).
+    """
+
+    KEEP = 8
+
+    def __init__(self, path: str | Path, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> None:
+        self.path = path
+        self.busy_timeout = busy_timeout
+        self.idle: collections.deque[sqlite_utils.Database] = collections.deque()
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[sqlite_utils.Database]:
+        """`with connections() as db:` a connection of this pool for the block."""
+        try:
+            db = self.idle.pop()
+        except IndexError:
+            db = connect(self.path, busy_timeout=self.busy_timeout)
+        try:
+            yield db
+        except BaseException:
+            db.conn.close()
+            raise
+        if db.conn.in_transaction or len(self.idle) >= self.KEEP:
+            db.conn.close()
+        else:
+            self.idle.append(db)
 
 
 def run_migrations(db: sqlite_utils.Database) -> None:
@@ -126,6 +173,12 @@ def _legacy_names(db: sqlite_utils.Database) -> set[str]:
     return names
 
 
+def checkpoint_wal(db: sqlite_utils.Database) -> None:
+    """Copy committed WAL pages into the database without waiting for readers or writers
+    (PASSIVE; the next writer then starts the WAL afresh). Must run outside a transaction."""
+    db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+
+
 def _statements(script: str) -> list[str]:
     """Split a migration script into statements (our scripts have no semicolons in strings)."""
     return [s.strip() for s in script.split(";") if s.strip()]
@@ -140,7 +193,8 @@ class transaction:
     processes writing, a webhook request could stall for a second. The wait is bounded by the
     connection's busy timeout: past it, `LockTimeout` is raised (the webhook answers 503). A
     thread that already holds the lock through another connection does not take it again
-    (SQLite's busy timeout still applies).
+    (SQLite's busy timeout still applies). Opening the lock file and taking the lock costs
+    ~8 us, against ~60 us for the commit of one small insert.
     """
 
     def __init__(self, db: sqlite_utils.Database) -> None:
