@@ -69,7 +69,8 @@ def create_app(
     def _answering(now: float) -> dict[str, Any] | None:
         """What the scheduler's turn worker last reported of the knowledge base it answers
         from (None: it never reported, e.g. the scheduler never ran on this database)."""
-        state = kbstate.load(database())
+        with database() as db:
+            state = kbstate.load(db)
         if state is None:
             return None
         keys = ("version", "topics", "loaded_at", "refused", "errors")
