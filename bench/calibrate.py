@@ -156,7 +156,9 @@ def dev_items(index, sets) -> dict[str, list]:
             query = index.analyze(reading.text)
             verdict = super(type(index), index).match_query(query)
             scores = index.dense.scores(reading.focus)
-            if verdict.outcome == "answer" and index.named_out_of_scope(query, verdict, scores):
+            if verdict.outcome == "answer" and index.named_out_of_scope(
+                query, verdict, scores, reading.focus
+            ):
                 verdict = dataclasses.replace(verdict, outcome="fallback", topic=None)
             ranked = index.fused(query, scores)
             oos = bool(ranked) and index.out_of_scope(query, scores, ranked[0].topic) is not None

@@ -118,7 +118,9 @@ class Index(LexicalIndex):
         scores = self.dense.scores(focus)
         ranked = self.fused(query, scores)
         sure = confidence(ranked)
-        if verdict.outcome == "answer" and not self.named_out_of_scope(query, verdict, scores):
+        if verdict.outcome == "answer" and not self.named_out_of_scope(
+            query, verdict, scores, focus
+        ):
             faq = self.faq_for(verdict.topic, scores, query, today)
             return dataclasses.replace(verdict, faq=faq, confidence=sure)
         if not ranked:
@@ -218,18 +220,20 @@ class Index(LexicalIndex):
         domain, likeness, own = self.domain_similarity(query, topic_id or "")
         return domain is not None and likeness >= NAMED_DOMAIN_WORDS_AT and likeness > own
 
-    def named_out_of_scope(self, query: Query, verdict: Match, scores: DenseScores) -> bool:
+    def named_out_of_scope(
+        self, query: Query, verdict: Match, scores: DenseScores, typed: str
+    ) -> bool:
         """True when the topic the naming rules chose is still not what the message is about:
         it is worded like an out-of-scope phrasing (`worded_out_of_scope`), or an out-of-scope
         domain is closer to it by meaning than that topic ("nhận sổ BHXH" shares "bảo hiểm"
         with children's health insurance but is social insurance). Meaning is not trusted for
-        a message typed without diacritics, where e5 is weak. The fused decisions then decide,
-        and may refuse it."""
+        a message typed without diacritics (`typed`, before abbreviations are expanded), where
+        e5 is weak. The fused decisions then decide, and may refuse it."""
         if self.worded_out_of_scope(query, verdict.topic):
             return True
         if scores.domain is None or verdict.topic not in self.dense.topic_ids:
             return False
-        if query.normalized.text.isascii():
+        if typed.isascii():
             return False
         own = float(scores.topics[self.dense.topic_ids.index(verdict.topic)])
         return scores.domain_score > own
