@@ -8,7 +8,8 @@ shipped knowledge base, then, in one run:
    and the gunicorn processes' CPU per request;
 2. the same closed loop against a bare Flask "hello" app under the same gunicorn settings;
 3. the scheduler (`python scheduler.py`: turn worker, outbox delivery) is started as an office
-   runs it and answers the closed loop's events; then open loop: `--rate` events/s for
+   runs it and answers the closed loop's events; once they are delivered and the simulator
+   has posted their echoes, open loop: `--rate` events/s for
    `--seconds` (distinct citizens' `user_send_text`), and the delay from each event's sending
    to its last reply accepted by Zalo (the simulator).
 
@@ -159,6 +160,18 @@ def drained(db, timeout: float) -> bool:
     return False
 
 
+def echoes_posted(sim, timeout: float) -> bool:
+    """Wait until the simulator has posted to the webhook the echoes of every reply it took
+    (thousands after the closed loops' backlog, which the webhook records or drops)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if sim.poster.echoes.empty():
+            time.sleep(0.5)  # the one being posted
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def reply_delays(db, sent_at: dict[str, float]) -> list[float]:
     """Seconds from each event's sending to its last reply accepted by Zalo (sorted)."""
     rows = db.execute(
@@ -269,6 +282,7 @@ def measure(args, sim, config_path: Path, work: Path, secret: str) -> dict:
         if not drained(db, 900):  # the index is loaded and the closed loops' events answered
             raise SystemExit(f"backlog not answered; see {work / 'scheduler.log'}")
         out["backlog_seconds"] = time.monotonic() - began
+        echoes_posted(sim, 300)  # the open loop starts on an idle pipeline
         steady = argparse.Namespace(
             **{**vars(args), "events": int(args.rate * args.seconds), "clients": 2}
         )
