@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -71,3 +74,16 @@ def test_the_conversation_code_is_in_short_simple_functions(folder):
             assert size <= most_lines, f"{where} ({function.lineno}): {size} lines"
             complexity = _complexity(function)
             assert complexity <= most_complexity, f"{where}: complexity {complexity}"
+
+
+def test_the_bot_runs_numpy_on_one_blas_thread_per_process() -> None:
+    # Spinning OpenBLAS threads took half the scheduler's CPU beside the turn worker's threads.
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    code = (
+        "import bot, numpy, os; numpy.ones((256, 256)) @ numpy.ones((256, 256)); "
+        "print(len(os.listdir('/proc/self/task')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "1"  # the main thread only: no BLAS worker threads
