@@ -57,20 +57,19 @@ def create_app(
         # Events recorded but not answered yet: a growing backlog means the scheduler is down.
         with database() as db:
             backlog = inbox_store.backlog(db)
+            answering = kbstate.load(db)
         oldest = backlog.pop("oldest_received_at")
         backlog["oldest_age_seconds"] = round(clock() - oldest, 1) if oldest else None
         return {
             "status": "ok",
             "knowledge_base": status,
-            "answering_knowledge_base": _answering(clock()),
+            "answering_knowledge_base": _answering(answering, clock()),
             "inbox": backlog,
         }
 
-    def _answering(now: float) -> dict[str, Any] | None:
+    def _answering(state: dict[str, Any] | None, now: float) -> dict[str, Any] | None:
         """What the scheduler's turn worker last reported of the knowledge base it answers
         from (None: it never reported, e.g. the scheduler never ran on this database)."""
-        with database() as db:
-            state = kbstate.load(db)
         if state is None:
             return None
         keys = ("version", "topics", "loaded_at", "refused", "errors")

@@ -70,13 +70,13 @@ def claim(
     """Lease up to `limit` due rows to `owner` (pending and due, or sending with a dead lease).
 
     A row waits while an earlier message to the same user is backing off or in flight, so
-    replies reach a citizen in the order they were queued. Each row gets `taken_over`: True
-    when it was found 'sending' under an expired lease and is the row its sender was working
-    on (its last send may have gone through). A sender works through its batch in id order and
-    every row it finishes, defers or hands back leaves 'sending', so of a dead sender's rows
-    only the lowest id can have been in flight; the others were never tried. A taken-over row
-    is put in doubt (`doubt_since`, from now) in the same transaction: should this sender die
-    too before settling it, the doubt is not lost with it.
+    replies reach a citizen in the order they were queued. A row found 'sending' under an
+    expired lease that is the row its sender was working on (its last send may have gone
+    through) is taken over in doubt: `doubt_since` is set to now in the same transaction, so
+    should this sender die too before settling it, the doubt is not lost with it. A sender
+    works through its batch in id order and every row it finishes, defers or hands back leaves
+    'sending', so of a dead sender's rows only the lowest id can have been in flight; the
+    others were never tried.
     """
     with transaction(db):
         rows = db.execute(_CLAIM, {"now": now, "limit": limit}).fetchall()
@@ -107,7 +107,6 @@ def claim(
         claimed = list(db.query(f"SELECT * FROM outbox WHERE id IN ({marks}) ORDER BY id", ids))
     for row in claimed:
         row["payload"] = json.loads(row["payload"])
-        row["taken_over"] = row["id"] in taken_over
     return claimed
 
 

@@ -143,10 +143,10 @@ class Groups:
         owned = np.flatnonzero(owner >= 0)
         self.order = owned[np.argsort(owner[owned], kind="stable")]
         owners = owner[self.order]
-        self.starts = (
-            np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]]) if len(owners) else owners
-        )
-        self.present = owners[self.starts] if len(owners) else owners
+        first = np.ones(len(owners), dtype=bool)
+        first[1:] = owners[1:] != owners[:-1]
+        self.starts = np.flatnonzero(first)
+        self.present = owners[self.starts]
         self.count = count
 
     def best(self, sims: np.ndarray) -> np.ndarray:

@@ -231,12 +231,9 @@ class Index(LexicalIndex):
         e5 is weak. The fused decisions then decide, and may refuse it."""
         if self.worded_out_of_scope(query, verdict.topic):
             return True
-        if scores.domain is None or verdict.topic not in self.dense.topic_ids:
+        if scores.domain is None or verdict.topic not in self.numbers or typed.isascii():
             return False
-        if typed.isascii():
-            return False
-        own = float(scores.topics[self.dense.topic_ids.index(verdict.topic)])
-        return scores.domain_score > own
+        return scores.domain_score > float(scores.topics[self.numbers[verdict.topic]])
 
     @staticmethod
     def in_scope(scores: DenseScores) -> bool:
