@@ -280,7 +280,7 @@ def _several_asks(index: Index, reading: Reading, match: Match, today: date) -> 
         return None
     topics: list[str] = []
     for sentence in reading.asks[:MAX_CHOICES]:
-        found = index.match(sentence, today)
+        found = index.named(sentence)
         if found.outcome == "answer" and found.topic not in topics:
             topics.append(found.topic)
     if len(topics) < 2:

@@ -95,6 +95,11 @@ class Index(LexicalIndex):
         reading = self.read(text)
         return self.match_query(self.analyze(reading.text), reading, today)
 
+    def named(self, text: str) -> Match:
+        """The naming rules' verdict alone (words only, no embedding): cheap enough to run on
+        every asking sentence of a long message."""
+        return LexicalIndex.match_query(self, self.analyze(self.read(text).text))
+
     def topic_match(self, text: str) -> Match:
         """The verdict on the topic alone (no FAQ entry): the naming rules' answer when they
         commit (decision 1 stands whatever else is computed), else the full match. For the
