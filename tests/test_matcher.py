@@ -308,6 +308,12 @@ def test_a_message_that_also_names_a_rival_is_not_answered_with_the_shared_name(
         ("kết hôn mất bao nhiêu tiền", "fee"),
         ("ket hon nop o dau", "where"),
         ("thế kết hôn làm ở đâu", "where"),
+        # "được" alone is small talk ("OK"), inside a question it is part of the cue
+        ("ai được hưởng trợ cấp người cao tuổi", "eligibility"),
+        ("người nước ngoài đăng ký kết hôn được không", "eligibility"),
+        ("tôi có quyền xin trích lục cho bố không", "eligibility"),
+        ("đổi căn cước online được không", "online"),
+        ("khai sinh mất phí được không", "fee"),
     ],
 )
 def test_section_cues_are_read_as_whole_phrases(question: str, section: str | None) -> None:
@@ -391,3 +397,8 @@ SIBLINGS_INDEX = build_index(
 def test_a_sibling_name_in_the_message_beats_story_words(question: str, topic: str) -> None:
     match = SIBLINGS_INDEX.match(question)
     assert (match.outcome, match.topic) == ("answer", topic)
+
+
+def test_ok_alone_is_small_talk_not_a_question() -> None:
+    assert SHARED_INDEX.analyze("được").smalltalk == ("ok",)
+    assert SHARED_INDEX.analyze("được").section is None

@@ -31,10 +31,10 @@ class Spans:
             return kept
 
         wards = claim(ward_mentions(self.wards, words, folded))
-        small = claim(smalltalk_kinds(self.book, words, folded))
-        cues = [
-            (a, b, c) for a, b, c in section_spans(self.book, words, folded) if not any(taken[a:b])
-        ]
+        found = section_spans(self.book, words, folded)
+        talk = smalltalk_kinds(self.book, words, folded)
+        small = claim([span for span in talk if not _inside(span, found)])
+        cues = [(a, b, c) for a, b, c in found if not any(taken[a:b])]
         for a, b, _ in cues:
             taken[a:b] = [True] * (b - a)
         claim(stopword_spans(self.book, words, folded))
@@ -87,3 +87,10 @@ class Spans:
         for i in unsure:
             taken[i] = True
         return alt_terms, alt_core
+
+
+def _inside(span: tuple, cues: list[tuple[int, int, str]]) -> bool:
+    """True when a longer section cue holds the small-talk `span`: "được" is "OK" alone but part
+    of the question in "có được hưởng không"."""
+    a, b = span[0], span[1]
+    return any(c <= a and b <= d and d - c > b - a for c, d, section in cues if section)
