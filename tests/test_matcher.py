@@ -312,6 +312,8 @@ def test_a_message_that_also_names_a_rival_is_not_answered_with_the_shared_name(
         ("ai được hưởng trợ cấp người cao tuổi", "eligibility"),
         ("người nước ngoài đăng ký kết hôn được không", "eligibility"),
         ("tôi có quyền xin trích lục cho bố không", "eligibility"),
+        ("tôi có thể làm căn cước cho con 10 tuổi không", "eligibility"),
+        ("có thể nộp hồ sơ khai sinh ở đâu", "where"),
         ("đổi căn cước online được không", "online"),
         ("khai sinh mất phí được không", "fee"),
     ],
