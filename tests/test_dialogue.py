@@ -262,8 +262,14 @@ def test_only_procedure_neutral_words_show_the_menu_and_never_guess() -> None:
     assert "đăng ký khai sinh" in payloads(turn)
 
 
-def test_only_procedure_neutral_words_in_a_conversation_give_the_last_overview() -> None:
+def test_asking_how_in_a_conversation_gives_the_steps_of_the_last_topic() -> None:
     _, turn = talk("kết hôn mất bao lâu", "thủ tục thế nào")
+    assert (turn.kind, turn.topic, turn.section) == ("answer", "ket-hon", "steps")
+    assert "\n1. " in turn.replies[-1].text and "\n2. " in turn.replies[-1].text
+
+
+def test_only_procedure_neutral_words_in_a_conversation_give_the_last_overview() -> None:
+    _, turn = talk("kết hôn mất bao lâu", "còn thủ tục")
     assert (turn.kind, turn.topic, turn.section) == ("answer", "ket-hon", None)
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from bot.config import BotConfig
 from bot.dialogue.decide import respond
+from bot.kb.render import section_body
 from bot.understanding.normalize import unaccented
 
 NOW = dt.datetime(2026, 12, 2, 9, 0, tzinfo=dt.UTC)
@@ -156,3 +157,28 @@ def test_every_faq_phrasing_of_the_shipped_knowledge_base_is_answered_by_its_ent
                     missed.append((topic.id, faq.id, phrasing, match.topic, match.faq))
     total = sum(len(f.phrasings) for t in shipped_index.kb.topics.values() for f in t.faqs)
     assert len(missed) <= total // 20, missed  # at most 5%: a phrasing may fit two entries
+
+
+def test_asking_how_gets_the_topics_own_steps_when_it_lists_them(shipped_index) -> None:
+    (turn,) = talk(shipped_index, "đăng ký tạm trú như thế nào")
+    steps = shipped_index.kb.topics["tam-tru"].steps
+    assert (turn.topic, turn.section) == ("tam-tru", "steps") and steps
+    assert all(step in turn.replies[-1].text for step in steps)
+
+
+@pytest.mark.parametrize(
+    "question", ["thủ tục đăng ký kết hôn như thế nào", "thu tuc dang ky ket hon lam the nao"]
+)
+def test_asking_how_gets_steps_made_of_where_and_when(shipped_index, question) -> None:
+    (turn,) = talk(shipped_index, question)
+    topic = shipped_index.kb.topics["ket-hon"]
+    text = turn.replies[-1].text
+    assert (turn.topic, turn.section) == ("ket-hon", "steps")
+    assert section_body(topic, "where", None, NOW.date()) in text
+    assert section_body(topic, "duration", None, NOW.date()) in text
+    assert len(text) < 1000
+
+
+def test_asking_how_and_for_the_documents_gets_the_documents(shipped_index) -> None:
+    (turn,) = talk(shipped_index, "thủ tục kết hôn thế nào, cần những giấy tờ gì")
+    assert (turn.topic, turn.section) == ("ket-hon", "documents")

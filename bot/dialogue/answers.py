@@ -20,8 +20,8 @@ from bot.dialogue.replies import (
     topic_button,
 )
 from bot.dialogue.wards import decided_by_ward, ward_office
-from bot.kb.model import Faq, Topic
-from bot.kb.render import render_faq, render_section, render_summary
+from bot.kb.model import Faq, KnowledgeBase, Topic
+from bot.kb.render import label, render_faq, render_section, render_summary, section_body
 from bot.understanding import Index, Match
 
 logger = logging.getLogger(__name__)
@@ -73,6 +73,8 @@ def _section_shown(
         section = index.section_for(topic.id, match.query)
     if section is None or section == "sources" or section in topic.not_applicable:
         return section
+    if section == "steps" and not topic.steps:
+        return section if topic.has_section("where", today) else None
     return section if topic.has_section(section, today) else None
 
 
@@ -89,12 +91,29 @@ def _section_reply(
     if section is None:
         text = render_summary(topic, today) + "\n\n" + kb.text("overview_more")
         return text, section_buttons(kb, topic, None, MAX_BUTTONS, today)
-    text = render_section(topic, section, ward, today)
+    if section == "steps" and not topic.steps:
+        text = composed_steps(kb, topic, ward, today)
+    else:
+        text = render_section(topic, section, ward, today)
     if section == "where" and ward in kb.wards and ward not in topic.where_by_ward:
         if decided_by_ward(topic):
             text += "\n" + ward_office(kb, ward)
     shown = rating_buttons(kb, topic.id) if buttons else []
     return text, shown + section_buttons(kb, topic, section, MAX_BUTTONS - len(shown), today)
+
+
+def composed_steps(kb: KnowledgeBase, topic: Topic, ward: str | None, today: date | None) -> str:
+    """The steps of a topic that lists none: prepare the documents, file them where (and online
+    when the topic can be filed online), get the result (when the time is known)."""
+    submit = kb.text("steps_submit", where=section_body(topic, "where", ward, today))
+    if topic.has_section("online", today):
+        submit += " " + kb.text("steps_online")
+    lines = [kb.text("steps_prepare"), submit]
+    if topic.has_section("duration", today):
+        duration = section_body(topic, "duration", None, today)
+        lines.append(kb.text("steps_result", duration=duration))
+    body = "\n".join(f"{n}. {line}" for n, line in enumerate(lines, start=1))
+    return f"{topic.title} – {label('steps')}:\n{body}"
 
 
 def faq_answer(

@@ -15,7 +15,7 @@ from typing import Any
 from bot.kb.model import ANSWER_SECTIONS
 from bot.kb.reader import Reader
 
-CUE_SECTIONS = frozenset({*ANSWER_SECTIONS, "sources", "hours"})
+CUE_SECTIONS = frozenset({*ANSWER_SECTIONS, "steps", "sources", "hours"})
 """The sections a `[cues]` list of `lexicon/sections.toml` may name."""
 
 

@@ -16,6 +16,10 @@ STATUS_KEYS = (
 """Dossier statuses (domain-facts 3.2); each has the text `dossier_status_<key>`."""
 
 DIALOGUE_TEXTS = (
+    "steps_prepare",
+    "steps_submit",
+    "steps_online",
+    "steps_result",
     "welcome",
     "menu_intro",
     "fallback",

@@ -63,10 +63,17 @@ def _with_note(body: str, note: str) -> str:
     return f"{body}\n{note}" if "\n" in body else f"{body} {note}"
 
 
-def _body(
+def section_body(
     topic: Topic, section: str, ward: str | Ward | None = None, today: dt.date | None = None
 ) -> str:
     """The content of one section on `today`, without its heading ("" when empty)."""
+    return _body(topic, section, ward, today)
+
+
+def _body(
+    topic: Topic, section: str, ward: str | Ward | None = None, today: dt.date | None = None
+) -> str:
+    """See `section_body`."""
     ward_id = _ward_id(ward)
     if section == "where" and ward_id and ward_id in topic.where_by_ward:
         return topic.where_by_ward[ward_id]

@@ -12,8 +12,18 @@ from collections.abc import Sequence
 
 from bot.understanding.phrases import Phrasebook
 
-PRIORITY = ("sources", "online", "fee", "duration", "where", "documents", "eligibility")
-"""When a message carries cues of several sections, the most specific one is meant."""
+PRIORITY = (
+    "sources",
+    "online",
+    "fee",
+    "duration",
+    "where",
+    "documents",
+    "eligibility",
+    "steps",
+)
+"""When a message carries cues of several sections, the most specific one is meant ("thủ tục
+thế nào, cần giấy tờ gì" asks for the documents)."""
 
 
 def section_spans(
