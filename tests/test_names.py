@@ -323,6 +323,14 @@ def test_procedure_heads_stop_at_fillers_and_skip_negated_verbs() -> None:
     assert heads == ((("xin",), ("giay", "khai", "sinh")),)
 
 
+def test_a_procedure_verb_s_object_ends_where_a_reference_document_begins() -> None:
+    words, folded = _tokens("đăng ký khai sinh lại theo chứng minh nhân dân")
+    heads = procedure_heads(SHIPPED.book, words, folded, [False] * len(words))
+    assert heads == ((("dang", "ki"), ("khai", "sinh", "lai")),)
+    match = SHIPPED.match("xin cấp hộ chiếu theo thông tin trên căn cước gắn chip")
+    assert (match.outcome, match.topic) == ("answer", "ho-chieu")
+
+
 TWO = build_index(
     make_kb(
         [

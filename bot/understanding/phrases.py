@@ -31,6 +31,8 @@ class Phrasebook:
     fillers: Lexicon
     generic: Lexicon
     procedure_verbs: Lexicon
+    run_ends: Lexicon
+    """Words after which a procedure verb's object has ended ("theo" a document)."""
     document_asks: Lexicon
     document_nouns: Lexicon
     smalltalk: Lexicon
@@ -71,6 +73,7 @@ class Phrasebook:
             fillers=_labelled(fillers, "stop"),
             generic=_labelled(_list(words, "generic"), "generic"),
             procedure_verbs=_labelled(_list(words, "procedure_verbs"), "verb"),
+            run_ends=_labelled(_list(words, "run_ends"), "end"),
             document_asks=_labelled(_list(words, "document_asks"), "ask"),
             document_nouns=_labelled(_list(words, "document_nouns"), "noun"),
             smalltalk=Lexicon.build(

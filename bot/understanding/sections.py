@@ -121,7 +121,8 @@ def procedure_heads(
 ) -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
     """Each procedure verb with the run of content words that follows it: (verb, run).
 
-    The run stops at the first word already read as a filler, cue, ward or small talk, so in
+    The run stops at the first word already read as a filler, cue, ward or small talk, or at a
+    word that ends it (`run_ends`: "khai sinh lại theo chứng minh nhân dân"), so in
     "làm khai sinh cần mang căn cước không" the run of "làm" is "khai sinh" (after the
     vocabulary, "đăng ký khai sinh": the verb is "đăng ký"). The verb's own words are content
     too ("chứng thực bản sao").
@@ -131,7 +132,7 @@ def procedure_heads(
         if any(taken[a:b]) or (a and folded[a - 1] in _NEGATIONS):
             continue  # "bố mẹ chưa đăng ký kết hôn" tells a story, it asks for no procedure
         end = b
-        while end < len(words) and not taken[end]:
+        while end < len(words) and not taken[end] and not book.run_ends.at(words, folded, end):
             end += 1
         if end > b:
             heads.append((tuple(folded[a:b]), tuple(folded[b:end])))
