@@ -8,8 +8,9 @@ Usage: .venv/bin/python bench/calibrate.py [--kb knowledge_base] [--folds 4]
 2. Operating points (calibrated on the dev sets): with that fusion, every question of
    ../shared/eval/dev_questions.tsv and real_dev_questions.tsv (asking sentence and whole
    message) is matched once; the decision is replayed for each (P_ANSWER, IN_SCOPE_MARGIN,
-   OFFER_MIN) and the table prints right answers, right topic answered or offered, wrong
-   answers and out-of-scope refused. The chosen point keeps wrong answers at or under 5% on
+   OFFER_MIN) (messages typed without diacritics keep the shipped P_ANSWER_PLAIN), and the
+   table prints right answers, right topic answered or offered, wrong answers and
+   out-of-scope refused. The chosen point keeps wrong answers at or under 5% on
    every set (or under what the naming rules alone already answer wrongly, which no point
    changes) and, among those, has the most right answers plus out-of-scope questions refused
    on the real questions.
@@ -117,12 +118,13 @@ def learn_fusion(samples, topic_ids) -> tuple[float, float, float]:
 def replay(items, p_answer: float, margin: float, offer_min: float) -> dict[str, float]:
     """Figures of one set for one operating point, from the precomputed parts of each match."""
     right = offered = wrong = refused = n_in = n_out = 0
-    for accepted, verdict, ranked, sure, oos, withheld, gap in items:
+    for accepted, verdict, ranked, sure, oos, withheld, gap, plain in items:
+        at = ranking.P_ANSWER_PLAIN if plain else p_answer
         if verdict.outcome == "answer":
             outcome, topic, shown = "answer", verdict.topic, ()
         elif oos:
             outcome, topic, shown = "fallback", None, ()
-        elif ranked and sure >= p_answer and gap >= margin and not withheld:
+        elif ranked and sure >= at and gap >= margin and not withheld:
             outcome, topic, shown = "answer", ranked[0].topic, ()
         elif ranked and ranked[0].score >= offer_min:
             outcome, topic, shown = "choices", None, [s.topic for s in ranked[:MAX_CHOICES]]
@@ -166,7 +168,8 @@ def dev_items(index, sets) -> dict[str, list]:
             withheld = index.withheld(ranked, query, reading, verdict.outcome)
             gap = float(scores.topics.max()) - (scores.domain_score if scores.domain else -1.0)
             sure = ranking.confidence(ranked)
-            items.append((accepted, verdict, ranked, sure, oos, withheld, gap))
+            plain = reading.focus.isascii()
+            items.append((accepted, verdict, ranked, sure, oos, withheld, gap, plain))
         found[name] = items
     return found
 

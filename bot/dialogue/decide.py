@@ -30,6 +30,7 @@ from bot.dialogue.wards import remember_wards, ward_only
 from bot.kb.model import ANSWER_SECTIONS, SECTION_LABELS
 from bot.understanding import Index, Match, Query
 from bot.understanding.lexical import BACK_MIN, MAX_CHOICES
+from bot.understanding.ranking import SWITCH_AT
 from bot.understanding.reading import Reading
 from bot.understanding.smalltalk import asks_for_person, is_emoji_only, looks_like_words
 
@@ -159,11 +160,25 @@ def _understood(
     early = _before_matching(index, reading, query, state, buttons, today, last, lead)
     if early is not None:
         return early
-    match = index.match_query(query, reading, today)
+    match = _in_conversation(index.match_query(query, reading, today), last)
     several = _several_asks(index, reading, match, today)
     if several is not None:
         return answers.choices(index, several, state, buttons, lead)
     return _matched(index, reading, query, match, state, settings, buttons, today, last, lead)
+
+
+def _in_conversation(match: Match, last: str | None) -> Match:
+    """In a conversation, a guess by meaning at another topic below `SWITCH_AT` is offered
+    with the current topic rather than answered ("vợ em quê ở Nam Định" after thường trú)."""
+    if (
+        last
+        and match.outcome == "answer"
+        and match.via == "fused"
+        and match.topic != last
+        and match.confidence < SWITCH_AT
+    ):
+        return dataclasses.replace(match, outcome="choices", topic=None, via="lexical")
+    return match
 
 
 def _before_matching(

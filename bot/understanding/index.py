@@ -15,7 +15,8 @@ The decisions, in order (each has a test in tests/test_understanding.py):
 2. `faq`: the message all but repeats an FAQ entry (`FAQ_DIRECT_AT`): answer that entry.
 3. `out_of_scope`: the message is closer to a domain of `lexicon/out_of_scope.toml` than to any
    topic: fallback, naming the domain.
-4. `confident`: the fused confidence reaches `P_ANSWER`, the best topic is closer by meaning
+4. `confident`: the fused confidence reaches `P_ANSWER` (`P_ANSWER_PLAIN` typed without
+   diacritics), the best topic is closer by meaning
    than every out-of-scope domain by `IN_SCOPE_MARGIN`, and the words do not forbid it
    (`withheld`: the message names nothing, names shared by several close topics, or words the
    knowledge base lacks): answer the best fused topic.
@@ -51,8 +52,8 @@ from bot.understanding.ranking import (
     NAMED_DOMAIN_WORDS_AT,
     OFFER_MIN,
     OUT_OF_SCOPE_MARGIN,
-    P_ANSWER,
     Scored,
+    answer_at,
     confidence,
     fuse,
 )
@@ -166,8 +167,9 @@ class Index(LexicalIndex):
                 via="fused",
             )
         best = ranked[0]
+        typed = reading.focus if reading is not None else query.normalized.text
         if (
-            sure >= P_ANSWER
+            sure >= answer_at(typed)
             and self.in_scope(scores)
             and not self.withheld(ranked, query, reading, verdict.outcome)
         ):
@@ -258,13 +260,14 @@ class Index(LexicalIndex):
         """True when the words forbid a fused answer: a short message in which the naming
         rules found nothing close (`verdict_outcome` "fallback"; in a long message with its
         story they often find nothing and prove nothing), the message names nothing ("thế nộp
-        ở đâu"), it names several close topics alike (`shared_name`), or `UNKNOWN_SHARE` of the
+        ở đâu"), it names several close topics alike (`shared_name`) or several of them
+        (`names_several`), or `UNKNOWN_SHARE` of the
         asking sentence's words (by weight) are words the knowledge base never uses ("mở thẻ
         tín dụng cần giấy tờ gì")."""
         short = reading is None or not reading.is_long
         if (short and verdict_outcome == "fallback") or not query.names_topic:
             return True
-        if self.shared_name(ranked, query):
+        if self.shared_name(ranked, query) or self.names_several(ranked, query):
             return True
         asked = query
         if reading is not None and reading.is_long:
@@ -273,6 +276,17 @@ class Index(LexicalIndex):
         unknown = [t for t in said if t in asked.unknown and not t.isdigit()]
         total = sum(map(self.weight, said))
         return bool(unknown) and sum(map(self.weight, unknown)) >= UNKNOWN_SHARE * total
+
+    def names_several(self, ranked: list[Scored], query: Query) -> bool:
+        """True when the message says nothing but the names of two or more of the close topics
+        ("khai sinh hay khai tử"): the citizen is asked which, not answered one."""
+        said = frozenset(query.core) | frozenset(query.alt_core)
+        named = [
+            self.numbers[s.topic]
+            for s in ranked[:MAX_CHOICES]
+            if s.topic in self.numbers and self._named(self.numbers[s.topic], said)
+        ]
+        return len(named) >= 2 and said <= frozenset().union(*(self.name_words[n] for n in named))
 
     def shared_name(self, ranked: list[Scored], query: Query) -> bool:
         """True when what the message names is part of the names of several close topics
