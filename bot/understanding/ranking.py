@@ -15,8 +15,7 @@ the operating point on the dev sets (`../shared/eval/dev_questions.tsv`,
 naming rules alone answer wrongly) with the most right answers plus out-of-scope questions
 refused on the real ones (run of 2 December 2026: W_DENSE 6.0 and TEMPERATURE 0.08 learned on
 968 held-out phrasings; P_ANSWER 0.6 with P_ANSWER_PLAIN 0.7, IN_SCOPE_MARGIN 0.04, OFFER_MIN
-0.0; calibrate.py picks IN_SCOPE_MARGIN 0.02, which refuses 7 points fewer out-of-scope whole
-messages for 5 more right answers, so 0.04 is kept).
+0.0, after the focus of long messages became their asking sentences alone).
 """
 
 from __future__ import annotations
@@ -33,9 +32,9 @@ TEMPERATURE = 0.08
 P_ANSWER = 0.6
 """Lowest confidence at which the fused ranking commits to a topic the naming rules left open
 (with `IN_SCOPE_MARGIN`), for a message typed with diacritics: the point `bench/calibrate.py`
-picks with `P_ANSWER_PLAIN` held (run of 2 December 2026, P_ANSWER 0.6 and IN_SCOPE_MARGIN
-0.04 against 0.7 and 0.04 before: right answers +1 point on the real asking sentences and +4
-on whole messages, wrong answers and out-of-scope refused unchanged)."""
+picks with `P_ANSWER_PLAIN` held (run of 2 December 2026: against 0.7, right answers +1 point
+on the real asking sentences and +3 on whole messages, wrong answers and out-of-scope refused
+unchanged)."""
 P_ANSWER_PLAIN = 0.7
 """`P_ANSWER` for a message typed without diacritics, where e5 is weak: 0.7 is the lowest point
 at which every out-of-scope probe of the team (tests/test_names.py) typed so is still refused

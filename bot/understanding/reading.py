@@ -23,9 +23,6 @@ FOCUS_CHARS = 240
 """Characters handed to the embedding model: its cost grows faster than the text's length
 (about 15 ms for 20 characters, 60 ms for 150, 230 ms for 600 on one loaded core)."""
 
-OPENING_CHARS = 80
-"""Of a long message's opening sentence, what the focus keeps (it often names the procedure)."""
-
 _SENTENCE_END = re.compile(r"(?<=[.?!;…\n])\s+|\n+")
 
 
@@ -75,15 +72,14 @@ class Reading:
 
     @property
     def focus(self) -> str:
-        """What the embedding reads: the message when short, else its opening and its asks."""
+        """What the embedding reads: the message when short, else its asking sentences. The
+        story around them is left to the words (the whole message is matched word by word):
+        with the first 80 characters of the opening sentence added, as until December 2026,
+        real whole messages (real_dev_questions.tsv) had 2.7 points fewer right answers, 1.3
+        fewer right topics offered and 3.4 fewer out-of-scope questions refused."""
         if len(self.text) <= FOCUS_CHARS:
             return self.text
-        asks = " ".join(self.asks)
-        opening = self.sentences[0] if self.sentences[0] not in self.asks else ""
-        if not opening:
-            return asks[:FOCUS_CHARS]
-        room = FOCUS_CHARS - min(len(opening), OPENING_CHARS) - 1
-        return f"{opening[:OPENING_CHARS]} {asks[:room]}".strip()
+        return " ".join(self.asks)[:FOCUS_CHARS]
 
 
 def read(text: str, cues: AskCues) -> Reading:
