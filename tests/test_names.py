@@ -346,3 +346,22 @@ def test_head_topic_is_the_one_named_right_after_the_verb() -> None:
     head = TWO.head_topic(query, ["can-cuoc", "ho-chieu"])
     assert head is not None and head[0] == "ho-chieu"
     assert TWO.head_topic(TWO.analyze("căn cước"), ["can-cuoc", "ho-chieu"]) is None
+
+
+@pytest.mark.parametrize(
+    ("message", "named"),
+    [
+        ("khai sinh hay khai tử", {"khai-sinh", "khai-tu"}),
+        ("tam tru hay thuong tru", {"tam-tru", "thuong-tru"}),
+        ("đăng ký khai sinh và khai tử", {"khai-sinh", "khai-tu"}),
+    ],
+)
+def test_a_message_naming_only_several_procedures_asks_which(message, named) -> None:
+    match = SHIPPED.match(message)
+    assert match.outcome == "choices"
+    assert named <= {topic for topic, _ in match.candidates}
+
+
+def test_a_document_named_like_another_procedure_is_still_a_document() -> None:
+    match = SHIPPED.match("đăng ký kết hôn có cần giấy độc thân nữa không")
+    assert (match.outcome, match.topic) == ("answer", "ket-hon")

@@ -267,7 +267,9 @@ class Index(LexicalIndex):
         short = reading is None or not reading.is_long
         if (short and verdict_outcome == "fallback") or not query.names_topic:
             return True
-        if self.shared_name(ranked, query) or self.names_several(ranked, query):
+        if self.shared_name(ranked, query) or self.names_several(
+            [s.topic for s in ranked[:MAX_CHOICES]], query
+        ):
             return True
         asked = query
         if reading is not None and reading.is_long:
@@ -276,17 +278,6 @@ class Index(LexicalIndex):
         unknown = [t for t in said if t in asked.unknown and not t.isdigit()]
         total = sum(map(self.weight, said))
         return bool(unknown) and sum(map(self.weight, unknown)) >= UNKNOWN_SHARE * total
-
-    def names_several(self, ranked: list[Scored], query: Query) -> bool:
-        """True when the message says nothing but the names of two or more of the close topics
-        ("khai sinh hay khai tử"): the citizen is asked which, not answered one."""
-        said = frozenset(query.core) | frozenset(query.alt_core)
-        named = [
-            self.numbers[s.topic]
-            for s in ranked[:MAX_CHOICES]
-            if s.topic in self.numbers and self._named(self.numbers[s.topic], said)
-        ]
-        return len(named) >= 2 and said <= frozenset().union(*(self.name_words[n] for n in named))
 
     def shared_name(self, ranked: list[Scored], query: Query) -> bool:
         """True when what the message names is part of the names of several close topics

@@ -297,12 +297,9 @@ class LexicalIndex(NameRules, Likeness, Spans):
         covers = [next((r[2] for r in other if r[0] == best_id), 0.0) for other in ranks]
         cover = sum(covers) / len(covers)
         offered = _offered(ranked)
-        document = self.document_answer(query, ANSWER_AT, COVER_MIN)
-        if document is not None:
-            return Match("answer", document[0], offered, round(document[1], 4), query, back)
-        if self.foreign(query, [tid for tid, *_ in ranked[:MAX_CHOICES]]):
-            outcome = "choices" if best >= OFFER_AT and cover >= OFFER_COVER else "fallback"
-            return Match(outcome, None, offered, round(best, 4), query, back)
+        early = self._before_names(query, ranked, offered, cover)
+        if early is not None:
+            return early
         head = self.head_answer(query, ranks, offered, OFFER_AT, OFFER_COVER)
         if head is not None:  # named after a procedure verb; the rest is an object or a story
             return Match("answer", head[0], offered, round(head[1], 4), query, back)
@@ -313,6 +310,22 @@ class LexicalIndex(NameRules, Likeness, Spans):
             score = dict(offered)[named_instead]
             return Match("answer", named_instead, offered, score, query, back)
         return self._by_score(query, ranked, offered, cover)
+
+    def _before_names(
+        self, query: Query, ranked: list, offered: tuple[tuple[str, float], ...], cover: float
+    ) -> Match | None:
+        """The rules before the names: a document to bring, several procedures named and
+        nothing else ("khai sinh hay khai tử"), words the knowledge base lacks (`foreign`)."""
+        best, back = ranked[0][1], ranked[0][3]
+        document = self.document_answer(query, ANSWER_AT, COVER_MIN)
+        if document is not None:
+            return Match("answer", document[0], offered, round(document[1], 4), query, back)
+        if self.names_several([tid for tid, _ in offered], query):
+            return Match("choices", None, offered, round(best, 4), query, back)
+        if self.foreign(query, [tid for tid, *_ in ranked[:MAX_CHOICES]]):
+            outcome = "choices" if best >= OFFER_AT and cover >= OFFER_COVER else "fallback"
+            return Match(outcome, None, offered, round(best, 4), query, back)
+        return None
 
     def _by_score(
         self,

@@ -166,6 +166,14 @@ class NameRules:
                     return topic, said
         return None
 
+    def names_several(self, topics: Sequence[str], query: Query) -> bool:
+        """True when the message says nothing but the names of two or more of `topics` ("khai
+        sinh hay khai tử"): the citizen is asked which, not answered one."""
+        said = frozenset(query.core) | frozenset(query.alt_core)
+        named = [self.numbers[t] for t in topics if t in self.numbers]
+        named = [n for n in named if self._named(n, said)]
+        return len(named) >= 2 and said <= frozenset().union(*(self.name_words[n] for n in named))
+
     def section_for(self, topic_id: str, query: Query) -> str | None:
         """The section asked, leaving out cues that are part of the topic's own title.
 
