@@ -15,6 +15,7 @@ from flask import Blueprint, current_app, render_template
 
 from bot.admin import dates, security
 from bot.admin.outcomes import FLAG_REASONS as REASONS
+from bot.kb.live import last_good
 from bot.kb.model import KnowledgeBase
 from bot.storage import kbstate, teaching
 
@@ -46,16 +47,7 @@ def look_at_disk() -> None:
 
 def current_kb() -> KnowledgeBase | None:
     """The knowledge base the bot answers from (None when none loaded yet)."""
-    live = current_app.extensions.get("bot.live_kb")
-    if live is None:
-        return None
-    kb = getattr(live, "kb", None)
-    if kb is not None:
-        return kb
-    try:
-        return live.current.kb
-    except Exception:  # noqa: BLE001 - the console must work before the first good load
-        return None
+    return last_good(current_app.extensions.get("bot.live_kb"))
 
 
 def topic_titles() -> dict[str, str]:

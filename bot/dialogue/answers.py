@@ -21,7 +21,7 @@ from bot.dialogue.replies import (
 )
 from bot.dialogue.wards import decided_by_ward, ward_office
 from bot.kb.model import Faq, KnowledgeBase, Topic
-from bot.kb.render import label, render_faq, render_section, render_summary, section_body
+from bot.kb.render import heading, render_faq, render_section, render_summary, section_body
 from bot.understanding import Index, Match
 
 logger = logging.getLogger(__name__)
@@ -113,7 +113,7 @@ def composed_steps(kb: KnowledgeBase, topic: Topic, ward: str | None, today: dat
         duration = section_body(topic, "duration", None, today)
         lines.append(kb.text("steps_result", duration=duration))
     body = "\n".join(f"{n}. {line}" for n, line in enumerate(lines, start=1))
-    return f"{topic.title} – {label('steps')}:\n{body}"
+    return f"{heading(topic, 'steps')}:\n{body}"
 
 
 def faq_answer(

@@ -161,7 +161,7 @@ def _understood(
     if early is not None:
         return early
     match = _in_conversation(index.match_query(query, reading, today), last)
-    several = _several_asks(index, reading, match, today)
+    several = _several_asks(index, reading, match)
     if several is not None:
         return answers.choices(index, several, state, buttons, lead)
     return _matched(index, reading, query, match, state, settings, buttons, today, last, lead)
@@ -289,7 +289,7 @@ def _with_current(match: Match, last: str | None) -> Match:
     return dataclasses.replace(match, candidates=((last, match.score), *others)[:MAX_CHOICES])
 
 
-def _several_asks(index: Index, reading: Reading, match: Match, today: date) -> Match | None:
+def _several_asks(index: Index, reading: Reading, match: Match) -> Match | None:
     """Choices when the asking sentences of one message commit to different topics."""
     if len(reading.asks) < 2:
         return None

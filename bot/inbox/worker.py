@@ -29,8 +29,7 @@ from bot import storage
 from bot.config import Config
 from bot.inbox.record import accept
 from bot.inbox.turn import LostClaim, Outcome, answer, poison
-from bot.kb.live import KBUnavailable, LiveKB
-from bot.kb.model import KnowledgeBase
+from bot.kb.live import KBUnavailable, LiveKB, last_good
 from bot.leases import holder_is_dead, new_owner
 from bot.storage import core, kbstate
 from bot.storage import inbox as store
@@ -101,17 +100,6 @@ def answering_kb(config: Config, *, clock: Callable[[], float] = time.time) -> L
     )
 
 
-def last_good_kb(live: LiveIndex) -> KnowledgeBase | None:
-    """The knowledge base `live` answers from, or None when it cannot be read at all."""
-    kb = getattr(live, "kb", None)
-    if kb is not None:
-        return kb
-    try:
-        return live.current.kb
-    except Exception:  # noqa: BLE001 - a broken knowledge base is why a poison turn may happen
-        return None
-
-
 def free_dead_claims(db: sqlite_utils.Database, now: float) -> int:
     """Free events claimed by worker processes of this host that no longer run."""
     dead = [owner for owner in store.lease_owners(db, now) if holder_is_dead(owner)]
@@ -147,7 +135,7 @@ def answer_claimed(
     except Exception:
         logger.exception("inbox: could not answer %s (event %s); poison", event.name, row["id"])
         try:
-            return poison(db, row["id"], event, now, owner, last_good_kb(live))
+            return poison(db, row["id"], event, now, owner, last_good(live))
         except (LostClaim, *STORAGE_ERRORS):
             return None
     if outcome.status == "withdrawn" or outcome.kind == "privacy":

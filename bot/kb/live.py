@@ -57,6 +57,20 @@ class KBUnavailable(KBError):
     """No good knowledge base has been loaded yet."""
 
 
+def last_good(live: Any) -> KnowledgeBase | None:
+    """The knowledge base `live` answers from (its `.kb`, else `.current.kb`), or None when none
+    can be read: the console must work, and a poison turn say sorry, before a first good load."""
+    if live is None:
+        return None
+    kb = getattr(live, "kb", None)
+    if kb is not None:
+        return kb
+    try:
+        return live.current.kb
+    except Exception:  # noqa: BLE001 - a broken knowledge base is a reason to be here
+        return None
+
+
 def fingerprint(path: str | Path) -> Fingerprint:
     """Name, size and modification time of every knowledge-base file."""
     found = []

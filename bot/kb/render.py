@@ -63,17 +63,15 @@ def _with_note(body: str, note: str) -> str:
     return f"{body}\n{note}" if "\n" in body else f"{body} {note}"
 
 
+def heading(topic: Topic, section: str) -> str:
+    """ "<topic title> – <section label>", the first line of a section's message."""
+    return f"{topic.title} – {label(section)}"
+
+
 def section_body(
     topic: Topic, section: str, ward: str | Ward | None = None, today: dt.date | None = None
 ) -> str:
     """The content of one section on `today`, without its heading ("" when empty)."""
-    return _body(topic, section, ward, today)
-
-
-def _body(
-    topic: Topic, section: str, ward: str | Ward | None = None, today: dt.date | None = None
-) -> str:
-    """See `section_body`."""
     ward_id = _ward_id(ward)
     if section == "where" and ward_id and ward_id in topic.where_by_ward:
         return topic.where_by_ward[ward_id]
@@ -133,15 +131,15 @@ def render_section(
     """
     if section not in RENDERABLE:
         raise ValueError(f"unknown section {section!r}")
-    heading = f"{topic.title} – {label(section)}"
+    title = heading(topic, section)
     if section in topic.not_applicable:
-        return f"{heading}: không áp dụng cho thủ tục này."
-    body = _body(topic, section, ward, today)
+        return f"{title}: không áp dụng cho thủ tục này."
+    body = section_body(topic, section, ward, today)
     if not body:
-        return f"{heading}: chưa có thông tin."
+        return f"{title}: chưa có thông tin."
     if section in ("documents", "steps", "legal_basis", "sources") or "\n" in body:
-        return f"{heading}:\n{body}"
-    return f"{heading}: {body}"
+        return f"{title}:\n{body}"
+    return f"{title}: {body}"
 
 
 def render_sources(topic: Topic, faq: Faq | None = None) -> str:
@@ -150,7 +148,7 @@ def render_sources(topic: Topic, faq: Faq | None = None) -> str:
     After an FAQ answer, pass `faq`: its own `sources` replace the topic's when it has some.
     """
     body = sources_body(topic, faq.sources if faq else ())
-    return f"{topic.title} – {label('sources')}:\n{body}"
+    return f"{heading(topic, 'sources')}:\n{body}"
 
 
 def render_faq(topic: Topic, faq: Faq, today: dt.date | None = None) -> str:
@@ -169,7 +167,7 @@ def render_overview(
 ) -> str:
     """The whole answer for `topic` in one message: summary, then each applicable section."""
     parts = [topic.title.upper()]
-    summary = _body(topic, "summary", None, today)
+    summary = section_body(topic, "summary", None, today)
     if summary:
         parts.append(summary)
     if topic.authority:
@@ -181,7 +179,7 @@ def render_overview(
             section == "online" and topic.online_link
         ):
             continue
-        body = _body(topic, section, ward, today)
+        body = section_body(topic, section, ward, today)
         joiner = "\n" if section == "documents" or "\n" in body else " "
         parts.append(f"{label(section)}:{joiner}{body}")
     parts.append(f"Thông tin cập nhật ngày {topic.reviewed:%d/%m/%Y}.")
@@ -190,7 +188,7 @@ def render_overview(
 
 def render_summary(topic: Topic, today: dt.date | None = None) -> str:
     """The title line and summary, for the overview that then offers one button per section."""
-    summary = _body(topic, "summary", None, today)
+    summary = section_body(topic, "summary", None, today)
     if not summary:
         return topic.title.upper()
     return f"{topic.title.upper()}\n{summary}"
