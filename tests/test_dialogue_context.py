@@ -52,6 +52,27 @@ def test_a_follow_up_without_a_procedure_stays_on_the_topic(
     assert (turn.kind, turn.topic) == ("answer", topic), turn.replies[-1].text
 
 
+UNRELATED_FOLLOW_UPS = [
+    # e5 puts these near 0.88 to an entry of the current topic that shares none of their words
+    ("đăng ký hộ kinh doanh ở đâu", "hàng xóm bật nhạc to đến 12h đêm thì báo ai"),
+    ("đăng ký tạm trú cần giấy tờ gì", "đường trước nhà bị ngập thì báo ai"),
+]
+
+
+@pytest.mark.parametrize("first, follow", UNRELATED_FOLLOW_UPS)
+def test_a_follow_up_sharing_no_words_with_an_faq_entry_is_not_answered_by_it(
+    shipped_index, first, follow
+) -> None:
+    _, turn = talk(shipped_index, first, follow)
+    assert turn.faq is None, turn.replies[-1].text
+
+
+def test_a_follow_up_worded_like_an_faq_entry_is_answered_by_it(shipped_index) -> None:
+    for follow in ("chủ nhà có phải đi cùng không", "chu nha co phai di cung k"):
+        _, turn = talk(shipped_index, "đăng ký tạm trú cần giấy tờ gì", follow)
+        assert (turn.topic, turn.faq) == ("tam-tru", "chu-nha-di-cung"), turn.replies[-1].text
+
+
 SWITCHES = [
     ("đăng ký tạm trú cần giấy tờ gì", "còn làm hộ chiếu thì ở đâu", "ho-chieu"),
     ("đăng ký khai sinh cho con", "thế còn đăng ký kết hôn thì sao", "ket-hon"),

@@ -312,12 +312,16 @@ class Index(LexicalIndex):
         query: Query,
         today: dt.date | None = None,
         floor: float = FAQ_AT,
+        worded: bool = False,
     ) -> str | None:
         """The FAQ entry of `topic_id` that answers the message, if one is close enough.
 
         An entry answers when the message is nearer to it than to the topic's own phrasings,
         by meaning (cosine at least `floor`) or by words (similarity at least `FAQ_WORDS_AT`,
-        which also holds for messages typed without diacritics, where e5 is weak).
+        which also holds for messages typed without diacritics, where e5 is weak). `worded`:
+        by meaning only if the entry is also at least as close by words as the topic's own
+        phrasings (a follow-up names no procedure, and e5 puts unrelated short Vietnamese
+        near 0.88: "hàng xóm bật nhạc to thì báo ai" against the entry on lump-sum tax).
         """
         if topic_id is None or topic_id not in self.kb.topics:
             return None
@@ -329,8 +333,8 @@ class Index(LexicalIndex):
                 continue
             sim = scores.faqs.get((topic_id, faq.id), -1.0) if scores else -1.0
             lead = FAQ_LEAD_SECTION if query.section else FAQ_LEAD
-            by_meaning = sim >= floor and sim >= own + lead
             lexical = words.get(faq.id, 0.0)
+            by_meaning = sim >= floor and sim >= own + lead and (not worded or lexical >= own_words)
             words_at = FAQ_WORDS_SECTION_AT if query.section else FAQ_WORDS_AT
             by_words = lexical >= words_at and lexical > own_words
             value = max(sim if by_meaning else 0.0, lexical if by_words else 0.0)
@@ -342,7 +346,8 @@ class Index(LexicalIndex):
         """The FAQ entry of the current topic a follow-up asks, if one is close enough."""
         reading = self.read(text)
         scores = self.dense.scores(reading.focus) if self.dense is not None else None
-        return self.faq_for(topic_id, scores, self.analyze(reading.text), today, FOLLOW_UP_AT)
+        query = self.analyze(reading.text)
+        return self.faq_for(topic_id, scores, query, today, FOLLOW_UP_AT, worded=True)
 
 
 _BUILT: dict[tuple[str, str], Index] = {}
