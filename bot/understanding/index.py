@@ -327,17 +327,16 @@ class Index(LexicalIndex):
             return None
         words, own_words = self.faq_similarity(topic_id, query)
         own = float(scores.topic_phrasing[self.numbers[topic_id]]) if scores else 1.0
+        lead = FAQ_LEAD_SECTION if query.section else FAQ_LEAD
+        words_at = FAQ_WORDS_SECTION_AT if query.section else FAQ_WORDS_AT
         best_id, best = None, 0.0
         for faq in self.kb.topics[topic_id].faqs:
             if today is not None and not faq.in_force(today):
                 continue
             sim = scores.faqs.get((topic_id, faq.id), -1.0) if scores else -1.0
-            lead = FAQ_LEAD_SECTION if query.section else FAQ_LEAD
             lexical = words.get(faq.id, 0.0)
-            by_meaning = sim >= floor and sim >= own + lead and (not worded or lexical >= own_words)
-            words_at = FAQ_WORDS_SECTION_AT if query.section else FAQ_WORDS_AT
-            by_words = lexical >= words_at and lexical > own_words
-            value = max(sim if by_meaning else 0.0, lexical if by_words else 0.0)
+            by_meaning = sim >= max(floor, own + lead) and (not worded or lexical >= own_words)
+            value = _closeness(sim if by_meaning else 0.0, lexical, words_at, own_words)
             if value > best:
                 best_id, best = faq.id, value
         return best_id
@@ -348,6 +347,13 @@ class Index(LexicalIndex):
         scores = self.dense.scores(reading.focus) if self.dense is not None else None
         query = self.analyze(reading.text)
         return self.faq_for(topic_id, scores, query, today, FOLLOW_UP_AT, worded=True)
+
+
+def _closeness(by_meaning: float, lexical: float, words_at: float, own_words: float) -> float:
+    """How close an FAQ entry is: its cosine when close enough by meaning (else 0), or its
+    word similarity when that reaches `words_at` and beats the topic's own phrasings."""
+    by_words = lexical if lexical >= words_at and lexical > own_words else 0.0
+    return max(by_meaning, by_words)
 
 
 _BUILT: dict[tuple[str, str], Index] = {}
