@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.kb.model import KnowledgeBase
+from bot.understanding.accents import Accents
 from bot.understanding.semantic import EmbeddingCache, Encoder
 
 
@@ -56,9 +57,10 @@ class DenseIndex:
         """Embed every row (cached on disk by text hash: a reload embeds only what changed)."""
         self.encoder = encoder
         self.topic_ids = list(kb.topics)
+        self.accents = Accents.of(kb)
         rows = list(_rows(kb))
         self.cache = shared_cache(cache_dir, encoder)
-        self.vectors = self.cache.embed([r[0] for r in rows])
+        self.vectors = self.cache.embed([self.accents.restore(r[0]) for r in rows])
         self.topic_of = np.array([r[1] for r in rows], dtype=np.int64)
         self.faq_keys = list(dict.fromkeys((self.topic_ids[r[1]], r[2]) for r in rows if r[2]))
         numbers = {key: n for n, key in enumerate(self.faq_keys)}
@@ -91,8 +93,10 @@ class DenseIndex:
         return found
 
     def scores(self, text: str) -> DenseScores:
-        """Best cosine per topic, FAQ entry and out-of-scope domain for `text`."""
-        sims = self.vectors @ self.embed(text) if len(self.vectors) else np.zeros(0)
+        """Best cosine per topic, FAQ entry and out-of-scope domain for `text`, read with its
+        diacritics and abbreviations restored (`Accents`), as the rows were."""
+        vector = self.embed(self.accents.restore(text))
+        sims = self.vectors @ vector if len(self.vectors) else np.zeros(0)
         topics = self.by_topic.best(sims)
         phrasing = self.by_phrasing_topic.best(sims)
         faq_best = self.by_faq.best(sims)

@@ -15,9 +15,9 @@ The decisions, in order (each has a test in tests/test_understanding.py):
 2. `faq`: the message all but repeats an FAQ entry (`FAQ_DIRECT_AT`): answer that entry.
 3. `out_of_scope`: the message is closer to a domain of `lexicon/out_of_scope.toml` than to any
    topic: fallback, naming the domain.
-4. `confident`: the fused confidence reaches `P_ANSWER` (`P_ANSWER_PLAIN` typed without
-   diacritics), the best topic is closer by meaning
-   than every out-of-scope domain by `IN_SCOPE_MARGIN`, and the words do not forbid it
+4. `confident`: the fused confidence reaches `P_ANSWER` (typed with diacritics or without:
+   the embedding reads the message with them restored, `accents`), the best topic is closer by
+   meaning than every out-of-scope domain by `IN_SCOPE_MARGIN`, and the words do not forbid it
    (`withheld`: the message names nothing, names shared by several close topics, or words the
    knowledge base lacks): answer the best fused topic.
 5. `plausible`: the best fused score reaches `OFFER_MIN`: offer the best three fused topics.
@@ -52,8 +52,8 @@ from bot.understanding.ranking import (
     NAMED_DOMAIN_WORDS_AT,
     OFFER_MIN,
     OUT_OF_SCOPE_MARGIN,
+    P_ANSWER,
     Scored,
-    answer_at,
     confidence,
     fuse,
 )
@@ -124,9 +124,10 @@ class Index(LexicalIndex):
         scores = self.dense.scores(focus)
         ranked = self.fused(query, scores)
         sure = confidence(ranked)
-        if verdict.outcome == "answer" and not self.named_out_of_scope(
-            query, verdict, scores, focus
-        ):
+        named = verdict.outcome == "answer" and not self.names_shared(
+            query, [t for t, _ in verdict.candidates]
+        )
+        if named and not self.named_out_of_scope(query, verdict, scores):
             faq = self.faq_for(verdict.topic, scores, query, today)
             return dataclasses.replace(verdict, faq=faq, confidence=sure)
         if not ranked:
@@ -167,9 +168,8 @@ class Index(LexicalIndex):
                 via="fused",
             )
         best = ranked[0]
-        typed = reading.focus if reading is not None else query.normalized.text
         if (
-            sure >= answer_at(typed)
+            sure >= P_ANSWER
             and self.in_scope(scores)
             and not self.withheld(ranked, query, reading, verdict.outcome)
         ):
@@ -227,18 +227,15 @@ class Index(LexicalIndex):
         domain, likeness, own = self.domain_similarity(query, topic_id or "")
         return domain is not None and likeness >= NAMED_DOMAIN_WORDS_AT and likeness > own
 
-    def named_out_of_scope(
-        self, query: Query, verdict: Match, scores: DenseScores, typed: str
-    ) -> bool:
+    def named_out_of_scope(self, query: Query, verdict: Match, scores: DenseScores) -> bool:
         """True when the topic the naming rules chose is still not what the message is about:
         it is worded like an out-of-scope phrasing (`worded_out_of_scope`), or an out-of-scope
         domain is closer to it by meaning than that topic ("nhận sổ BHXH" shares "bảo hiểm"
-        with children's health insurance but is social insurance). Meaning is not trusted for
-        a message typed without diacritics (`typed`, before abbreviations are expanded), where
-        e5 is weak. The fused decisions then decide, and may refuse it."""
+        with children's health insurance but is social insurance), typed with diacritics or
+        without (read restored). The fused decisions then decide, and may refuse it."""
         if self.worded_out_of_scope(query, verdict.topic):
             return True
-        if scores.domain is None or verdict.topic not in self.numbers or typed.isascii():
+        if scores.domain is None or verdict.topic not in self.numbers:
             return False
         return scores.domain_score > float(scores.topics[self.numbers[verdict.topic]])
 
@@ -267,8 +264,10 @@ class Index(LexicalIndex):
         short = reading is None or not reading.is_long
         if (short and verdict_outcome == "fallback") or not query.names_topic:
             return True
-        if self.shared_name(ranked, query) or self.names_several(
-            [s.topic for s in ranked[:MAX_CHOICES]], query
+        if (
+            self.shared_name(ranked, query)
+            or self.names_shared(query, [ranked[0].topic])
+            or self.names_several([s.topic for s in ranked[:MAX_CHOICES]], query)
         ):
             return True
         asked = query
@@ -294,6 +293,21 @@ class Index(LexicalIndex):
         ]
         whole = [t for t in holders if said in self.names[self.numbers[t]]]
         return len(holders) >= 2 and len(whole) != 1
+
+    def names_shared(self, query: Query, close: list[str]) -> bool:
+        """True when all the message says is part of the names of several topics of the
+        knowledge base and the whole name of none, and the closest topic (`close[0]`) is not
+        one of them or another close one is too ("làm giấy xác nhận": cư trú, tình trạng hôn
+        nhân, yet a phrasing of hộ nghèo matched it best by its words; "làm chứng thực": bản
+        sao, chữ ký). "làm cà vẹt xe" (biển số xe, giấy phép lái xe) goes to the one it names."""
+        said = frozenset(query.core) | frozenset(query.alt_core)
+        if not said or not close:
+            return False
+        holders = [n for n, words in enumerate(self.name_words) if said <= words]
+        if len(holders) < 2 or any(said in self.names[n] for n in holders):
+            return False
+        near = [t for t in close if self.numbers.get(t) in holders]
+        return close[0] not in near or len(near) >= 2
 
     def fused(self, query: Query, scores: DenseScores) -> list[Scored]:
         """Topics ranked by the fused score for an analysed message."""
