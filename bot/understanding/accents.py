@@ -4,7 +4,8 @@ e5 reads Vietnamese typed without diacritics poorly: with the dense signal alone
 topic came first for 20.0% of the real whole messages stripped of their diacritics, against
 69.3% as posted (`bench/eval_accuracy.py` sets, 2 December 2026). Before a text is embedded,
 every word typed without diacritics takes the spelling the knowledge base gives it in that
-context, and the abbreviations of `knowledge_base/vocabulary.toml` are written out ("dk" -> "đăng ký"):
+context, and the abbreviations of `knowledge_base/vocabulary.toml` are written out ("dk" ->
+"đăng ký"):
 
 - a word's candidates are the spellings of the same letters in the knowledge base's texts
   written with diacritics ("toi" -> tôi, tối, tới, tội); texts typed entirely without them
