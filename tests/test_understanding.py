@@ -94,6 +94,17 @@ def test_asking_sentences_are_found_with_or_without_a_question_mark(text, asks) 
     assert len(read(text, CUES).asks) == asks
 
 
+def test_a_list_of_documents_does_not_cut_the_asking_sentence_from_its_procedure() -> None:
+    text = (
+        "Bé nhà tôi không có tên cha trong sổ hộ khẩu. "
+        "Vậy làm căn cước gồm giấy tờ: Giấy khai sinh; Sổ hộ khẩu thì cần gì nữa không?"
+    )
+    reading = read(text, CUES)
+    assert reading.asks == (
+        "Vậy làm căn cước gồm giấy tờ: Giấy khai sinh; Sổ hộ khẩu thì cần gì nữa không?",
+    )
+
+
 def test_a_message_is_read_only_up_to_the_cap_and_the_model_sees_a_bounded_focus() -> None:
     reading = read("Nhà tôi có chuyện dài. " * 300 + "Cho hỏi làm khai sinh thế nào?", CUES)
     assert len(reading.text) == MAX_CHARS

@@ -23,7 +23,11 @@ FOCUS_CHARS = 240
 """Characters handed to the embedding model: its cost grows faster than the text's length
 (about 15 ms for 20 characters, 60 ms for 150, 230 ms for 600 on one loaded core)."""
 
-_SENTENCE_END = re.compile(r"(?<=[.?!;…\n])\s+|\n+")
+_SENTENCE_END = re.compile(r"(?<=[.?!…\n])\s+|\n+")
+"""Where a sentence ends. Not at a semicolon: citizens list documents with them ("gồm giấy tờ:
+Giấy khai sinh; Sổ hộ khẩu, tờ khai thì cần giấy tờ gì nữa không?"), and the list's last item
+then asked alone, without the procedure named at its start (real whole messages: top-1 61.3 ->
+62.7%, offered 89.3 -> 90.7%)."""
 
 
 def folded(text: str) -> str:
