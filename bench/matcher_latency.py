@@ -44,6 +44,7 @@ from bot.dialogue.decide import respond  # noqa: E402
 from bot.kb.loader import load_kb  # noqa: E402
 from bot.kb.model import KnowledgeBase  # noqa: E402
 from bot.understanding import build_index  # noqa: E402
+from bot.understanding.accents import Accents  # noqa: E402
 from bot.understanding.semantic import load_encoder  # noqa: E402
 
 NOW = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
@@ -191,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     original: dict[str, str] = {}
     large = synthetic(kb, args.topics, original)
+    accents = Accents.of(large)  # the index embeds texts as read with diacritics restored
+    original = {accents.restore(copy): accents.restore(text) for copy, text in original.items()}
     real = load_encoder()
     copies = {"encoder": CopyEncoder(real, original)} if real is not None else {}
     results = []

@@ -61,3 +61,10 @@ def test_the_embedding_reads_a_plain_message_as_the_same_message_with_diacritics
     typed = "mẹ tôi không có lương hưu có được trợ cấp không"
     plain, marked = dense.scores(strip_marks(typed)), dense.scores(typed)
     assert np.allclose(plain.topics, marked.topics)
+
+
+def test_plain_words_in_a_message_typed_with_diacritics_are_meant_so() -> None:
+    accents = Accents(["Còn hồ sơ thì sao.", "Còn lại."], {"dk": "đăng ký"})
+    assert accents.restore("con lai") == "còn lại"
+    assert accents.restore("hồ sơ cho con") == "hồ sơ cho con"
+    assert accents.restore("dk hồ sơ cho con") == "đăng ký hồ sơ cho con"

@@ -39,6 +39,10 @@ dense signal alone on the dev sets stripped of diacritics, 0.85 to 0.98 came wit
 of each other; 0.3 to 0.7 lost 2 to 10 points (one word of context is worth more than how
 often a spelling is used: "đi cùng không", not "đi cũng không")."""
 
+MARKED_SHARE = 0.5
+"""Share of words carrying diacritics from which a text counts as typed with them: its plain
+words ("cho con", "vneid") are then meant so and kept; only abbreviations are written out."""
+
 UNSEEN = 1e-3
 """Share given to a word the knowledge base never writes (kept as typed)."""
 
@@ -89,17 +93,20 @@ class Accents:
         return cls((text for part in parts for text in _strings(part)), kb.abbreviations)
 
     def restore(self, text: str) -> str:
-        """`text` with its abbreviations written out and its words typed without diacritics
-        spelled as the knowledge base spells them; everything else as typed."""
+        """`text` with its abbreviations written out and, when it was typed without diacritics
+        (`MARKED_SHARE`), its words spelled as the knowledge base spells them in context;
+        everything else as typed."""
         if not self.spellings:
             return text
+        marked = self._typed_with_marks(text)
         out, done = [], 0
         for stretch in _STRETCH.finditer(text):
             words = list(_WORD.finditer(stretch.group()))
             if not words:
                 continue
             typed = [self._expanded(m.group()) for m in words]
-            chosen = iter(self._best([w for phrase in typed for w in phrase.split()]))
+            flat = [w for phrase in typed for w in phrase.split()]
+            chosen = iter(flat if marked else self._best(flat))
             for match, phrase in zip(words, typed, strict=True):
                 start = stretch.start() + match.start()
                 spelled = " ".join(next(chosen) for _ in phrase.split())
@@ -107,6 +114,12 @@ class Accents:
                 done = start + len(match.group())
         out.append(text[done:])
         return "".join(out)
+
+    def _typed_with_marks(self, text: str) -> bool:
+        """True when at least `MARKED_SHARE` of the words typed (abbreviations aside) carry
+        diacritics."""
+        said = [w for w in _WORD.findall(text) if w.casefold() not in self.abbreviations]
+        return bool(said) and sum(not w.isascii() for w in said) >= MARKED_SHARE * len(said)
 
     def _expanded(self, word: str) -> str:
         """The abbreviation's expansion, or the word."""

@@ -10,6 +10,7 @@ versus NFD input, so matching on it is robust to keyboards.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -48,8 +49,10 @@ def unaccented(token: str) -> str:
     return plain.replace("đ", "d").replace("Đ", "D")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def fold(token: str) -> str:
-    """The diacritic-free key of one token: no marks, đ -> d, lone rhyme y -> i."""
+    """The diacritic-free key of one token: no marks, đ -> d, lone rhyme y -> i (memoized: the
+    same words are folded again and again, and a knowledge-base reload folds every phrasing)."""
     plain = unaccented(token.replace("Đ", "đ"))
     if _PLAIN_ONSET.match(plain):
         plain = plain[:-1] + "i"
