@@ -205,6 +205,26 @@ def test_rule_plausible_an_unsure_message_gets_the_closest_topics_as_choices(ind
     assert "khai-sinh" in [c for c, _ in match.candidates]
 
 
+def test_rule_plausible_the_topic_the_words_point_to_is_offered_when_meaning_ranks_it_low(
+    index, monkeypatch
+) -> None:
+    message = "thủ tục cho người mới chuyển đến"
+    by_words = LexicalIndex.match_query(index, index.analyze(message)).candidates[0][0]
+    fused = index.fused
+
+    def meaning_elsewhere(query, scores):
+        ranked = fused(query, scores)
+        others = [s for s in ranked if s.topic != by_words]
+        lowest = min(s.score for s in others) - 1.0
+        lexical_best = next(s for s in ranked if s.topic == by_words)
+        return [*others, dataclasses.replace(lexical_best, score=lowest)]
+
+    monkeypatch.setattr(index, "fused", meaning_elsewhere)
+    match = index.match(message)
+    assert match.outcome == "choices" and len(match.candidates) == index_module.MAX_CHOICES
+    assert by_words in [c for c, _ in match.candidates]
+
+
 # --- FAQ entries ------------------------------------------------------------------------------
 
 

@@ -20,7 +20,8 @@ The decisions, in order (each has a test in tests/test_understanding.py):
    meaning than every out-of-scope domain by `IN_SCOPE_MARGIN`, and the words do not forbid it
    (`withheld`: the message names nothing, names shared by several close topics, or words the
    knowledge base lacks): answer the best fused topic.
-5. `plausible`: the best fused score reaches `OFFER_MIN`: offer the best three fused topics.
+5. `plausible`: the best fused score reaches `OFFER_MIN`: offer the best three fused topics,
+   the third giving way to the naming rules' best when it is not among them (`menu`).
 6. otherwise the lexical verdict (choices or fallback) stands.
 
 An answered topic is answered by one of its FAQ entries when the message is as close to that
@@ -56,6 +57,7 @@ from bot.understanding.ranking import (
     Scored,
     confidence,
     fuse,
+    menu,
 )
 from bot.understanding.reading import AskCues, Reading, read
 from bot.understanding.semantic import Encoder, default_cache_dir, load_encoder
@@ -146,7 +148,8 @@ class Index(LexicalIndex):
         """Decisions 2 to 6 (see the module docstring) for a message the naming rules left
         open."""
         sure = confidence(ranked)
-        offered = tuple((s.topic, round(s.score, 4)) for s in ranked[:MAX_CHOICES])
+        by_words = verdict.candidates[0][0] if verdict.candidates else None
+        offered = menu(ranked, by_words, MAX_CHOICES)
         direct = self.direct_faq(scores, today)
         if direct is not None:
             return dataclasses.replace(

@@ -118,3 +118,17 @@ def confidence(ranked: Sequence[Scored], temperature: float = TEMPERATURE) -> fl
     scores -= scores.max()
     weights = np.exp(scores)
     return float(weights[0] / weights.sum())
+
+
+def menu(
+    ranked: Sequence[Scored], by_words: str | None, size: int
+) -> tuple[tuple[str, float], ...]:
+    """The topics offered: the best `size` by fused score, the last of them giving way to the
+    best by words alone (`by_words`) when meaning ranked it lower. A story whose words name its
+    procedure once among many others lost it from the menu (real whole messages, right topic
+    answered or offered: 90.7 -> 92.0%)."""
+    offered = [(s.topic, round(s.score, 4)) for s in ranked[:size]]
+    if by_words is not None and by_words not in dict(offered):
+        score = next((s.score for s in ranked if s.topic == by_words), 0.0)
+        offered[size - 1 :] = [(by_words, round(score, 4))]
+    return tuple(offered)
