@@ -68,3 +68,10 @@ def test_plain_words_in_a_message_typed_with_diacritics_are_meant_so() -> None:
     assert accents.restore("con lai") == "còn lại"
     assert accents.restore("hồ sơ cho con") == "hồ sơ cho con"
     assert accents.restore("dk hồ sơ cho con") == "đăng ký hồ sơ cho con"
+
+
+def test_a_capitalised_word_inside_a_sentence_is_read_as_part_of_a_name() -> None:
+    accents = Accents(["Nhà ở phường Tây Hồ.", "Hộ khẩu ở hộ này.", "Nghệ thuật ăn uống."], {})
+    assert accents.restore("nha o phuong Tay Ho") == "nhà ở phường Tây Hồ"
+    assert accents.restore("Ho khau nha o Nghe An") == "Hộ khẩu nhà ở Nghe An"
+    assert accents.restore("ho khau o nghe an") == "hộ khẩu ở nghệ ăn"  # no capitals: no name

@@ -74,13 +74,17 @@ class Accents:
         self.spellings: dict[str, Counter[str]] = defaultdict(Counter)
         self.pairs: Counter[tuple[str, str]] = Counter()
         self.after: Counter[str] = Counter()
+        self.names: dict[str, Counter[str]] = defaultdict(Counter)
         for text in texts:
             if text.isascii():
                 continue
-            for stretch in _STRETCH.findall(text.casefold()):
+            for stretch in _STRETCH.findall(text):
                 previous = _START
-                for word in _WORD.findall(stretch):
+                for at, typed in enumerate(_WORD.findall(stretch)):
+                    word = typed.casefold()
                     self.spellings[fold(word)][word] += 1
+                    if at and typed[:1].isupper():
+                        self.names[fold(word)][word] += 1
                     self.pairs[previous, word] += 1
                     self.after[previous] += 1
                     previous = word
@@ -128,9 +132,9 @@ class Accents:
     def _best(self, words: list[str]) -> list[str]:
         """The most likely spelling of each word in turn (Viterbi over the word pairs)."""
         best: dict[str, tuple[float, list[str]]] = {_START: (0.0, [])}
-        for word in words:
+        for at, word in enumerate(words):
             step: dict[str, tuple[float, list[str]]] = {}
-            for spelling, share, shown in self._candidates(word):
+            for spelling, share, shown in self._candidates(word, at > 0 and word[:1].isupper()):
                 score, path = max(
                     (score + math.log(self._chance(previous, spelling, share)), path)
                     for previous, (score, path) in best.items()
@@ -139,11 +143,13 @@ class Accents:
             best = step
         return max(best.values())[1]
 
-    def _candidates(self, word: str) -> list[tuple[str, float, str]]:
+    def _candidates(self, word: str, named: bool = False) -> list[tuple[str, float, str]]:
         """(spelling, share of its letters' uses, as shown) for one typed word: the knowledge
-        base's spellings of a word typed without diacritics, else the word as typed."""
+        base's spellings of a word typed without diacritics, else the word as typed. A word
+        capitalised inside a sentence (`named`) is part of a name: only the spellings the
+        knowledge base capitalises there ("Ha Noi": Hà Nội; "Nghe An", unknown, as typed)."""
         lowered = word.casefold()
-        found = self.spellings.get(fold(lowered))
+        found = (self.names if named else self.spellings).get(fold(lowered))
         if not found:
             return [(lowered, UNSEEN, word)]
         total = sum(found.values())
