@@ -13,7 +13,9 @@ context, and the abbreviations of `knowledge_base/vocabulary.toml` are written o
 - a bigram model of those texts picks the sequence (Viterbi within each stretch of text
   between punctuation), each transition interpolated with how often the spelling is used;
 - words typed with diacritics, and words the knowledge base never writes with them, are kept
-  as typed.
+  as typed; so are all the words of a message typed mostly with diacritics (`MARKED_SHARE`);
+- a word capitalised inside a sentence is part of a name: only the spellings the knowledge
+  base capitalises there are candidates ("Ha Noi": Hà Nội; "Nghe An" stays as typed).
 
 The knowledge base's own phrasings typed without diacritics are embedded restored too. With
 both, the dense signal alone put the right topic first for 73.3% of the stripped whole
