@@ -75,3 +75,11 @@ def test_a_capitalised_word_inside_a_sentence_is_read_as_part_of_a_name() -> Non
     assert accents.restore("nha o phuong Tay Ho") == "nhà ở phường Tây Hồ"
     assert accents.restore("Ho khau nha o Nghe An") == "Hộ khẩu nhà ở Nghe An"
     assert accents.restore("ho khau o nghe an") == "hộ khẩu ở nghệ ăn"  # no capitals: no name
+
+
+def test_a_spelling_is_settled_only_where_the_knowledge_base_wrote_it_beside_that_neighbour():
+    accents = Accents(["Chủ nhà đi cùng.", "Anh/chị cũng được.", "Bản sao y."], {})
+    assert accents.settled(["chu", "nha", "di", "cung"]) == ["chủ", "nhà", "đi", "cùng"]
+    # "ban" starts a text only as "Bản": the start of a text is no neighbour, so a guess
+    assert accents.settled(["ban", "la", "ai"])[0] is None
+    assert accents.settled(["chủ", "nhà", "đi", "cung"]) == [None] * 4  # typed with diacritics

@@ -30,7 +30,7 @@ import dataclasses
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from bot.kb.model import KnowledgeBase
 from bot.understanding.normalize import fold
@@ -120,6 +120,26 @@ class Accents:
                 done = start + len(match.group())
         out.append(text[done:])
         return "".join(out)
+
+    def settled(self, words: Sequence[str]) -> list[str | None]:
+        """For each of `words` (one message's words, in order), its spelling in context when
+        the knowledge base has written it next to the same neighbouring word (before or after;
+        the start of a text does not count: most of the knowledge base's begin formally, "Bản
+        sao"), else None: the spelling is then a guess. All None for a message typed with
+        diacritics."""
+        if not self.spellings or self._typed_with_marks(" ".join(words)):
+            return [None] * len(words)
+        spelled = self._best(list(words))
+        low = [w.casefold() for w in spelled]
+        out: list[str | None] = []
+        for at, word in enumerate(low):
+            before = low[at - 1] if at else None
+            after = low[at + 1] if at + 1 < len(low) else None
+            seen = (before is not None and self.pairs[before, word]) or (
+                after is not None and self.pairs[word, after]
+            )
+            out.append(word if seen else None)
+        return out
 
     def _typed_with_marks(self, text: str) -> bool:
         """True when at least `MARKED_SHARE` of the words typed (abbreviations aside) carry

@@ -53,11 +53,17 @@ def _rows(kb: KnowledgeBase) -> Iterator[tuple[str, int, str | None, str | None]
 class DenseIndex:
     """Embedded knowledge-base rows and their owners."""
 
-    def __init__(self, kb: KnowledgeBase, encoder: Encoder, cache_dir: Path | None) -> None:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        encoder: Encoder,
+        cache_dir: Path | None,
+        accents: Accents | None = None,
+    ) -> None:
         """Embed every row (cached on disk by text hash: a reload embeds only what changed)."""
         self.encoder = encoder
         self.topic_ids = list(kb.topics)
-        self.accents = Accents.of(kb)
+        self.accents = accents or Accents.of(kb)
         rows = list(_rows(kb))
         self.cache = shared_cache(cache_dir, encoder)
         self.vectors = self.cache.embed([self.accents.restore(r[0]) for r in rows])

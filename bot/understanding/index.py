@@ -85,7 +85,7 @@ class Index(LexicalIndex):
         self.dense: DenseIndex | None = None
         if encoder is not None:
             try:
-                self.dense = DenseIndex(kb, encoder, folder)  # type: ignore[arg-type]
+                self.dense = DenseIndex(kb, encoder, folder, self.accents)  # type: ignore[arg-type]
             except Exception as exc:  # the lexical path must keep answering
                 logger.warning("semantic index not built, answering on words alone: %s", exc)
 

@@ -49,6 +49,7 @@ from collections.abc import Sequence
 from rapidfuzz import fuzz
 
 from bot.kb.model import KnowledgeBase, Topic
+from bot.understanding.accents import Accents
 from bot.understanding.likeness import Likeness
 from bot.understanding.names import CLOSE_PHRASING, NameRules
 from bot.understanding.normalize import Lexicon, Normalized, Spelling, Vocabulary, normalize
@@ -111,6 +112,7 @@ class LexicalIndex(NameRules, Likeness, Spans):
         """Normalise every phrasing and compute term weights."""
         self.kb = kb
         self._normalized: dict[str, Normalized] | None = {}  # while building only
+        self.accents = Accents.of(kb)
         self.book = Phrasebook.from_kb(kb)
         self.vocab = Vocabulary.build(kb.abbreviations, kb.phrases)
         self.wards: Lexicon = ward_lexicon(kb)

@@ -40,6 +40,9 @@ class Phrasebook:
     ambiguous_plain: frozenset[str]
     """Plain spellings of fillers ("can" for "cần", "con" for "còn", "nha"): typed without
     accents they may be a filler or a content word ("căn", "con", "nhà"); both are tried."""
+    filler_spellings: frozenset[str] = frozenset()
+    """The one-word fillers as spelled with diacritics ("cần", "còn"): a plain word of
+    `ambiguous_plain` spelled in context (`Accents.settled`) as none of them is content."""
 
     @classmethod
     def from_kb(cls, kb: KnowledgeBase) -> Phrasebook:
@@ -86,6 +89,9 @@ class Phrasebook:
                 if not w.startswith("~") and " " not in w and not w.isascii()
             )
             | {"nha"},
+            filler_spellings=frozenset(
+                w.casefold() for w in fillers if not w.startswith("~") and " " not in w
+            ),
         )
 
 

@@ -80,6 +80,8 @@ class Spans:
         fillers or content ("can": "cần" or "căn") as content; those words are then taken,
         for the main reading. (None, ()) when there are none."""
         unsure = [i for i, w in enumerate(words) if not taken[i] and w in self.book.ambiguous_plain]
+        if unsure:
+            unsure = self._still_unsure(words, unsure)
         if not unsure:
             return None, ()
         alt_terms = self._terms_of(words, folded, taken, cues)
@@ -87,6 +89,14 @@ class Spans:
         for i in unsure:
             taken[i] = True
         return alt_terms, alt_core
+
+    def _still_unsure(self, words: list[str], unsure: list[int]) -> list[int]:
+        """The plain words of `unsure` still unsure once the message is spelled in context: one
+        the knowledge base writes, next to the same neighbour, as a word other than a filler
+        ("chu nha co can di cung": "đi cùng", not "cũng") is content in both readings."""
+        spelled = self.accents.settled(words)
+        fillers = self.book.filler_spellings
+        return [i for i in unsure if spelled[i] is None or spelled[i] in fillers]
 
 
 def _inside(span: tuple, cues: list[tuple[int, int, str]]) -> bool:
