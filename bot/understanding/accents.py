@@ -124,7 +124,7 @@ class Accents:
     def settled(self, words: Sequence[str]) -> list[str | None]:
         """For each of `words` (one message's words, in order), its spelling in context when
         the knowledge base has written it next to the same neighbouring word (before or after;
-        the start of a text does not count: most of the knowledge base's begin formally, "Bản
+        the start of a text does not count: most knowledge-base texts begin formally, "Bản
         sao"), else None: the spelling is then a guess. All None for a message typed with
         diacritics."""
         if not self.spellings or self._typed_with_marks(" ".join(words)):
