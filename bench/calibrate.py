@@ -118,12 +118,11 @@ def replay(items, p_answer: float, margin: float, offer_min: float) -> dict[str,
     """Figures of one set for one operating point, from the precomputed parts of each match."""
     right = offered = wrong = refused = n_in = n_out = 0
     for accepted, verdict, ranked, sure, oos, withheld, gap in items:
-        at = p_answer
         if verdict.outcome == "answer":
             outcome, topic, shown = "answer", verdict.topic, ()
         elif oos:
             outcome, topic, shown = "fallback", None, ()
-        elif ranked and sure >= at and gap >= margin and not withheld:
+        elif ranked and sure >= p_answer and gap >= margin and not withheld:
             outcome, topic, shown = "answer", ranked[0].topic, ()
         elif ranked and ranked[0].score >= offer_min:
             outcome, topic, shown = "choices", None, [s.topic for s in ranked[:MAX_CHOICES]]

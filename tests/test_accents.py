@@ -6,16 +6,13 @@ their phones: the spellings come from the knowledge base's own texts, chosen by 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from test_names import SHIPPED, strip_marks
 
-from bot.kb.loader import load_kb
 from bot.understanding.accents import Accents
 
-SHIPPED_ACCENTS = Accents.of(load_kb(Path(__file__).resolve().parent.parent / "knowledge_base"))
+SHIPPED_ACCENTS = SHIPPED.accents
 
 
 @pytest.mark.parametrize(

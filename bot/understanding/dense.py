@@ -58,12 +58,13 @@ class DenseIndex:
         kb: KnowledgeBase,
         encoder: Encoder,
         cache_dir: Path | None,
-        accents: Accents | None = None,
+        accents: Accents,
     ) -> None:
-        """Embed every row (cached on disk by text hash: a reload embeds only what changed)."""
+        """Embed every row, read as `accents` restores it (cached on disk by text hash: a
+        reload embeds only what changed)."""
         self.encoder = encoder
         self.topic_ids = list(kb.topics)
-        self.accents = accents or Accents.of(kb)
+        self.accents = accents
         rows = list(_rows(kb))
         self.cache = shared_cache(cache_dir, encoder)
         self.vectors = self.cache.embed([self.accents.restore(r[0]) for r in rows])

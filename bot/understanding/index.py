@@ -286,7 +286,7 @@ class Index(LexicalIndex):
         ("đăng ký khai" for khai sinh and khai tử): ambiguous by its words, whatever the
         semantic favourite, so it is offered, not answered. A message that says one of them
         by its whole name ("khai sinh", also part of "trích lục khai sinh") is not ambiguous."""
-        said = frozenset(query.core) | frozenset(query.alt_core)
+        said = query.said
         if not said:
             return False
         holders = [
@@ -303,7 +303,7 @@ class Index(LexicalIndex):
         one of them or another close one is too ("làm giấy xác nhận": cư trú, tình trạng hôn
         nhân, yet a phrasing of hộ nghèo matched it best by its words; "làm chứng thực": bản
         sao, chữ ký). "làm cà vẹt xe" (biển số xe, giấy phép lái xe) goes to the one it names."""
-        said = frozenset(query.core) | frozenset(query.alt_core)
+        said = query.said
         if not said or not close:
             return False
         holders = [n for n, words in enumerate(self.name_words) if said <= words]

@@ -189,7 +189,7 @@ class LexicalIndex(NameRules, Likeness, Spans):
             if not text:
                 continue
             query = self.analyze(text)
-            core = frozenset(query.core) | frozenset(query.alt_core)
+            core = query.said
             size = max(len(query.core), len(query.alt_core))
             if number < 3 and core and (number > 0 or size == len(query.normalized.tokens)):
                 cores.append(core)

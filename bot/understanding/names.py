@@ -68,7 +68,7 @@ class NameRules:
         civil-status records, "cải chính" for corrections). A message that shares words with
         phrasings of several topics thus gets the topic it names.
         """
-        said = frozenset(query.core) | frozenset(query.alt_core)
+        said = query.said
         number = self.numbers[topic_id]
         if not said or not self._named(number, said):
             return False
@@ -87,7 +87,7 @@ class NameRules:
         other topic's name that the best one's lacks (and none the other way round), and the
         other topic is named alone (`names_alone`), the other topic is meant.
         """
-        said = frozenset(query.core) | frozenset(query.alt_core)
+        said = query.said
         if not said or self._named(self.numbers[best_id], said):
             return None
         best_words = self.name_words[self.numbers[best_id]]
@@ -109,7 +109,7 @@ class NameRules:
         """True when every word of the message is a word of the topic's names, a filler, a
         cue or a procedure-neutral word ("thủ tục căn cước"): then the procedure-neutral words
         that other phrasings happen to use do not lower the coverage that an answer needs."""
-        said = frozenset(query.core) | frozenset(query.alt_core)
+        said = query.said
         return bool(said) and said <= self.name_words[self.numbers[topic_id]]
 
     def _named(self, number: int, said: frozenset[str], whole: bool = False) -> bool:
@@ -149,7 +149,7 @@ class NameRules:
         lái" is about a course). None when no run names a candidate.
         """
         numbers = [(tid, self.numbers[tid]) for tid in candidates if tid in self.numbers]
-        content = frozenset(query.core) | frozenset(query.alt_core)
+        content = query.said
         for verb, run in query.heads:
             for size in range(1, len(run) + 1):
                 said = frozenset(verb) | frozenset(run[:size])
@@ -169,7 +169,7 @@ class NameRules:
     def names_several(self, topics: Sequence[str], query: Query) -> bool:
         """True when the message says nothing but the names of two or more of `topics` ("khai
         sinh hay khai tử"): the citizen is asked which, not answered one."""
-        said = frozenset(query.core) | frozenset(query.alt_core)
+        said = query.said
         named = [self.numbers[t] for t in topics if t in self.numbers]
         named = [n for n in named if self._named(n, said)]
         return len(named) >= 2 and said <= frozenset().union(*(self.name_words[n] for n in named))
@@ -211,7 +211,7 @@ class NameRules:
         phrasings, and it names no candidate clearly (`CLEAR_NAME`): when such words weigh
         `UNKNOWN_SHARE` of the message, the shared words prove nothing.
         """
-        said = frozenset(query.core) | frozenset(query.alt_core)
+        said = query.said
         numbers = [self.numbers[tid] for tid in candidates]
         if not said or any(self.name_share(n, said) >= CLEAR_NAME for n in numbers):
             return False
@@ -273,7 +273,7 @@ class NameRules:
         topic, words = head
         score, cover = pool[topic]
         best = max(score for score, _ in pool.values())
-        said = frozenset(query.core) | frozenset(query.alt_core)
+        said = query.said
         spoken = frozenset(w for verb, run in query.heads for w in (*verb, *run))
         others = (words | spoken) - self.name_words[self.numbers[topic]]
         rivals = [self.numbers[tid] for tid in pool if tid != topic]

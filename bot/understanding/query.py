@@ -34,6 +34,11 @@ class Query:
     unknown: tuple[str, ...] = ()
     """Content words the knowledge base never uses: what it knows nothing about."""
 
+    @property
+    def said(self) -> frozenset[str]:
+        """What the message names: its core words in either reading."""
+        return frozenset(self.core) | frozenset(self.alt_core)
+
 
 @dataclass(frozen=True, slots=True)
 class Match:
