@@ -156,14 +156,17 @@ def dev_items(index, sets) -> dict[str, list]:
             query = index.analyze(reading.text)
             verdict = super(type(index), index).match_query(query)
             scores = index.dense.scores(reading.focus)
-            if verdict.outcome == "answer" and index.named_out_of_scope(query, verdict, scores):
-                verdict = dataclasses.replace(verdict, outcome="fallback", topic=None)
             ranked = index.fused(query, scores)
+            sure = ranking.confidence(ranked)
+            if verdict.outcome == "answer" and (
+                index.named_out_of_scope(query, verdict, scores)
+                or index.story_overrules(verdict, ranked, reading, sure)
+            ):
+                verdict = dataclasses.replace(verdict, outcome="fallback", topic=None)
             oos = bool(ranked) and index.out_of_scope(query, scores, ranked[0].topic) is not None
             accepted = set(topics.split("|")) if topics else set()
             withheld = index.withheld(ranked, query, reading, verdict.outcome)
             gap = float(scores.topics.max()) - (scores.domain_score if scores.domain else -1.0)
-            sure = ranking.confidence(ranked)
             items.append((accepted, verdict, ranked, sure, oos, withheld, gap))
         found[name] = items
     return found

@@ -102,6 +102,27 @@ def test_a_procedure_named_with_a_verb_inside_a_story_is_answered(
     assert (turn.kind, turn.topic) == ("answer", topic)
 
 
+STORY_NAMES_ANOTHER = [
+    (
+        "Gia đình tôi đăng ký thường trú ở phường từ năm 2010. Bố tôi có mảnh đất 120 mét "
+        "vuông đứng tên bố. Nay bố muốn tách thửa chia cho hai anh em thì phải làm những thủ "
+        "tục gì ạ?",
+        "bien-dong-dat-dai",
+        "thuong-tru",
+    ),
+]
+
+
+@pytest.mark.parametrize(("question", "topic", "in_passing"), both(STORY_NAMES_ANOTHER))
+def test_a_procedure_a_story_names_in_passing_does_not_outvote_what_it_asks(
+    question: str, topic: str, in_passing: str
+) -> None:
+    named = SHIPPED.named(question)
+    assert (named.outcome, named.topic) == ("answer", in_passing)  # the words alone
+    turn = ask(question)
+    assert (turn.kind, turn.topic) == ("answer", topic)
+
+
 @pytest.mark.parametrize(("question", "topic"), both(PROCEDURE_OBJECT))
 def test_a_topic_named_as_the_object_of_a_procedure_does_not_split_the_vote(
     question: str, topic: str

@@ -11,7 +11,8 @@ The decisions, in order (each has a test in tests/test_understanding.py):
 
 1. `named`: the naming rules commit to a topic (a topic named clearly): answer it, unless the
    message is worded more like an out-of-scope phrasing than like any of that topic's, or an
-   out-of-scope domain is closer to it by meaning than that topic (`named_out_of_scope`).
+   out-of-scope domain is closer to it by meaning than that topic (`named_out_of_scope`), or
+   the message is long and meaning favours another topic with `P_ANSWER` (`story_overrules`).
 2. `faq`: the message all but repeats an FAQ entry (`FAQ_DIRECT_AT`): answer that entry.
 3. `out_of_scope`: the message is closer to a domain of `lexicon/out_of_scope.toml` than to any
    topic: fallback, naming the domain.
@@ -37,18 +38,12 @@ from pathlib import Path
 
 from bot.kb.model import KnowledgeBase
 from bot.understanding.dense import DenseIndex, DenseScores
+from bot.understanding.faqs import FaqChoice
 from bot.understanding.lexical import MAX_CHOICES, LexicalIndex
 from bot.understanding.names import UNKNOWN_SHARE
 from bot.understanding.query import Match, Query
 from bot.understanding.ranking import (
     DOMAIN_WORDS_AT,
-    FAQ_AT,
-    FAQ_DIRECT_AT,
-    FAQ_LEAD,
-    FAQ_LEAD_SECTION,
-    FAQ_WORDS_AT,
-    FAQ_WORDS_SECTION_AT,
-    FOLLOW_UP_AT,
     IN_SCOPE_MARGIN,
     NAMED_DOMAIN_WORDS_AT,
     OFFER_MIN,
@@ -67,7 +62,7 @@ logger = logging.getLogger(__name__)
 _DEFAULT = object()
 
 
-class Index(LexicalIndex):
+class Index(LexicalIndex, FaqChoice):
     """Everything the dialogue needs to understand messages about one knowledge base."""
 
     def __init__(
@@ -126,8 +121,10 @@ class Index(LexicalIndex):
         scores = self.dense.scores(focus)
         ranked = self.fused(query, scores)
         sure = confidence(ranked)
-        named = verdict.outcome == "answer" and not self.names_shared(
-            query, [t for t, _ in verdict.candidates]
+        named = (
+            verdict.outcome == "answer"
+            and not self.names_shared(query, [t for t, _ in verdict.candidates])
+            and not self.story_overrules(verdict, ranked, reading, sure)
         )
         if named and not self.named_out_of_scope(query, verdict, scores):
             faq = self.faq_for(verdict.topic, scores, query, today)
@@ -135,6 +132,18 @@ class Index(LexicalIndex):
         if not ranked:
             return verdict
         return self.fused_decision(verdict, query, reading, scores, ranked, today)
+
+    @staticmethod
+    def story_overrules(
+        verdict: Match, ranked: list[Scored], reading: Reading | None, sure: float
+    ) -> bool:
+        """True when the words of a long message name one topic and its meaning favours
+        another as surely as it must to answer (`P_ANSWER`): a story names procedures in
+        passing (where the family is registered, the land certificate it already holds), and
+        the fused decisions then settle it, offering both when meaning is not sure enough."""
+        if reading is None or not reading.is_long or not ranked:
+            return False
+        return ranked[0].topic != verdict.topic and sure >= P_ANSWER
 
     def fused_decision(
         self,
@@ -192,21 +201,6 @@ class Index(LexicalIndex):
                 verdict, outcome="choices", topic=None, candidates=offered, confidence=sure
             )
         return dataclasses.replace(verdict, confidence=sure)
-
-    def direct_faq(
-        self, scores: DenseScores, today: dt.date | None = None
-    ) -> tuple[str, str] | None:
-        """(topic, FAQ id) of an entry the message all but repeats (`FAQ_DIRECT_AT`), closer
-        than any topic phrasing: answered even when the words leave the topic open."""
-        if not scores.faqs:
-            return None
-        (topic_id, faq_id), sim = max(scores.faqs.items(), key=lambda kv: kv[1])
-        if sim < FAQ_DIRECT_AT or sim <= float(scores.topic_phrasing.max()):
-            return None
-        faq = self.kb.topics[topic_id].faq(faq_id)
-        if faq is None or (today is not None and not faq.in_force(today)):
-            return None
-        return topic_id, faq_id
 
     def out_of_scope(self, query: Query, scores: DenseScores, best: str) -> str | None:
         """The out-of-scope domain the message is about, if it is closer to one than to any
@@ -321,56 +315,6 @@ class Index(LexicalIndex):
             for topic, score, *_ in self.rank(terms)
         ]
         return fuse(lexical, scores.topics, self.topic_ids)
-
-    def faq_for(
-        self,
-        topic_id: str | None,
-        scores: DenseScores | None,
-        query: Query,
-        today: dt.date | None = None,
-        floor: float = FAQ_AT,
-        worded: bool = False,
-    ) -> str | None:
-        """The FAQ entry of `topic_id` that answers the message, if one is close enough.
-
-        An entry answers when the message is nearer to it than to the topic's own phrasings,
-        by meaning (cosine at least `floor`) or by words (similarity at least `FAQ_WORDS_AT`,
-        which also holds for messages typed without diacritics, where e5 is weak). `worded`:
-        by meaning only if the entry is also at least as close by words as the topic's own
-        phrasings (a follow-up names no procedure, and e5 puts unrelated short Vietnamese
-        near 0.88: "hàng xóm bật nhạc to thì báo ai" against the entry on lump-sum tax).
-        """
-        if topic_id is None or topic_id not in self.kb.topics:
-            return None
-        words, own_words = self.faq_similarity(topic_id, query)
-        own = float(scores.topic_phrasing[self.numbers[topic_id]]) if scores else 1.0
-        lead = FAQ_LEAD_SECTION if query.section else FAQ_LEAD
-        words_at = FAQ_WORDS_SECTION_AT if query.section else FAQ_WORDS_AT
-        best_id, best = None, 0.0
-        for faq in self.kb.topics[topic_id].faqs:
-            if today is not None and not faq.in_force(today):
-                continue
-            sim = scores.faqs.get((topic_id, faq.id), -1.0) if scores else -1.0
-            lexical = words.get(faq.id, 0.0)
-            by_meaning = sim >= max(floor, own + lead) and (not worded or lexical >= own_words)
-            value = _closeness(sim if by_meaning else 0.0, lexical, words_at, own_words)
-            if value > best:
-                best_id, best = faq.id, value
-        return best_id
-
-    def faq_in_context(self, topic_id: str, text: str, today: dt.date | None = None) -> str | None:
-        """The FAQ entry of the current topic a follow-up asks, if one is close enough."""
-        reading = self.read(text)
-        scores = self.dense.scores(reading.focus) if self.dense is not None else None
-        query = self.analyze(reading.text)
-        return self.faq_for(topic_id, scores, query, today, FOLLOW_UP_AT, worded=True)
-
-
-def _closeness(by_meaning: float, lexical: float, words_at: float, own_words: float) -> float:
-    """How close an FAQ entry is: its cosine when close enough by meaning (else 0), or its
-    word similarity when that reaches `words_at` and beats the topic's own phrasings."""
-    by_words = lexical if lexical >= words_at and lexical > own_words else 0.0
-    return max(by_meaning, by_words)
 
 
 _BUILT: dict[tuple[str, str], Index] = {}
