@@ -78,6 +78,60 @@ def test_a_follow_up_worded_like_an_faq_entry_is_answered_by_it(shipped_index) -
         assert (turn.topic, turn.faq) == ("tam-tru", "chu-nha-di-cung"), turn.replies[-1].text
 
 
+FAQ_FOLLOW_UPS = [
+    # "được không" asks a case, which is what entries answer, not the general conditions
+    ("đăng ký khai sinh cho con", "bà nội đi làm được không", "khai-sinh", "ong-ba-di-khai-thay"),
+    ("đăng ký kết hôn ở đâu", "một mình em đi nộp được không", "ket-hon", "mot-nguoi-nop-ho-so"),
+    # the current topic named again is still a follow-up
+    (
+        "đăng ký thường trú cần gì",
+        "vợ có nhập về nhà chồng được không",
+        "thuong-tru",
+        "vo-nhap-khau-nha-chong",
+    ),
+    (
+        "đổi bằng lái xe hết hạn",
+        "bằng giấy cũ có bắt buộc đổi không",
+        "giay-phep-lai-xe",
+        "bang-giay-co-phai-doi",
+    ),
+    # a word that only another procedure's phrasings use ("phạt": military service) names no
+    # procedure
+    (
+        "đăng ký tạm trú cần giấy tờ gì",
+        "nếu không đăng ký thì có bị phạt không",
+        "tam-tru",
+        "khong-dang-ky-bi-phat",
+    ),
+]
+
+
+@pytest.mark.parametrize("first, follow, topic, faq", FAQ_FOLLOW_UPS)
+@pytest.mark.parametrize("typed", ["as typed", "no diacritics"])
+def test_a_follow_up_asking_a_case_of_the_topic_gets_its_faq_entry(
+    shipped_index, first, follow, topic, faq, typed
+) -> None:
+    follow = plain(follow) if typed == "no diacritics" else follow
+    _, turn = talk(shipped_index, first, follow)
+    assert (turn.topic, turn.faq) == (topic, faq), turn.replies[-1].text
+
+
+SECTION_FOLLOW_UPS = [
+    ("đăng ký khai tử", "đăng ký khai tử mất mấy ngày", "khai-tu", "duration"),
+    ("làm căn cước", "làm căn cước hết bao nhiêu tiền", "can-cuoc", "fee"),
+    ("đăng ký tạm trú", "tạm trú nộp ở đâu", "tam-tru", "where"),
+    ("đăng ký thường trú", "thường trú làm online được không", "thuong-tru", "online"),
+]
+
+
+@pytest.mark.parametrize("first, follow, topic, section", SECTION_FOLLOW_UPS)
+def test_a_follow_up_naming_the_topic_and_a_section_gets_the_section(
+    shipped_index, first, follow, topic, section
+) -> None:
+    _, turn = talk(shipped_index, first, follow)
+    assert (turn.topic, turn.section, turn.faq) == (topic, section, None), turn.replies[-1].text
+
+
 SWITCHES = [
     ("đăng ký tạm trú cần giấy tờ gì", "còn làm hộ chiếu thì ở đâu", "ho-chieu"),
     ("đăng ký khai sinh cho con", "thế còn đăng ký kết hôn thì sao", "ket-hon"),

@@ -220,8 +220,12 @@ def _matched(
 ) -> Turn:
     """The turn once matched: the answer, the current topic's follow-up, choices or fallback."""
     kb, answer = index.kb, _answerer(index, state, buttons, lead, today)
-    named = query.names_topic and match.via == "lexical"
-    if match.outcome == "answer" and (not last or match.topic == last or named):
+    if match.outcome == "answer" and match.topic == last and match.faq is None:
+        # The current topic named again ("bằng giấy cũ có bắt buộc đổi không" after đổi bằng
+        # lái): a follow-up all the same, so its FAQ entries are looked up as for one.
+        faq = index.faq_in_context(last, reading.text, today)
+        return answer(last, None if faq else query.section, match, faq_id=faq)
+    if _stands(index, query, match, last):
         return answer(match.topic, query.section, match)
     if last and match.topic != last:
         follow = _follow_up(index, reading, query, match, last, today)
@@ -240,6 +244,20 @@ def _matched(
     return answers.fallback(index, match, state, settings, buttons, lead)
 
 
+def _stands(index: Index, query: Query, match: Match, last: str | None) -> bool:
+    """True when an answer stands as matched: outside a conversation, on the current topic,
+    or for a topic the naming rules chose and the message names ("còn tạm trú thì sao").
+    Other words ("nếu không đăng ký thì có bị phạt không" after tạm trú, where only military
+    service has a phrasing on fines) leave it to the current topic's FAQ entries
+    (`_follow_up`)."""
+    if match.outcome != "answer":
+        return False
+    if not last or match.topic == last:
+        return True
+    named = query.names_topic and match.via == "lexical"
+    return named and index.is_named(match.topic, query.said)
+
+
 def _follow_up(
     index: Index, reading: Reading, query: Query, match: Match, last: str, today: date
 ) -> tuple[str | None, str | None] | None:
@@ -255,9 +273,11 @@ def _follow_up(
     faq = index.faq_in_context(last, reading.text, today)
     if _asks_a_section_of_the_current_topic(query, match):
         return query.section, faq
-    if match.outcome == "answer" and match.via == "fused" and faq is not None:
+    elsewhere = match.outcome == "answer" and not index.is_named(match.topic, query.said)
+    if elsewhere and faq is not None:
         # "chu nha co phai di cung khong" after tạm trú: the current topic's own entry, not a
-        # guess by meaning (weak without diacritics) at another procedure.
+        # guess at another procedure the message does not name (by meaning, weak without
+        # diacritics, or by a word only that procedure's phrasings use).
         return query.section, faq
     if match.outcome == "answer" and (query.names_topic or match.via == "fused"):
         return None

@@ -61,8 +61,7 @@ class FaqChoice:
             return None
         words, own_words = self.faq_similarity(topic_id, query)
         own = float(scores.topic_phrasing[self.numbers[topic_id]]) if scores else 1.0
-        lead = FAQ_LEAD_SECTION if query.section else FAQ_LEAD
-        words_at = FAQ_WORDS_SECTION_AT if query.section else FAQ_WORDS_AT
+        lead, words_at = _bars(query.section, worded)
         best_id, best = None, 0.0
         for faq in self.kb.topics[topic_id].faqs:
             if today is not None and not faq.in_force(today):
@@ -88,3 +87,17 @@ def _closeness(by_meaning: float, lexical: float, words_at: float, own_words: fl
     word similarity when that reaches `words_at` and beats the topic's own phrasings."""
     by_words = lexical if lexical >= words_at and lexical > own_words else 0.0
     return max(by_meaning, by_words)
+
+
+def _bars(section: str | None, worded: bool) -> tuple[float, float]:
+    """(lead over the topic's own phrasings by meaning, word similarity) an entry needs.
+
+    A message asking a standard section needs an entry well ahead (`FAQ_LEAD_SECTION`). In a
+    follow-up (`worded`) that asks no section or only whether something can be done ("bà nội
+    đi làm được không": a case, which is what entries answer), being the topic's closest text
+    is enough: the conversation already says which topic it is about.
+    """
+    lead = FAQ_LEAD_SECTION if section else FAQ_LEAD
+    if worded and section in (None, "eligibility"):
+        lead = 0.0
+    return lead, FAQ_WORDS_SECTION_AT if section else FAQ_WORDS_AT
