@@ -7,7 +7,7 @@
     ranked  = fuse(lexical ranks, dense)      # one score per topic, and a confidence
     Match   = DECISIONS, first that applies   # answer / choices / fallback, topic, FAQ entry
 
-The decisions, in order (each has a test in tests/test_understanding.py):
+The decisions, in order (each has a test in tests/test_understanding.py or tests/test_names.py):
 
 1. `named`: the naming rules commit to a topic (a topic named clearly): answer it, unless the
    message is worded more like an out-of-scope phrasing than like any of that topic's, or an
