@@ -207,8 +207,12 @@ def test_asked_about_itself_the_bot_says_it_is_an_assistant_not_a_hand_over(
     assert "trợ lý" in turn.replies[0].text
 
 
-def test_asking_for_a_person_still_hands_over(shipped_index) -> None:
-    (turn,) = talk(shipped_index, "cho tôi gặp cán bộ")
+@pytest.mark.parametrize(
+    "message",
+    ["cho tôi gặp cán bộ", "tôi muốn nói chuyện với cán bộ", "toi muon noi chuyen voi can bo"],
+)
+def test_asking_for_a_person_still_hands_over(shipped_index, message) -> None:
+    (turn,) = talk(shipped_index, message)
     assert turn.kind == "handover" and turn.handover
 
 
