@@ -283,9 +283,17 @@ def _follow_up(
         return None
     if faq is not None or query.section:
         return query.section, faq
+    return (None, None) if _still_on_topic(query, match, last) else None
+
+
+def _still_on_topic(query: Query, match: Match, last: str) -> bool:
+    """True when a follow-up neither answered elsewhere nor asking a section still belongs to
+    the current topic: it names nothing, the menu would hold the current topic anyway, or its
+    words only brush other topics' phrasings ("bé có cần đi cùng không" after hộ chiếu, "tôi ở
+    nội thành" after hộ nghèo: less than `BACK_MIN` of any phrasing)."""
     if not query.names_topic or last in (c for c, _ in match.candidates):
-        return None, None
-    return None
+        return True
+    return match.outcome != "answer" and match.back < BACK_MIN
 
 
 def _asks_a_section_of_the_current_topic(query: Query, match: Match) -> bool:
