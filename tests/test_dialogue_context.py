@@ -43,6 +43,8 @@ STAYS = [
     ("làm hộ chiếu cho bé 5 tuổi cần gì", "bé có cần đi cùng không", "ho-chieu"),
     ("con em 15 tuổi làm căn cước được chưa", "bố mẹ có cần đi cùng không", "can-cuoc"),
     ("đăng ký thường trú", "nhà đó đứng tên bố vợ", "thuong-tru"),
+    # a word of another topic's phrasings ("hợp đồng": chứng thực hợp đồng), not its name
+    ("đăng ký tạm trú cần gì", "phòng trọ không có hợp đồng", "tam-tru"),
 ]
 
 
@@ -140,6 +142,10 @@ SWITCHES = [
     ("đăng ký tạm trú cần giấy tờ gì", "còn làm hộ chiếu thì ở đâu", "ho-chieu"),
     ("đăng ký khai sinh cho con", "thế còn đăng ký kết hôn thì sao", "ket-hon"),
     ("làm căn cước ở đâu", "xin phiếu lý lịch tư pháp mất mấy ngày", "ly-lich-tu-phap"),
+    # named by a folk name or a document the procedure gives
+    ("đăng ký tạm trú cần giấy tờ gì", "còn nhập hộ khẩu thì sao", "thuong-tru"),
+    ("đăng ký thường trú", "làm ct07 ở đâu", "xac-nhan-cu-tru"),
+    ("chứng thực bản sao", "công chứng hợp đồng mua bán nhà", "chung-thuc-hop-dong"),
 ]
 
 

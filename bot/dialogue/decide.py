@@ -160,23 +160,28 @@ def _understood(
     early = _before_matching(index, reading, query, state, buttons, today, last, lead)
     if early is not None:
         return early
-    match = _in_conversation(index.match_query(query, reading, today), last)
+    match = _in_conversation(index, query, index.match_query(query, reading, today), last)
     several = _several_asks(index, reading, match)
     if several is not None:
         return answers.choices(index, several, state, buttons, lead)
     return _matched(index, reading, query, match, state, settings, buttons, today, last, lead)
 
 
-def _in_conversation(match: Match, last: str | None) -> Match:
-    """In a conversation, a guess by meaning at another topic below `SWITCH_AT` is offered
-    with the current topic rather than answered ("vợ em quê ở Nam Định" after thường trú)."""
-    if (
-        last
-        and match.outcome == "answer"
-        and match.via == "fused"
-        and match.topic != last
-        and match.confidence < SWITCH_AT
-    ):
+def _in_conversation(index: Index, query: Query, match: Match, last: str | None) -> Match:
+    """In a conversation, an answer for another topic is offered with the current topic
+    rather than answered when it is a guess by meaning below `SWITCH_AT` ("vợ em quê ở Nam
+    Định" after thường trú), or the naming rules' choice of a topic the message does not name
+    while they found the current topic too ("phòng trọ không có hợp đồng" after tạm trú: a
+    word of chứng thực hợp đồng's phrasings, not a new procedure)."""
+    if not last or match.outcome != "answer" or match.topic == last:
+        return match
+    guess = match.via == "fused" and match.confidence < SWITCH_AT
+    unnamed = (
+        match.via == "lexical"
+        and last in dict(match.candidates)
+        and not index.is_named(match.topic, query.said)
+    )
+    if guess or unnamed:
         return dataclasses.replace(match, outcome="choices", topic=None, via="lexical")
     return match
 
