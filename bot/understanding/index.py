@@ -229,11 +229,14 @@ class Index(LexicalIndex, FaqChoice):
         it is worded like an out-of-scope phrasing (`worded_out_of_scope`), or an out-of-scope
         domain is closer to it by meaning than that topic ("nhận sổ BHXH" shares "bảo hiểm"
         with children's health insurance but is social insurance), typed with diacritics or
-        without (read restored). The fused decisions then decide, and may refuse it."""
+        without (read restored), unless the message says nothing but words of the topic's
+        names (`only_names`). The fused decisions then decide, and may refuse it."""
         if self.worded_out_of_scope(query, verdict.topic):
             return True
         if scores.domain is None or verdict.topic not in self.numbers:
             return False
+        if self.only_names(verdict.topic, query):
+            return False  # "còn bằng lái xe thì sao": nothing but the topic's name to weigh
         return scores.domain_score > float(scores.topics[self.numbers[verdict.topic]])
 
     @staticmethod
