@@ -122,6 +122,35 @@ def test_a_follow_up_asking_a_case_of_the_topic_gets_its_faq_entry(
     assert (turn.topic, turn.faq) == (topic, faq), turn.replies[-1].text
 
 
+CASES_ASKED = [
+    ("sổ hộ khẩu cũ còn dùng được không", "thuong-tru", "so-ho-khau-giay"),
+    ("có nhờ người khác làm căn cước hộ được không", "can-cuoc", "nho-nguoi-lam-thay"),
+    ("17 tuổi có đăng ký kết hôn được không", "ket-hon", "chua-du-tuoi-ket-hon"),
+    ("bằng lái xe máy giấy cũ còn dùng được không", "giay-phep-lai-xe", "bang-giay-co-phai-doi"),
+]
+
+
+@pytest.mark.parametrize("question, topic, faq", CASES_ASKED)
+@pytest.mark.parametrize("typed", ["as typed", "no diacritics"])
+def test_a_case_asked_with_duoc_khong_gets_its_faq_entry_not_the_conditions(
+    shipped_index, question, topic, faq, typed
+) -> None:
+    question = plain(question) if typed == "no diacritics" else question
+    (turn,) = talk(shipped_index, question)
+    assert (turn.topic, turn.faq) == (topic, faq), turn.replies[-1].text
+
+
+GENERAL_CONDITIONS = ["điều kiện đăng ký thường trú ở hà nội", "ai được đăng ký khai sinh cho trẻ"]
+
+
+@pytest.mark.parametrize("question", GENERAL_CONDITIONS)
+def test_a_question_on_the_conditions_in_general_gets_the_eligibility_section(
+    shipped_index, question
+) -> None:
+    (turn,) = talk(shipped_index, question)
+    assert (turn.section, turn.faq) == ("eligibility", None), turn.replies[-1].text
+
+
 SECTION_FOLLOW_UPS = [
     ("đăng ký khai tử", "đăng ký khai tử mất mấy ngày", "khai-tu", "duration"),
     ("làm căn cước", "làm căn cước hết bao nhiêu tiền", "can-cuoc", "fee"),

@@ -92,12 +92,14 @@ def _closeness(by_meaning: float, lexical: float, words_at: float, own_words: fl
 def _bars(section: str | None, worded: bool) -> tuple[float, float]:
     """(lead over the topic's own phrasings by meaning, word similarity) an entry needs.
 
-    A message asking a standard section needs an entry well ahead (`FAQ_LEAD_SECTION`). In a
-    follow-up (`worded`) that asks no section or only whether something can be done ("bà nội
-    đi làm được không": a case, which is what entries answer), being the topic's closest text
-    is enough: the conversation already says which topic it is about.
+    A message asking a standard section needs an entry well ahead (`FAQ_LEAD_SECTION`,
+    `FAQ_WORDS_SECTION_AT`), except one asking only whether something can be done ("được
+    không", eligibility): that is how citizens ask a case, and what entries answer ("sổ hộ
+    khẩu cũ còn dùng được không"). In a follow-up (`worded`) asking no other section, being
+    the topic's closest text is enough: the conversation already says which topic it is about.
     """
-    lead = FAQ_LEAD_SECTION if section else FAQ_LEAD
-    if worded and section in (None, "eligibility"):
+    specific = section not in (None, "eligibility")
+    lead = FAQ_LEAD_SECTION if specific else FAQ_LEAD
+    if worded and not specific:
         lead = 0.0
-    return lead, FAQ_WORDS_SECTION_AT if section else FAQ_WORDS_AT
+    return lead, FAQ_WORDS_SECTION_AT if specific else FAQ_WORDS_AT
