@@ -34,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import math
 from pathlib import Path
 
 from bot.kb.model import KnowledgeBase
@@ -275,8 +276,8 @@ class Index(LexicalIndex, FaqChoice):
             asked = self.analyze(" ".join(reading.asks))
         said = frozenset(asked.core) | frozenset(asked.alt_core)
         unknown = [t for t in said if t in asked.unknown and not t.isdigit()]
-        total = sum(map(self.weight, said))
-        return bool(unknown) and sum(map(self.weight, unknown)) >= UNKNOWN_SHARE * total
+        total = math.fsum(map(self.weight, said))
+        return bool(unknown) and math.fsum(map(self.weight, unknown)) >= UNKNOWN_SHARE * total
 
     def shared_name(self, ranked: list[Scored], query: Query) -> bool:
         """True when what the message names is part of the names of several close topics

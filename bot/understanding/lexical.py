@@ -143,7 +143,8 @@ class LexicalIndex(NameRules, Likeness, Spans):
         )
         self.common = {t for t, n in df.items() if n > max(2, PREFILTER * 4, count // 20)}
         self.phrasings: list[list[Phrasing]] = [
-            [Phrasing(k, t, sum(self.idf[x] for x in t)) for k, t in seen.items()] for seen in texts
+            [Phrasing(k, t, math.fsum(self.idf[x] for x in t)) for k, t in seen.items()]
+            for seen in texts
         ]
         self.topic_terms = [frozenset(set().union(*seen.values())) for seen in texts]
         self.name_words = [frozenset().union(*cores) for cores in self.names]
@@ -164,7 +165,7 @@ class LexicalIndex(NameRules, Likeness, Spans):
             shared = terms & phrasing.terms
             if not shared:
                 continue
-            mass = sum(weight[t] for t in shared)  # shared terms weigh their IDF
+            mass = math.fsum(weight[t] for t in shared)  # shared terms weigh their IDF
             back = mass / phrasing.mass if phrasing.mass else 0.0
             score = w_cov * mass / total + w_back * back
             if score + w_set + w_sort <= best:
@@ -372,28 +373,28 @@ class LexicalIndex(NameRules, Likeness, Spans):
         """
         terms = terms_of_tokens(tokens)
         weight = {t: self.weight(t) for t in terms}
-        total = sum(weight.values())
+        total = math.fsum(weight.values())
         if not total:
             return []
         votes: dict[int, float] = defaultdict(float)
-        for term in terms:
+        for term in sorted(terms):  # sorted: the same sums, whatever the hash seed
             if term not in self.common:
                 for number in self.postings.get(term, ()):
                     votes[number] += weight[term]
         if not votes:
-            for term in terms:
+            for term in sorted(terms):
                 for number in self.postings.get(term, ()):
                     votes[number] += weight[term]
-        picked = heapq.nlargest(PREFILTER, votes.items(), key=lambda kv: kv[1])
+        picked = heapq.nlargest(PREFILTER, votes.items(), key=lambda kv: (kv[1], -kv[0]))
         text = " ".join(tokens)
         w_topic = WEIGHTS[3]
         scored = []
         for number, _ in picked:
             union = self.topic_terms[number]
-            topic_cover = sum(weight[t] for t in terms if t in union) / total
+            topic_cover = math.fsum(weight[t] for t in terms if t in union) / total
             best, best_back = self._best_phrasing(number, text, terms, weight, total)
             scored.append(
                 (self.topic_ids[number], best + w_topic * topic_cover, topic_cover, best_back)
             )
-        scored.sort(key=lambda kv: -kv[1])
+        scored.sort(key=lambda kv: (-kv[1], kv[0]))
         return scored

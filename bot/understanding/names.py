@@ -10,6 +10,7 @@ wins over topics named later as the documents or objects of that procedure (`hea
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from bot.understanding.phrases import Phrasebook
@@ -117,7 +118,7 @@ class NameRules:
         `whole`)."""
         share = 1.0 - 1e-9 if whole else NAME_SHARE
         return any(
-            sum(map(self.weight, name & said)) >= share * sum(map(self.weight, name))
+            math.fsum(map(self.weight, name & said)) >= share * math.fsum(map(self.weight, name))
             for name in self.names[number]
         )
 
@@ -130,9 +131,9 @@ class NameRules:
         """The largest share (by weight) of one of the topic's names that `said` holds."""
         best = 0.0
         for name in self.names[number]:
-            total = sum(map(self.weight, name))
+            total = math.fsum(map(self.weight, name))
             if total:
-                best = max(best, sum(map(self.weight, name & said)) / total)
+                best = max(best, math.fsum(map(self.weight, name & said)) / total)
         return best
 
     def head_topic(
@@ -222,8 +223,8 @@ class NameRules:
             for t in said - document - self.book.ambiguous_plain  # "thi": "thì" or an exam
             if not t.isdigit() and (t in query.unknown or t.rstrip("'") not in best)
         ]
-        weight = sum(map(self.weight, foreign))
-        return bool(foreign) and weight >= UNKNOWN_SHARE * sum(map(self.weight, said))
+        weight = math.fsum(map(self.weight, foreign))
+        return bool(foreign) and weight >= UNKNOWN_SHARE * math.fsum(map(self.weight, said))
 
     def document_answer(
         self, query: Query, answer_at: float, cover_min: float
