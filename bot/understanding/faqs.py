@@ -94,11 +94,12 @@ def _bars(section: str | None, worded: bool) -> tuple[float, float]:
 
     A message asking a standard section needs an entry well ahead (`FAQ_LEAD_SECTION`,
     `FAQ_WORDS_SECTION_AT`), except one asking only whether something can be done ("được
-    không", eligibility): that is how citizens ask a case, and what entries answer ("sổ hộ
-    khẩu cũ còn dùng được không"). In a follow-up (`worded`) asking no other section, being
+    không", eligibility) or how (steps): that is how citizens ask a case, and what entries
+    answer ("sổ hộ khẩu cũ còn dùng được không"; "chưa đăng ký kết hôn, làm khai sinh cho
+    cháu mang họ bố thì phải làm sao"). In a follow-up (`worded`) asking no other section, being
     the topic's closest text is enough: the conversation already says which topic it is about.
     """
-    specific = section not in (None, "eligibility")
+    specific = section not in (None, "eligibility", "steps")
     lead = FAQ_LEAD_SECTION if specific else FAQ_LEAD
     if worded and not specific:
         lead = 0.0
