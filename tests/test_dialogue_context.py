@@ -247,6 +247,34 @@ def test_several_questions_in_one_message_are_offered_in_turn(shipped_index) -> 
     assert {"ket-hon", "ho-chieu"} <= set(turn.candidates)
 
 
+TWO_SECTIONS = [
+    ("làm căn cước ở đâu, mất bao lâu", "can-cuoc", ("duration", "where")),
+    ("lam ho chieu o dau mat bao lau", "ho-chieu", ("duration", "where")),
+    ("chứng thực bản sao ở đâu có mất tiền không", "chung-thuc-ban-sao", ("fee", "where")),
+]
+
+
+@pytest.mark.parametrize("message, topic, sections", TWO_SECTIONS)
+def test_two_sections_asked_in_one_message_are_both_answered(
+    shipped_index, message, topic, sections
+) -> None:
+    (turn,) = talk(shipped_index, message)
+    assert (turn.kind, turn.topic, turn.section) == ("answer", topic, sections[0])
+    text = turn.replies[-1].text
+    topic_kb = shipped_index.kb.topics[topic]
+    for section in sections:
+        assert section_body(topic_kb, section, None, NOW.date()) in text
+    payloads = [b.payload for b in turn.replies[-1].buttons]
+    assert f"#section:{topic}:{sections[1]}" not in payloads  # answered already
+
+
+def test_a_yes_or_no_question_on_one_section_answers_that_section_alone(shipped_index) -> None:
+    (turn,) = talk(shipped_index, "làm căn cước online được không")
+    assert turn.section == "online"
+    topic = shipped_index.kb.topics["can-cuoc"]
+    assert section_body(topic, "eligibility", None, NOW.date()) not in turn.replies[-1].text
+
+
 @pytest.mark.parametrize(
     "message", ["em là người thật hay máy vậy", "ban la nguoi that hay may", "bạn là ai"]
 )

@@ -48,6 +48,10 @@ def answer(
         return faq_answer(index, topic, faq, state, buttons, match, lead, today)
     section = _section_shown(index, topic, section, match, today)
     text, shown = _section_reply(index, topic, section, state.get("ward"), buttons, today)
+    also, more = _also_asked(index, topic, section, match, state.get("ward"), today, len(text))
+    if more:
+        text += more
+        shown = [b for b in shown if b.payload != f"#section:{topic.id}:{also}"]
     state.update(topic=topic.id, section=section, fallbacks=0)
     committed = match is not None and match.topic == topic.id
     candidates = tuple(c for c, _ in match.candidates) if committed else (topic.id,)
@@ -76,6 +80,31 @@ def _section_shown(
     if section == "steps" and not topic.steps:
         return section if topic.has_section("where", today) else None
     return section if topic.has_section(section, today) else None
+
+
+MAX_TWO_SECTIONS = 1200
+"""Longest reply that answers two sections asked in one message (about one phone screen);
+beyond it only the first is answered and the second stays a button."""
+
+
+def _also_asked(
+    index: Index,
+    topic: Topic,
+    section: str | None,
+    match: Match | None,
+    ward: str | None,
+    today: date | None,
+    length: int,
+) -> tuple[str | None, str]:
+    """(section, its text to follow the first) for the second section a message asks, or
+    (None, "") when there is none or it does not fit."""
+    if section is None or match is None or match.query is None:
+        return None, ""
+    also = index.second_section(topic.id, match.query, section)
+    if also is None or also in topic.not_applicable or not topic.has_section(also, today):
+        return None, ""
+    text = "\n\n" + render_section(topic, also, ward, today)
+    return (also, text) if length + len(text) <= MAX_TWO_SECTIONS else (None, "")
 
 
 def _section_reply(

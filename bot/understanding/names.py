@@ -192,6 +192,18 @@ class NameRules:
         rest = {s for s, _ in query.cues if s and s not in inside}
         return next((s for s in PRIORITY if s in rest), None)
 
+    def second_section(self, topic_id: str, query: Query, first: str | None) -> str | None:
+        """Another section the message asks besides `first`, answered with it ("nộp ở đâu, có
+        mất tiền không": where, then fee). Not the steps, which hold the other sections, nor
+        eligibility, whose "được không" is how a yes-or-no question on another section ends
+        ("làm online được không"), nor a cue that is part of the topic's title."""
+        if first is None:
+            return None
+        title = self.title_words.get(topic_id, frozenset())
+        asked = {s for s, words in query.cues if s and not set(words) <= title}
+        skip = {first, "steps", "sources", "hours", "eligibility"}
+        return next((s for s in PRIORITY if s in asked and s not in skip), None)
+
     def unknown_word(self, token: str) -> bool:
         """True for a word no phrasing uses (digits, single letters and words set apart only
         for their marks aside)."""
