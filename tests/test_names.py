@@ -299,6 +299,23 @@ IN_SCOPE = [
 ]
 
 
+DIALECT_SPELLINGS = [
+    ("đăng kí thường chú cho con", "thuong-tru"),
+    ("chích lục khai sinh", "trich-luc-ho-tich"),
+    ("nàm căn cước ở đâu", "can-cuoc"),
+    ("đăng ký tạm chú", "tam-tru"),
+    ("chứng thực bản xao", "chung-thuc-ban-sao"),
+]
+
+
+@pytest.mark.parametrize(("question", "topic"), both(DIALECT_SPELLINGS))
+def test_initial_consonants_written_for_one_another_are_read_as_the_kb_writes_them(
+    question: str, topic: str
+) -> None:
+    turn = ask(question)
+    assert (turn.kind, turn.topic) == ("answer", topic)
+
+
 @pytest.mark.parametrize(("question", "topic"), both(IN_SCOPE))
 def test_in_scope_questions_with_generic_words_are_still_answered(
     question: str, topic: str

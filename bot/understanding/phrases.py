@@ -40,6 +40,8 @@ class Phrasebook:
     ambiguous_plain: frozenset[str]
     """Plain spellings of fillers ("can" for "cần", "con" for "còn", "nha"): typed without
     accents they may be a filler or a content word ("căn", "con", "nhà"); both are tried."""
+    onset_swaps: tuple[tuple[str, str], ...] = ()
+    """Initial consonants written for one another ("ch"/"tr": "thường chú" for "thường trú")."""
     filler_spellings: frozenset[str] = frozenset()
     """The one-word fillers as spelled with diacritics ("cần", "còn"): a plain word of
     `ambiguous_plain` spelled in context (`Accents.settled`) as none of them is content."""
@@ -89,6 +91,7 @@ class Phrasebook:
                 if not w.startswith("~") and " " not in w and not w.isascii()
             )
             | {"nha"},
+            onset_swaps=_swaps(_list(words, "onset_swaps")),
             filler_spellings=frozenset(
                 w.casefold() for w in fillers if not w.startswith("~") and " " not in w
             ),
@@ -104,3 +107,13 @@ def _list(group: Mapping[str, Any], name: str) -> tuple[str, ...]:
 def _labelled(phrases: Iterable[str], label: str) -> Lexicon:
     """A lexicon giving every phrase the same label."""
     return Lexicon.build((p, label) for p in phrases)
+
+
+def _swaps(entries: Iterable[str]) -> tuple[tuple[str, str], ...]:
+    """Each "ch tr" entry both ways: ("ch", "tr") and ("tr", "ch")."""
+    found = []
+    for entry in entries:
+        parts = entry.split()
+        if len(parts) == 2:
+            found += [(parts[0], parts[1]), (parts[1], parts[0])]
+    return tuple(found)

@@ -48,7 +48,35 @@ class Spans:
         if spelling is None:
             return folded
         marked = [spelling.mark(w, t) for w, t in zip(words, folded, strict=True)]
-        return tuple(t if taken[i] else spelling.correct(t) for i, t in enumerate(marked))
+        fixed = [t if taken[i] else spelling.correct(t) for i, t in enumerate(marked)]
+        return tuple(self._onsets_fixed(fixed, taken))
+
+    def _onsets_fixed(self, tokens: list[str], taken: list[bool]) -> list[str]:
+        """`tokens` with a word whose initial consonant was written for another ("thường chú",
+        "nàm căn cước") read as the knowledge base writes it: only where the word makes a
+        pair with a neighbour that no phrasing has, and the swapped word makes one that a
+        phrasing has (`onset_swaps` of lexicon/words.toml)."""
+        out = list(tokens)
+        for i, token in enumerate(tokens):
+            word = token.rstrip("'")
+            if taken[i] or not word.isalpha():
+                continue
+            near = [j for j in (i - 1, i + 1) if 0 <= j < len(tokens) and not taken[j]]
+            pairs = [(tokens[j].rstrip("'"), j < i) for j in near]
+            if any(self._pair_known(word, other, before) for other, before in pairs):
+                continue
+            for a, b in self.book.onset_swaps:
+                swapped = b + word[len(a) :]
+                if word.startswith(a) and any(
+                    self._pair_known(swapped, other, before) for other, before in pairs
+                ):
+                    out[i] = swapped
+                    break
+        return out
+
+    def _pair_known(self, word: str, other: str, other_first: bool) -> bool:
+        """True when some phrasing has `word` next to `other` (in that order)."""
+        return (f"{other} {word}" if other_first else f"{word} {other}") in self.idf
 
     def _without(
         self,
