@@ -109,6 +109,8 @@ FAQ_FOLLOW_UPS = [
         "tam-tru",
         "khong-dang-ky-bi-phat",
     ),
+    # another topic named, but as the case of an entry of the current one
+    ("làm căn cước", "em đang tạm trú ở đây thì làm được không", "can-cuoc", "lam-o-noi-tam-tru"),
 ]
 
 
@@ -187,6 +189,7 @@ SWITCHES = [
     ("đăng ký tạm trú cần giấy tờ gì", "còn nhập hộ khẩu thì sao", "thuong-tru"),
     ("đăng ký thường trú", "làm ct07 ở đâu", "xac-nhan-cu-tru"),
     ("chứng thực bản sao", "công chứng hợp đồng mua bán nhà", "chung-thuc-hop-dong"),
+    ("làm căn cước", "còn đăng ký tạm trú thì làm ở đâu", "tam-tru"),
 ]
 
 

@@ -231,6 +231,9 @@ def _matched(
         faq = index.faq_in_context(last, reading.text, today)
         return answer(last, None if faq else query.section, match, faq_id=faq)
     if _stands(index, query, match, last):
+        entry = _entry_on_it(index, reading, query, match, last, today)
+        if entry is not None:
+            return answer(last, None, match, faq_id=entry)
         return answer(match.topic, query.section, match)
     if last and match.topic != last:
         follow = _follow_up(index, reading, query, match, last, today)
@@ -261,6 +264,28 @@ def _stands(index: Index, query: Query, match: Match, last: str | None) -> bool:
         return True
     named = query.names_topic and match.via == "lexical"
     return named and index.is_named(match.topic, query.said)
+
+
+def _entry_on_it(
+    index: Index, reading: Reading, query: Query, match: Match, last: str | None, today: date
+) -> str | None:
+    """The current topic's FAQ entry a message naming another topic asks, when that entry
+    itself names the other topic ("em đang tạm trú ở đây thì làm được không" after căn cước:
+    the entry on making the card where one is temporarily registered, not tạm trú), unless
+    a procedure verb asks for that topic ("còn đăng ký tạm trú thì làm ở đâu")."""
+    if not last or match.topic in (None, last) or _asked_as_procedure(index, query, match.topic):
+        return None
+    entry_id = index.faq_in_context(last, reading.text, today)
+    entry = index.kb.topics[last].faq(entry_id) if entry_id else None
+    if entry is None:
+        return None
+    said = index.analyze(entry.question).said
+    return entry_id if index.is_named(match.topic, said) else None
+
+
+def _asked_as_procedure(index: Index, query: Query, topic_id: str) -> bool:
+    """True when a procedure verb and the words after it name `topic_id` ("đăng ký tạm trú")."""
+    return any(index.is_named(topic_id, frozenset((*verb, *run))) for verb, run in query.heads)
 
 
 def _follow_up(
