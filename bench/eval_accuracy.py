@@ -13,6 +13,8 @@ question is a fresh conversation through `bot.dialogue.respond`, as `python -m b
 --independent` would run it. Prints in-scope top-1 (committed to the right topic), answered or
 offered (right topic answered or among the choices), out-of-scope rejected, section accuracy
 (on questions answered with the right topic), and whether NFD input gives identical turns.
+`--holdout` adds two measures that need no labelled questions: every topic phrasing matched by
+an index built without it, and every FAQ phrasing asked with it left out of its entry.
 """
 
 from __future__ import annotations
@@ -140,6 +142,45 @@ def holdout(kb, folds: int = 4) -> dict[str, float]:
     return {k: v / max(total, 1) for k, v in counts.items()} | {"phrasings": total}
 
 
+def faq_holdout(kb, folds: int = 3) -> dict[str, float]:
+    """Each FAQ entry's phrasing asked with it left out of the entry (`folds` rounds), as a
+    fresh conversation: the share answered by that entry, by the topic without an entry (a
+    section or the overview), by another entry of the topic, or not by the topic at all."""
+    counts = {"entry": 0, "no entry": 0, "other entry": 0, "not the topic": 0}
+    total = 0
+    settings = BotConfig()
+    for fold_no in range(folds):
+        kept, held = {}, []
+        for topic in kb.topics.values():
+            faqs = []
+            for faq in topic.faqs:
+                held += [
+                    (topic.id, faq.id, p)
+                    for i, p in enumerate(faq.phrasings)
+                    if i % folds == fold_no
+                ]
+                faqs.append(
+                    dataclasses.replace(
+                        faq,
+                        phrasings=tuple(
+                            p for i, p in enumerate(faq.phrasings) if i % folds != fold_no
+                        ),
+                    )
+                )
+            kept[topic.id] = dataclasses.replace(topic, faqs=tuple(faqs))
+        index = build_index(dataclasses.replace(kb, topics=MappingProxyType(kept)))
+        for topic_id, faq_id, question in held:
+            turn = respond(question, {}, index, NOW, settings, buttons=True)
+            total += 1
+            if turn.kind != "answer" or turn.topic != topic_id:
+                counts["not the topic"] += 1
+            elif turn.faq == faq_id:
+                counts["entry"] += 1
+            else:
+                counts["other entry" if turn.faq else "no entry"] += 1
+    return {k: v / max(total, 1) for k, v in counts.items()} | {"phrasings": total}
+
+
 def _line(figures: dict[str, float]) -> str:
     """One line of figures."""
     return "  ".join(f"{k} {v:6.1%}" for k, v in figures.items())
@@ -203,6 +244,12 @@ def main(argv: list[str] | None = None) -> int:
             f"{'held-out':>14}: top1 {held['top1']:6.1%}  offered {held['offered']:6.1%}  "
             f"wrong answers {held['wrong']:6.1%}  ({held['phrasings']} shipped phrasings, "
             "each matched by an index built without it)"
+        )
+        entries = faq_holdout(index.kb)
+        count = entries.pop("phrasings")
+        print(
+            f"{'FAQ held-out':>14}: {_line(entries)}  ({count} FAQ phrasings, each asked "
+            "with it left out of its entry)"
         )
     return 0 if ok else 1
 

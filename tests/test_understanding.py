@@ -186,6 +186,18 @@ def test_without_the_model_the_bot_answers_on_words_and_says_why(monkeypatch, ca
     assert (match.outcome, match.topic) == ("answer", "ket-hon")
 
 
+def test_a_knowledge_base_changed_in_memory_is_not_given_the_index_of_its_files() -> None:
+    kb = kb_with(version="same-files")
+    full = build_index(kb)
+    without = dataclasses.replace(
+        kb, topics=MappingProxyType({k: t for k, t in kb.topics.items() if k != "ket-hon"})
+    )
+    held_out = build_index(without)
+    assert build_index(kb) is full  # the same content is still built once
+    assert held_out is not full and "ket-hon" not in held_out.kb.topics
+    assert held_out.match("đăng ký kết hôn ở đâu").topic != "ket-hon"
+
+
 # --- the decision table (index.py: named, out_of_scope, confident, plausible) ----------------
 
 

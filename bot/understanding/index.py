@@ -331,12 +331,16 @@ def build_index(kb: KnowledgeBase, **options: object) -> Index:
     """The understanding index for `kb` (options: `encoder`, `cache_dir`).
 
     With no options and a versioned knowledge base (one read from files), the index of the
-    same content is built once per process; an Index holds no per-message state.
+    same content is built once per process; an Index holds no per-message state. A knowledge
+    base changed in memory keeps the version of the files it came from (`dataclasses.replace`
+    in a benchmark that leaves phrasings out): its content differs, so it gets its own index.
     """
     if options or not kb.version:
         return Index(kb, **options)  # type: ignore[arg-type]
     key = (kb.version, str(default_cache_dir()))
     found = _BUILT.get(key)
+    if found is not None and found.kb != kb:
+        return Index(kb)
     if found is None:
         found = Index(kb)
         _BUILT[key] = found
