@@ -241,6 +241,31 @@ def test_a_long_message_with_a_story_is_answered_for_its_question(
     assert (turn.kind, turn.topic) == ("answer", topic), turn.candidates
 
 
+STORY_CUES = [
+    (
+        "Năm ngoái tôi đã nộp lệ phí để làm hộ chiếu cho con ở công an thành phố. "
+        "Giờ tôi muốn làm hộ chiếu cho bản thân thì cần giấy tờ gì?",
+        "ho-chieu",
+        "documents",
+    ),
+    (
+        "Hồ sơ tạm trú tôi nộp qua mạng hôm trước đã xong. "
+        "Bây giờ đăng ký thường trú cho con thì cần những gì?",
+        "thuong-tru",
+        "documents",
+    ),
+]
+
+
+@pytest.mark.parametrize("typed", [str, plain])
+@pytest.mark.parametrize("message, topic, section", STORY_CUES)
+def test_a_long_message_asks_the_section_of_its_question_not_of_its_story(
+    shipped_index, message, topic, section, typed
+) -> None:
+    (turn,) = talk(shipped_index, typed(message))
+    assert (turn.kind, turn.topic, turn.section) == ("answer", topic, section)
+
+
 def test_several_questions_in_one_message_are_offered_in_turn(shipped_index) -> None:
     (turn,) = talk(
         shipped_index,

@@ -88,7 +88,7 @@ def respond(
     if not raw or is_emoji_only(raw):
         return answers.smalltalk(index, "smalltalk_emoji", state, buttons, now)
     reading = index.read(raw)
-    return _read(index, reading, index.analyze(reading.text), state, settings, buttons, now)
+    return _read(index, reading, index.analyze_reading(reading), state, settings, buttons, now)
 
 
 def _picked(raw: str, state: dict[str, Any]) -> str:
