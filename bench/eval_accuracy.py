@@ -116,6 +116,17 @@ def evaluate(rows, index, settings, transform=lambda q: q):
     return figures, misses, turns
 
 
+def _split(items, fold_no: int, folds: int) -> tuple[tuple, list]:
+    """`items` without every `folds`-th one from `fold_no` on, and those left out."""
+    kept = tuple(x for i, x in enumerate(items) if i % folds != fold_no)
+    return kept, [x for i, x in enumerate(items) if i % folds == fold_no]
+
+
+def _index_of(kb, topics: dict):
+    """The index of `kb` with its topics replaced (built afresh: see `build_index`)."""
+    return build_index(dataclasses.replace(kb, topics=MappingProxyType(topics)))
+
+
 def holdout(kb, folds: int = 4) -> dict[str, float]:
     """Each phrasing matched by an index built without it (`folds` rounds): a measure of how
     the matcher generalises that needs no labelled questions."""
@@ -124,12 +135,10 @@ def holdout(kb, folds: int = 4) -> dict[str, float]:
     for fold_no in range(folds):
         kept, held = {}, []
         for topic in kb.topics.values():
-            qs = topic.questions
-            held += [(topic.id, q) for i, q in enumerate(qs) if i % folds == fold_no]
-            kept[topic.id] = dataclasses.replace(
-                topic, questions=tuple(q for i, q in enumerate(qs) if i % folds != fold_no)
-            )
-        index = build_index(dataclasses.replace(kb, topics=MappingProxyType(kept)))
+            questions, left_out = _split(topic.questions, fold_no, folds)
+            held += [(topic.id, q) for q in left_out]
+            kept[topic.id] = dataclasses.replace(topic, questions=questions)
+        index = _index_of(kb, kept)
         for topic_id, question in held:
             match = index.match(question)
             total += 1
@@ -154,21 +163,11 @@ def faq_holdout(kb, folds: int = 3) -> dict[str, float]:
         for topic in kb.topics.values():
             faqs = []
             for faq in topic.faqs:
-                held += [
-                    (topic.id, faq.id, p)
-                    for i, p in enumerate(faq.phrasings)
-                    if i % folds == fold_no
-                ]
-                faqs.append(
-                    dataclasses.replace(
-                        faq,
-                        phrasings=tuple(
-                            p for i, p in enumerate(faq.phrasings) if i % folds != fold_no
-                        ),
-                    )
-                )
+                phrasings, left_out = _split(faq.phrasings, fold_no, folds)
+                held += [(topic.id, faq.id, p) for p in left_out]
+                faqs.append(dataclasses.replace(faq, phrasings=phrasings))
             kept[topic.id] = dataclasses.replace(topic, faqs=tuple(faqs))
-        index = build_index(dataclasses.replace(kb, topics=MappingProxyType(kept)))
+        index = _index_of(kb, kept)
         for topic_id, faq_id, question in held:
             turn = respond(question, {}, index, NOW, settings, buttons=True)
             total += 1

@@ -97,11 +97,11 @@ class Index(LexicalIndex, FaqChoice):
     def analyze_reading(self, reading: Reading) -> Query:
         """`analyze` of the whole message, with the section its asking sentences ask.
 
-        A story carries section cues of its own ("thời gian hẹn trả kết quả hơn 2 tháng" before
-        "có thể xuất trình giấy hẹn thay bằng lái được không"): the question is in the asking
-        sentences, so a long message asks what they ask, or for the overview when they name no
-        section. Real whole messages (`bench/eval_accuracy.py --variants`): section right
-        47.9 -> 58.3% as typed, 55.0 -> 62.5% without diacritics; topics unchanged.
+        A story carries section cues of its own ("năm ngoái tôi đã nộp lệ phí" before "giờ làm
+        hộ chiếu thì cần giấy tờ gì?"): the question is in the asking sentences, so a long
+        message asks what they ask, or for the overview when they name no section. Real whole
+        messages (`bench/eval_accuracy.py --variants`): section right 47.9 -> 58.3% as typed,
+        55.0 -> 62.5% without diacritics; topics unchanged.
         """
         query = self.analyze(reading.text)
         if len(reading.asks) == len(reading.sentences):
