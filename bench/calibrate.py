@@ -1,18 +1,22 @@
 """Set the understanding constants of `bot/understanding/ranking.py` from measurements.
 
-Usage: .venv/bin/python bench/calibrate.py [--kb knowledge_base] [--folds 4]
+Usage: .venv/bin/python bench/calibrate.py [--kb knowledge_base] [--folds 4] [--share 0.5]
 
 1. Fusion (learned from the knowledge base): every shipped phrasing is matched by an index
-   built without its fold, words and embeddings alike; `W_DENSE` and `TEMPERATURE` are the pair
-   that gives the right topic the highest mean log-probability.
-2. Operating points (calibrated on the dev sets): with that fusion, every question of
+   built without its fold, words and embeddings alike (best rows and centroids); for each
+   `CENTROID_SHARE`, `W_DENSE` and `TEMPERATURE` are the pair that gives the right topic the
+   highest mean log-probability.
+2. Operating points (calibrated on the dev sets): with each share's fusion, every question of
    ../shared/eval/dev_questions.tsv and real_dev_questions.tsv (asking sentence and whole
    message) is matched once; the decision is replayed for each (P_ANSWER, IN_SCOPE_MARGIN,
-   OFFER_MIN), and the table prints right answers, right topic answered or offered, wrong
-   answers and out-of-scope refused. The chosen point keeps wrong answers at or under 5% on
-   every set (or under what the naming rules alone already answer wrongly, which no point
-   changes) and out-of-scope questions refused at or over 90% on the real ones, and, among
-   those, has the most right answers plus out-of-scope questions refused on the real ones.
+   OFFER_MIN). An allowed point keeps wrong answers at or under 5% on every set (or under what
+   the naming rules alone already answer wrongly, which no point changes) and out-of-scope
+   questions refused at or over 90% on the real ones; the best has the most right answers
+   plus out-of-scope questions refused on the real ones, then the fewest wrong answers.
+3. The share is not chosen here: the dev sets cannot tell the shares apart (their best points
+   are within a question or two of each other) and the replay only approximates the dialogue.
+   The table and point printed are those of `--share` (default: the shipped one); see
+   `CENTROID_SHARE` in ranking.py for how it was chosen.
 It prints the figures and the chosen constants; it writes nothing.
 """
 
@@ -33,9 +37,11 @@ sys.path.insert(0, str(ROOT))
 from bench.eval_accuracy import read_sets  # noqa: E402
 from bot.kb.loader import load_kb  # noqa: E402
 from bot.understanding import build_index, ranking  # noqa: E402
+from bot.understanding.dense import Groups  # noqa: E402
 from bot.understanding.lexical import MAX_CHOICES  # noqa: E402
 
-WEIGHTS = (0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0)
+SHARES = (0.0, 0.25, 0.5, 0.75, 1.0)
+WEIGHTS = (0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0, 48.0)
 TEMPERATURES = (0.02, 0.03, 0.05, 0.08, 0.12, 0.2)
 P_ANSWERS = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01)
 MARGINS = (-1.0, 0.0, 0.02, 0.03, 0.04, 0.05, 0.06)
@@ -44,8 +50,9 @@ WRONG_MAX = 0.05
 REFUSED_MIN = 0.90
 
 
-def held_out_features(kb, folds: int) -> list[tuple[str, list, np.ndarray]]:
-    """(right topic, lexical ranks, dense scores) for every phrasing, matched without its fold."""
+def held_out_features(kb, folds: int) -> list[tuple[str, list, tuple]]:
+    """(right topic, lexical ranks, (best cosine, centroid cosine) per topic) for every phrasing,
+    matched without its fold."""
     full = build_index(kb)
     if full.dense is None:
         sys.exit("the semantic model did not load: nothing to calibrate")
@@ -69,6 +76,9 @@ def held_out_features(kb, folds: int) -> list[tuple[str, list, np.ndarray]]:
         mask = np.array(
             [not (dense.topic_of[r] >= 0 and text in held) for r, text in enumerate(rows)]
         )
+        kept_vectors = dense.vectors[mask]
+        groups = Groups(dense.topic_of[mask], len(dense.topic_ids))
+        centroids = groups.centroids(kept_vectors)
         for (number, i), question in texts.items():
             if i % folds != fold:
                 continue
@@ -79,11 +89,9 @@ def held_out_features(kb, folds: int) -> list[tuple[str, list, np.ndarray]]:
                 if terms
                 for t, s, *_ in lexical.rank(terms)
             ]
-            sims = dense.vectors[mask] @ vector_of[question]
-            best = np.full(len(dense.topic_ids), -1.0)
-            owners = dense.topic_of[mask]
-            np.maximum.at(best, owners[owners >= 0], sims[owners >= 0])
-            out.append((dense.topic_ids[number], ranks, best))
+            vector = vector_of[question]
+            best, centroid = groups.best(kept_vectors @ vector), centroids @ vector
+            out.append((dense.topic_ids[number], ranks, (best, centroid)))
     return out
 
 
@@ -94,31 +102,44 @@ def _row_texts(kb) -> list[str]:
     return [r[0] for r in _rows(kb)]
 
 
-def learn_fusion(samples, topic_ids) -> tuple[float, float, float]:
-    """(W_DENSE, TEMPERATURE, mean log-probability of the right topic) maximising the latter."""
-    best = (0.0, 0.1, -math.inf)
-    for weight in WEIGHTS:
-        ranking.W_DENSE = weight
-        fused = [(gold, ranking.fuse(ranks, d, topic_ids)) for gold, ranks, d in samples]
-        for temperature in TEMPERATURES:
-            total = 0.0
-            for gold, ranked in fused:
-                scores = np.array([s.score for s in ranked]) / temperature
-                scores -= scores.max()
-                logp = scores - np.log(np.exp(scores).sum())
-                where = [n for n, s in enumerate(ranked) if s.topic == gold]
-                total += logp[where[0]] if where else -10.0
-            mean = total / max(len(fused), 1)
-            if mean > best[2]:
-                best = (weight, temperature, mean)
-    return best
+def learn_fusion(samples, topic_ids) -> dict[float, tuple[float, float, float]]:
+    """For each `CENTROID_SHARE`, the (W_DENSE, TEMPERATURE, mean log-probability of the right
+    topic) maximising the latter."""
+    learned = {}
+    for share in SHARES:
+        ranking.CENTROID_SHARE = share
+        best = (0.0, 0.1, -math.inf)
+        for weight in WEIGHTS:
+            ranking.W_DENSE = weight
+            fused = [
+                (gold, ranking.fuse(ranks, ranking.meaning(*d), topic_ids))
+                for gold, ranks, d in samples
+            ]
+            for temperature in TEMPERATURES:
+                mean = _mean_log_probability(fused, temperature)
+                if mean > best[2]:
+                    best = (weight, temperature, mean)
+        learned[share] = best
+    return learned
+
+
+def _mean_log_probability(fused, temperature: float) -> float:
+    """The mean log-probability of the right topic (-10 when not ranked at all)."""
+    total = 0.0
+    for gold, ranked in fused:
+        scores = np.array([s.score for s in ranked]) / temperature
+        scores -= scores.max()
+        logp = scores - np.log(np.exp(scores).sum())
+        where = [n for n, s in enumerate(ranked) if s.topic == gold]
+        total += logp[where[0]] if where else -10.0
+    return total / max(len(fused), 1)
 
 
 def replay(items, p_answer: float, margin: float, offer_min: float) -> dict[str, float]:
     """Figures of one set for one operating point, from the precomputed parts of each match."""
     right = offered = wrong = refused = n_in = n_out = 0
-    for accepted, verdict, ranked, sure, oos, withheld, gap in items:
-        if verdict.outcome == "answer":
+    for accepted, verdict, ranked, sure, oos, withheld, gap, story in items:
+        if verdict.outcome == "answer" and not (story and sure >= p_answer):
             outcome, topic, shown = "answer", verdict.topic, ()
         elif oos:
             outcome, topic, shown = "fallback", None, ()
@@ -158,16 +179,17 @@ def dev_items(index, sets) -> dict[str, list]:
             scores = index.dense.scores(reading.focus)
             ranked = index.fused(query, scores)
             sure = ranking.confidence(ranked)
-            if verdict.outcome == "answer" and (
-                index.named_out_of_scope(query, verdict, scores)
-                or index.story_overrules(verdict, ranked, reading, sure)
-            ):
+            if verdict.outcome == "answer" and index.named_out_of_scope(query, verdict, scores):
                 verdict = dataclasses.replace(verdict, outcome="fallback", topic=None)
+            # whether the story's meaning favours another topic; it overrules at P_ANSWER
+            story = verdict.outcome == "answer" and index.story_overrules(
+                verdict, ranked, reading, 1.0
+            )
             oos = bool(ranked) and index.out_of_scope(query, scores, ranked[0].topic) is not None
             accepted = set(topics.split("|")) if topics else set()
             withheld = index.withheld(ranked, query, reading, verdict.outcome)
             gap = float(scores.topics.max()) - (scores.domain_score if scores.domain else -1.0)
-            items.append((accepted, verdict, ranked, sure, oos, withheld, gap))
+            items.append((accepted, verdict, ranked, sure, oos, withheld, gap, story))
         found[name] = items
     return found
 
@@ -177,54 +199,95 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kb", default=str(ROOT / "knowledge_base"))
     parser.add_argument("--folds", type=int, default=4)
+    parser.add_argument(
+        "--share",
+        type=float,
+        default=ranking.CENTROID_SHARE,
+        choices=SHARES,
+        help="centroid share whose table and point to print (default: the shipped one)",
+    )
     args = parser.parse_args(argv)
     kb = load_kb(args.kb)
     samples = held_out_features(kb, args.folds)
-    weight, temperature, loglik = learn_fusion(samples, list(kb.topics))
-    print(
-        f"fusion learned on {len(samples)} held-out phrasings: W_DENSE = {weight}, "
-        f"TEMPERATURE = {temperature} (mean log-probability of the right topic {loglik:.3f})"
-    )
-    ranking.W_DENSE, ranking.TEMPERATURE = weight, temperature
+    learned = learn_fusion(samples, list(kb.topics))
     index = build_index(kb)
     shared = ROOT / ".." / "shared" / "eval"
     sets = {
         **read_sets(shared / "dev_questions.tsv"),
         **read_sets(shared / "real_dev_questions.tsv"),
     }
-    items = dev_items(index, sets)
+    print(f"fusion learned on {len(samples)} held-out phrasings, for each centroid share:")
+    points = {}
+    for share, (weight, temperature, loglik) in learned.items():
+        ranking.CENTROID_SHARE, ranking.W_DENSE, ranking.TEMPERATURE = share, weight, temperature
+        point = operating_point(dev_items(index, sets), table=False)
+        print(
+            f"  CENTROID_SHARE = {share}: W_DENSE = {weight}, TEMPERATURE = {temperature}, mean "
+            f"log-probability of the right topic {loglik:.3f}; best point "
+            + (
+                f"P_ANSWER = {point[1]}, IN_SCOPE_MARGIN = {point[2]}, OFFER_MIN = {point[3]} "
+                f"(right + refused on the real sets {point[0][0]:.3f}, wrong on all "
+                f"{-point[0][1]:.3f})"
+                if point
+                else "none"
+            )
+        )
+        if point is not None:
+            points[share] = point
+    share = args.share
+    if share not in points:
+        print(
+            f"\nno operating point of CENTROID_SHARE = {share} keeps wrong answers at or under 5%"
+        )
+        return 1
+    value, p_answer, margin, offer_min = points[share]
+    weight, temperature, _ = learned[share]
+    ranking.CENTROID_SHARE, ranking.W_DENSE, ranking.TEMPERATURE = share, weight, temperature
+    operating_point(dev_items(index, sets), table=True)
     print(
-        f"\n{'P_ANSWER':>8} {'MARGIN':>6} {'OFFER':>5}  "
-        + "  ".join(f"{n[:26]:>36}" for n in items)
+        f"\nchosen: CENTROID_SHARE = {share}, W_DENSE = {weight}, TEMPERATURE = {temperature}, "
+        f"P_ANSWER = {p_answer}, IN_SCOPE_MARGIN = {margin}, OFFER_MIN = {offer_min}"
     )
+    return 0
+
+
+def operating_point(items, table: bool):
+    """The best allowed operating point as ((right answers plus refusals on the real sets,
+    minus wrong answers on every set), P_ANSWER, IN_SCOPE_MARGIN, OFFER_MIN), or None; with
+    `table`, every point's figures printed."""
+    if table:
+        print(
+            f"\n{'P_ANSWER':>8} {'MARGIN':>6} {'OFFER':>5}  "
+            + "  ".join(f"{n[:26]:>36}" for n in items)
+        )
     named_wrong = {n: replay(it, 9.0, 9.0, 9.0)["wrong"] for n, it in items.items()}
     best = None
     for p_answer in P_ANSWERS:
         for margin in MARGINS:
             for offer_min in OFFER_MINS:
                 figures = {n: replay(it, p_answer, margin, offer_min) for n, it in items.items()}
-                cells = [
-                    "t1 {top1:4.0%} off {offered:4.0%} wr {wrong:4.0%} oos {refused:4.0%}".format(
-                        **f
-                    )
-                    for f in figures.values()
-                ]
-                print(
-                    f"{p_answer:>8} {margin:>6} {offer_min:>5}  "
-                    + "  ".join(f"{c:>36}" for c in cells)
-                )
+                if table:
+                    _print_row(p_answer, margin, offer_min, figures)
                 real = [f for n, f in figures.items() if n.startswith("real")]
                 allowed = all(
                     f["wrong"] <= max(WRONG_MAX, named_wrong[n]) for n, f in figures.items()
                 ) and all(f["refused"] >= REFUSED_MIN - 1e-9 for f in real)
-                value = sum(f["top1"] + f["refused"] for f in real)
-                if allowed and (best is None or value > best[0] + 1e-9):
+                value = (
+                    round(sum(f["top1"] + f["refused"] for f in real), 9),
+                    -round(sum(f["wrong"] for f in figures.values()), 9),
+                )
+                if allowed and (best is None or value > best[0]):
                     best = (value, p_answer, margin, offer_min)
-    if best is None:
-        print("\nno operating point keeps wrong answers at or under 5% and refusals at 90%")
-        return 1
-    print(f"\nchosen: P_ANSWER = {best[1]}, IN_SCOPE_MARGIN = {best[2]}, OFFER_MIN = {best[3]}")
-    return 0
+    return best
+
+
+def _print_row(p_answer: float, margin: float, offer_min: float, figures: dict) -> None:
+    """One line of the operating-point table."""
+    cells = [
+        "t1 {top1:4.0%} off {offered:4.0%} wr {wrong:4.0%} oos {refused:4.0%}".format(**f)
+        for f in figures.values()
+    ]
+    print(f"{p_answer:>8} {margin:>6} {offer_min:>5}  " + "  ".join(f"{c:>36}" for c in cells))
 
 
 if __name__ == "__main__":

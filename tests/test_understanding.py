@@ -227,6 +227,9 @@ def test_rule_plausible_the_topic_the_words_point_to_is_offered_when_meaning_ran
     def meaning_elsewhere(query, scores):
         ranked = fused(query, scores)
         others = [s for s in ranked if s.topic != by_words]
+        # the semantic favourite's fused score is never below 0 (`fuse`): keep it so
+        shift = max(0.0, -others[0].score)
+        others = [dataclasses.replace(s, score=s.score + shift) for s in others]
         lowest = min(s.score for s in others) - 1.0
         lexical_best = next(s for s in ranked if s.topic == by_words)
         return [*others, dataclasses.replace(lexical_best, score=lowest)]
@@ -329,3 +332,28 @@ def test_rule_confident_is_withheld_when_an_out_of_scope_domain_is_nearly_as_clo
     assert match.outcome == "choices" and match.confidence >= ranking.P_ANSWER
     monkeypatch.setattr(index_module, "IN_SCOPE_MARGIN", -1.0)
     assert index.match(message).topic == "tam-tru"
+
+
+def test_rule_fused_a_topic_whose_phrasings_agree_outranks_one_close_stray_phrasing(
+    monkeypatch,
+) -> None:
+    # Topic B has one phrasing a little closer than any of A's; A's phrasings, taken together,
+    # are much closer (centroid). A share of centroid ranks A first; the best cosine alone
+    # (share 0, shipped) ranks B first.
+    best, centroid = np.array([0.90, 0.91]), np.array([0.88, 0.80])
+    monkeypatch.setattr(ranking, "CENTROID_SHARE", 0.5)
+    ranked = ranking.fuse([], ranking.meaning(best, centroid), ["a", "b"])
+    assert [s.topic for s in ranked] == ["a", "b"]
+    monkeypatch.setattr(ranking, "CENTROID_SHARE", 0.0)
+    ranked = ranking.fuse([], ranking.meaning(best, centroid), ["a", "b"])
+    assert [s.topic for s in ranked] == ["b", "a"]
+
+
+def test_a_topic_centroid_is_the_unit_mean_of_its_rows(index) -> None:
+    dense = index.dense
+    scores = dense.scores("đăng ký tạm trú cho người thuê nhà")
+    vector = dense.embed(index.accents.restore("đăng ký tạm trú cho người thuê nhà"))
+    number = dense.topic_ids.index("tam-tru")
+    mean = dense.vectors[dense.topic_of == number].mean(axis=0)
+    expected = float(vector @ (mean / np.linalg.norm(mean)))
+    assert scores.centroids[number] == pytest.approx(expected, abs=1e-5)

@@ -4,7 +4,8 @@ Rows are the topics' titles and phrasings, their FAQ entries' questions and phra
 phrasings of the out-of-scope domains (`lexicon/out_of_scope.toml`). A message's vector is
 compared with every row (one matrix product); each topic, FAQ entry and domain scores its best
 row (cosine similarity, as e5 gives it: about 0.8 for unrelated Vietnamese, 0.9+ for a close
-paraphrase).
+paraphrase). Each topic also scores the cosine to its centroid (the unit mean of its rows),
+which the ranking stage blends in (`ranking.meaning`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ class DenseScores:
     domain: str | None
     """The out-of-scope domain closest to the message, if the lexicon lists any."""
     domain_score: float
+    centroids: np.ndarray
+    """Cosine to each topic's centroid (the unit mean of its rows), in `topic_ids` order."""
 
 
 def _rows(kb: KnowledgeBase) -> Iterator[tuple[str, int, str | None, str | None]]:
@@ -84,6 +87,7 @@ class DenseIndex:
         self.by_phrasing_topic = Groups(np.where(self.is_phrasing, self.topic_of, -1), count)
         self.by_faq = Groups(self.faq_of, len(self.faq_keys))
         self.by_domain = Groups(self.domain_of, len(self.domains))
+        self.centroids = self.by_topic.centroids(self.vectors)
 
     def embed(self, text: str) -> np.ndarray:
         """The vector of one message: from the disk cache when it is a knowledge-base text (as
@@ -109,10 +113,12 @@ class DenseIndex:
         faq_best = self.by_faq.best(sims)
         faqs = {key: float(v) for key, v in zip(self.faq_keys, faq_best, strict=True)}
         domain_best = self.by_domain.best(sims)
+        centroids = self.centroids @ vector
         if not self.domains:
-            return DenseScores(topics, faqs, phrasing, None, -1.0)
+            return DenseScores(topics, faqs, phrasing, None, -1.0, centroids)
         top = int(np.argmax(domain_best))
-        return DenseScores(topics, faqs, phrasing, self.domains[top], float(domain_best[top]))
+        domain, domain_score = self.domains[top], float(domain_best[top])
+        return DenseScores(topics, faqs, phrasing, domain, domain_score, centroids)
 
 
 class RecentVectors:
@@ -166,6 +172,14 @@ class Groups:
         if len(self.order):
             best[self.present] = np.maximum.reduceat(sims[self.order], self.starts)
         return best
+
+    def centroids(self, vectors: np.ndarray) -> np.ndarray:
+        """The unit mean of each owner's rows of `vectors` (zeros for an owner without rows)."""
+        out = np.zeros((self.count, vectors.shape[1] if vectors.ndim == 2 else 0), np.float32)
+        if len(self.order):
+            sums = np.add.reduceat(vectors[self.order], self.starts, axis=0)
+            out[self.present] = sums / np.linalg.norm(sums, axis=1, keepdims=True)
+        return out
 
 
 _caches: dict[tuple[str, str], EmbeddingCache] = {}

@@ -53,6 +53,7 @@ from bot.understanding.ranking import (
     Scored,
     confidence,
     fuse,
+    meaning,
     menu,
 )
 from bot.understanding.reading import AskCues, Reading, read
@@ -333,7 +334,7 @@ class Index(LexicalIndex, FaqChoice):
             if terms
             for topic, score, *_ in self.rank(terms)
         ]
-        return fuse(lexical, scores.topics, self.topic_ids)
+        return fuse(lexical, meaning(scores.topics, scores.centroids), self.topic_ids)
 
 
 _BUILT: dict[tuple[str, str], Index] = {}
