@@ -4,6 +4,7 @@ decision table of `bot.understanding.index`, FAQ entries, and the lexical fallba
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 from types import MappingProxyType
 
@@ -11,6 +12,8 @@ import numpy as np
 import pytest
 from kbfactory import TOPICS, make_kb
 
+from bot.config import BotConfig
+from bot.dialogue.decide import respond
 from bot.kb.model import Faq
 from bot.understanding import build_index, ranking
 from bot.understanding import dense as dense_module
@@ -19,6 +22,8 @@ from bot.understanding import semantic as semantic_module
 from bot.understanding.lexical import LexicalIndex
 from bot.understanding.reading import FOCUS_CHARS, MAX_CHARS, AskCues, read
 from bot.understanding.semantic import E5Encoder, EmbeddingCache, load_encoder
+
+NOW = dt.datetime(2026, 12, 4, 9, 0)
 
 CUES = AskCues(phrases=(" cho hoi ", " the nao ", " bao lau "), endings=frozenset({"khong"}))
 
@@ -262,8 +267,6 @@ def test_a_general_question_gets_the_topic_not_an_faq_entry(index) -> None:
 
 
 def test_an_faq_entry_out_of_force_does_not_answer(index) -> None:
-    import datetime as dt
-
     ended = dataclasses.replace(FAQ, valid_until=dt.date(2026, 1, 1))
     topics = [dataclasses.replace(t, faqs=(ended,)) if t.id == "ket-hon" else t for t in TOPICS]
     kb = make_kb(topics)
@@ -330,6 +333,7 @@ def test_rule_confident_is_withheld_when_an_out_of_scope_domain_is_nearly_as_clo
     message = "thuê trọ thì khai báo thuế thế nào"
     match = index.match(message)
     assert match.outcome == "choices" and match.confidence >= ranking.P_ANSWER
+    assert match.near_domain == "thue"  # the reply names the tax office next to the choices
     monkeypatch.setattr(index_module, "IN_SCOPE_MARGIN", -1.0)
     assert index.match(message).topic == "tam-tru"
 
@@ -357,3 +361,17 @@ def test_a_topic_centroid_is_the_unit_mean_of_its_rows(index) -> None:
     mean = dense.vectors[dense.topic_of == number].mean(axis=0)
     expected = float(vector @ (mean / np.linalg.norm(mean)))
     assert scores.centroids[number] == pytest.approx(expected, abs=1e-5)
+
+
+def test_choices_far_from_every_out_of_scope_domain_name_no_office(index) -> None:
+    match = index.match("đăng ký khai mất bao lâu")
+    assert match.outcome == "choices" and match.near_domain is None
+
+
+def test_choices_near_an_out_of_scope_domain_say_where_to_ask_it_too(index) -> None:
+    turn = respond("thuê trọ thì khai báo thuế thế nào", {}, index, NOW, BotConfig())
+    assert turn.kind == "choices" and "tam-tru" in turn.candidates
+    text = turn.replies[-1].text
+    assert "thuế" in text and "cơ quan Thuế" in text
+    plain = respond("đăng ký khai mất bao lâu", {}, index, NOW, BotConfig())
+    assert plain.kind == "choices" and "cơ quan Thuế" not in plain.replies[-1].text

@@ -177,16 +177,24 @@ def faq_answer(
 def choices(
     index: Index, match: Match, state: dict[str, Any], buttons: bool, lead: tuple[Reply, ...] = ()
 ) -> Turn:
-    """Offer the closest topics as buttons (with the section asked, if any)."""
+    """Offer the closest topics as buttons (with the section asked, if any). When an
+    out-of-scope domain is nearly as close (`Match.near_domain`), the prompt first names the
+    office that handles it: the question may not be about a procedure of the ward at all."""
     kb = index.kb
     section = match.section
     shown = []
     for topic_id, _ in match.candidates:
         payload = f"#section:{topic_id}:{section}" if section else f"#topic:{topic_id}"
         shown.append(topic_button(kb.topics[topic_id], payload))
+    prompt = kb.text("choices_prompt")
+    entry = kb.lexicon.get("out_of_scope", {}).get(match.near_domain or "")
+    if entry:
+        prompt = kb.text(
+            "choices_near_domain", name=entry.get("name", ""), where=entry.get("where", "")
+        )
     return finish(
         kb,
-        [*lead, Reply(kb.text("choices_prompt"), tuple(shown))],
+        [*lead, Reply(prompt, tuple(shown))],
         state,
         buttons,
         kind="choices",

@@ -31,6 +31,7 @@ DIALOGUE_TEXTS = (
     "smalltalk_emoji",
     "smalltalk_gibberish",
     "choices_prompt",
+    "choices_near_domain",
     "numbered_hint",
     "ask_topic",
     "overview_more",

@@ -22,7 +22,9 @@ The decisions, in order (each has a test in tests/test_understanding.py or tests
    (`withheld`: the message names nothing, names shared by several close topics, or words the
    knowledge base lacks): answer the best fused topic.
 5. `plausible`: the best fused score reaches `OFFER_MIN`: offer the best three fused topics,
-   the third giving way to the naming rules' best when it is not among them (`menu`).
+   the third giving way to the naming rules' best when it is not among them (`menu`); when an
+   out-of-scope domain is within `NEAR_DOMAIN_MARGIN` of the best topic, the choices carry it
+   (`near_domain`) and the reply names its office too (`offer`).
 6. otherwise the lexical verdict (choices or fallback) stands.
 
 An answered topic is answered by one of its FAQ entries when the message is as close to that
@@ -47,6 +49,7 @@ from bot.understanding.ranking import (
     DOMAIN_WORDS_AT,
     IN_SCOPE_MARGIN,
     NAMED_DOMAIN_WORDS_AT,
+    NEAR_DOMAIN_MARGIN,
     OFFER_MIN,
     OUT_OF_SCOPE_MARGIN,
     P_ANSWER,
@@ -214,10 +217,23 @@ class Index(LexicalIndex, FaqChoice):
                 via="fused",
             )
         if best.score >= OFFER_MIN:
-            return dataclasses.replace(
-                verdict, outcome="choices", topic=None, candidates=offered, confidence=sure
-            )
+            return self.offer(verdict, offered, sure, scores)
         return dataclasses.replace(verdict, confidence=sure)
+
+    def offer(self, verdict: Match, offered: tuple, sure: float, scores: DenseScores) -> Match:
+        """Choices; with the out-of-scope domain when it is nearly as close as the best topic
+        (`NEAR_DOMAIN_MARGIN`), for the reply to name its office too: the question may be
+        about another office altogether."""
+        gap = float(scores.topics.max()) - scores.domain_score
+        near = scores.domain if gap < NEAR_DOMAIN_MARGIN else None
+        return dataclasses.replace(
+            verdict,
+            outcome="choices",
+            topic=None,
+            candidates=offered,
+            confidence=sure,
+            near_domain=near,
+        )
 
     def out_of_scope(self, query: Query, scores: DenseScores, best: str) -> str | None:
         """The out-of-scope domain the message is about, if it is closer to one than to any

@@ -58,6 +58,9 @@ class Match:
     """Probability the best topic is right, from the fused ranking (`bot.understanding.ranking`)."""
     domain: str | None = None
     """The out-of-scope domain the message is about, when it is closer to one than to any topic."""
+    near_domain: str | None = None
+    """With choices: an out-of-scope domain nearly as close as the best topic (within
+    `NEAR_DOMAIN_MARGIN`), whose office the reply names next to the choices."""
     via: str = "lexical"
     """Which stage decided: "lexical" (naming rules), "fused" (both signals) or "context"."""
 
