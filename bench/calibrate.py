@@ -147,8 +147,8 @@ def replay(items, p_answer: float, margin: float, offer_min: float) -> dict[str,
             outcome, topic, shown = "answer", ranked[0].topic, ()
         elif ranked and ranked[0].score >= offer_min:
             outcome, topic, shown = "choices", None, [s.topic for s in ranked[:MAX_CHOICES]]
-        else:
-            outcome, topic = verdict.outcome, None
+        else:  # the naming rules' verdict stands (an overruled story's answer too)
+            outcome, topic = verdict.outcome, verdict.topic if verdict.outcome == "answer" else None
             shown = [c for c, _ in verdict.candidates]
         if not accepted:
             n_out += 1
@@ -188,8 +188,7 @@ def dev_items(index, sets) -> dict[str, list]:
             oos = bool(ranked) and index.out_of_scope(query, scores, ranked[0].topic) is not None
             accepted = set(topics.split("|")) if topics else set()
             withheld = index.withheld(ranked, query, reading, verdict.outcome)
-            gap = float(scores.topics.max()) - (scores.domain_score if scores.domain else -1.0)
-            items.append((accepted, verdict, ranked, sure, oos, withheld, gap, story))
+            items.append((accepted, verdict, ranked, sure, oos, withheld, scores.scope_gap, story))
         found[name] = items
     return found
 
@@ -217,10 +216,11 @@ def main(argv: list[str] | None = None) -> int:
         **read_sets(shared / "real_dev_questions.tsv"),
     }
     print(f"fusion learned on {len(samples)} held-out phrasings, for each centroid share:")
-    points = {}
+    points, items = {}, {}
     for share, (weight, temperature, loglik) in learned.items():
         ranking.CENTROID_SHARE, ranking.W_DENSE, ranking.TEMPERATURE = share, weight, temperature
-        point = operating_point(dev_items(index, sets), table=False)
+        items[share] = dev_items(index, sets)
+        point = operating_point(items[share], table=False)
         print(
             f"  CENTROID_SHARE = {share}: W_DENSE = {weight}, TEMPERATURE = {temperature}, mean "
             f"log-probability of the right topic {loglik:.3f}; best point "
@@ -240,10 +240,9 @@ def main(argv: list[str] | None = None) -> int:
             f"\nno operating point of CENTROID_SHARE = {share} keeps wrong answers at or under 5%"
         )
         return 1
-    value, p_answer, margin, offer_min = points[share]
+    _, p_answer, margin, offer_min = points[share]
     weight, temperature, _ = learned[share]
-    ranking.CENTROID_SHARE, ranking.W_DENSE, ranking.TEMPERATURE = share, weight, temperature
-    operating_point(dev_items(index, sets), table=True)
+    operating_point(items[share], table=True)
     print(
         f"\nchosen: CENTROID_SHARE = {share}, W_DENSE = {weight}, TEMPERATURE = {temperature}, "
         f"P_ANSWER = {p_answer}, IN_SCOPE_MARGIN = {margin}, OFFER_MIN = {offer_min}"

@@ -186,12 +186,7 @@ def choices(
     for topic_id, _ in match.candidates:
         payload = f"#section:{topic_id}:{section}" if section else f"#topic:{topic_id}"
         shown.append(topic_button(kb.topics[topic_id], payload))
-    prompt = kb.text("choices_prompt")
-    entry = kb.lexicon.get("out_of_scope", {}).get(match.near_domain or "")
-    if entry:
-        prompt = kb.text(
-            "choices_near_domain", name=entry.get("name", ""), where=entry.get("where", "")
-        )
+    prompt = domain_text(kb, "choices_near_domain", match.near_domain) or kb.text("choices_prompt")
     return finish(
         kb,
         [*lead, Reply(prompt, tuple(shown))],
@@ -284,9 +279,17 @@ def out_of_scope(
     lead: tuple[Reply, ...],
 ) -> Turn:
     """A fallback that says which office handles what the message is about."""
-    entry = index.kb.lexicon.get("out_of_scope", {}).get(match.domain or "", {})
-    text = index.kb.text("out_of_scope", name=entry.get("name", ""), where=entry.get("where", ""))
+    text = domain_text(index.kb, "out_of_scope", match.domain) or ""
     return fallback(index, match, state, settings, buttons, lead, text)
+
+
+def domain_text(kb: KnowledgeBase, key: str, domain: str | None) -> str | None:
+    """Text `key` filled with an out-of-scope domain's name and where to ask (None: no such
+    domain in `lexicon/out_of_scope.toml`)."""
+    entry = kb.lexicon.get("out_of_scope", {}).get(domain or "")
+    if not entry:
+        return None
+    return kb.text(key, name=entry.get("name", ""), where=entry.get("where", ""))
 
 
 def welcome(

@@ -39,6 +39,12 @@ class DenseScores:
     centroids: np.ndarray
     """Cosine to each topic's centroid (the unit mean of its rows), in `topic_ids` order."""
 
+    @property
+    def scope_gap(self) -> float:
+        """How much closer (cosine) the best topic is than the nearest out-of-scope domain
+        (negative: the domain is closer; at least 1 without a domain, cosines being <= 1)."""
+        return float(self.topics.max()) - self.domain_score
+
 
 def _rows(kb: KnowledgeBase) -> Iterator[tuple[str, int, str | None, str | None]]:
     """(text, topic number or -1, FAQ id, out-of-scope domain) for every row."""

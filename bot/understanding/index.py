@@ -224,8 +224,7 @@ class Index(LexicalIndex, FaqChoice):
         """Choices; with the out-of-scope domain when it is nearly as close as the best topic
         (`NEAR_DOMAIN_MARGIN`), for the reply to name its office too: the question may be
         about another office altogether."""
-        gap = float(scores.topics.max()) - scores.domain_score
-        near = scores.domain if gap < NEAR_DOMAIN_MARGIN else None
+        near = scores.domain if scores.scope_gap < NEAR_DOMAIN_MARGIN else None
         return dataclasses.replace(
             verdict,
             outcome="choices",
@@ -241,9 +240,7 @@ class Index(LexicalIndex, FaqChoice):
         best topic's phrasings: e5 is weak on messages typed without diacritics)."""
         if not query.core:
             return None  # "mất bao lâu", "thế nộp ở đâu": nothing of its own to be about
-        if scores.domain is not None and scores.domain_score > float(
-            scores.topics.max() + OUT_OF_SCOPE_MARGIN
-        ):
+        if -scores.scope_gap > OUT_OF_SCOPE_MARGIN:
             return scores.domain
         domain, likeness, own = self.domain_similarity(query, best)
         if domain is not None and likeness >= DOMAIN_WORDS_AT and likeness > own:
@@ -276,9 +273,7 @@ class Index(LexicalIndex, FaqChoice):
     def in_scope(scores: DenseScores) -> bool:
         """True when the best topic is closer by meaning than every out-of-scope domain by
         `IN_SCOPE_MARGIN`: questions about other offices sit close to some topic too."""
-        if scores.domain is None:
-            return True
-        return float(scores.topics.max()) >= scores.domain_score + IN_SCOPE_MARGIN
+        return scores.scope_gap >= IN_SCOPE_MARGIN
 
     def withheld(
         self,

@@ -56,10 +56,9 @@ out-of-scope probe of tests/test_names.py, typed either way, is still refused). 
 fillers are settled by their spelling in context (3 December 2026) calibrate.py's own replay
 prefers 0.6 by one right answer on whole messages, with one more wrong; through the dialogue
 (`bench/eval_accuracy.py --variants`) 0.6 answered whole messages wrongly 2.7 -> 4.0% as
-typed and 4.0 -> 5.3% without diacritics, refusing 89.7% out of scope, so 0.7 stays. Since
-the replay weighs a story's overrule at each P_ANSWER (4 December 2026) it prefers 0.5;
-through the dialogue 0.5 answers asking sentences wrongly 6.7% and refuses 89.7% of whole
-messages out of scope: 0.7 stays."""
+typed and 4.0 -> 5.3% without diacritics, refusing 89.7% out of scope, so 0.7 stays
+(re-run on 4 December 2026, once the replay used the temperature and P_ANSWER it replays, not
+the shipped ones: it still prefers 0.6)."""
 SWITCH_AT = 0.7
 """Lowest fused confidence at which a message in a conversation that the naming rules leave
 open moves to another topic: the current topic is the likely subject of a follow-up, so a
@@ -145,11 +144,12 @@ def meaning(best: np.ndarray, centroid: np.ndarray) -> np.ndarray:
     return (1.0 - CENTROID_SHARE) * best + CENTROID_SHARE * centroid
 
 
-def confidence(ranked: Sequence[Scored], temperature: float = TEMPERATURE) -> float:
-    """The softmax probability of the best topic."""
+def confidence(ranked: Sequence[Scored]) -> float:
+    """The softmax probability of the best topic at `TEMPERATURE` (read when called, so that
+    bench/calibrate.py's learned temperature is the one its replay uses)."""
     if not ranked:
         return 0.0
-    scores = np.array([s.score for s in ranked]) / temperature
+    scores = np.array([s.score for s in ranked]) / TEMPERATURE
     scores -= scores.max()
     weights = np.exp(scores)
     return float(weights[0] / weights.sum())
