@@ -13,7 +13,12 @@ Usage: .venv/bin/python bench/calibrate.py [--kb knowledge_base] [--folds 4] [--
    the naming rules alone already answer wrongly, which no point changes) and out-of-scope
    questions refused at or over 90% on the real ones; the best has the most right answers
    plus out-of-scope questions refused on the real ones, then the fewest wrong answers.
-3. The share is not chosen here: the dev sets cannot tell the shares apart (their best points
+3. The weight of the discriminant in the choices (`MENU_WEIGHT`), which changes no answer:
+   first from the knowledge base, the weights that put the right topic of the held-out
+   phrasings among the choices about as often as the best one (`MENU_TOLERANCE`); of those,
+   the smallest offering the right topic for about as many real dev questions as the best
+   (`MENU_SLACK`), at the shipped P_ANSWER, IN_SCOPE_MARGIN and OFFER_MIN.
+4. The share is not chosen here: the dev sets cannot tell the shares apart (their best points
    are within a question or two of each other) and the replay only approximates the dialogue.
    The table and point printed are those of `--share` (default: the shipped one); see
    `CENTROID_SHARE` in ranking.py for how it was chosen.
@@ -38,6 +43,7 @@ from bench.eval_accuracy import read_sets  # noqa: E402
 from bot.kb.loader import load_kb  # noqa: E402
 from bot.understanding import build_index, ranking  # noqa: E402
 from bot.understanding.dense import Groups  # noqa: E402
+from bot.understanding.discriminant import Discriminant  # noqa: E402
 from bot.understanding.lexical import MAX_CHOICES  # noqa: E402
 
 SHARES = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -46,13 +52,22 @@ TEMPERATURES = (0.02, 0.03, 0.05, 0.08, 0.12, 0.2)
 P_ANSWERS = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01)
 MARGINS = (-1.0, 0.0, 0.02, 0.03, 0.04, 0.05, 0.06)
 OFFER_MINS = (0.0, 0.2, 0.3, 0.4)
+MENU_WEIGHTS = (0.0, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
+MENU_TOLERANCE = 0.0025
+"""How far below the best share of held-out phrasings offered a menu weight may be and still
+count as as good (a few phrasings of about a thousand)."""
+MENU_SLACK = 1
+"""Real dev questions a smaller menu weight may offer fewer than the best (per set): the replay
+only approximates the dialogue (4 December 2026: through the dialogue 0.03 and 0.1 offered
+the right topic for as many real questions; the replay gave 0.1 one more per set), and a
+smaller weight reorders fewer menus."""
 WRONG_MAX = 0.05
 REFUSED_MIN = 0.90
 
 
 def held_out_features(kb, folds: int) -> list[tuple[str, list, tuple]]:
-    """(right topic, lexical ranks, (best cosine, centroid cosine) per topic) for every phrasing,
-    matched without its fold."""
+    """(right topic, lexical ranks, (best cosine, centroid cosine, discriminant score) per
+    topic) for every phrasing, matched without its fold."""
     full = build_index(kb)
     if full.dense is None:
         sys.exit("the semantic model did not load: nothing to calibrate")
@@ -79,6 +94,8 @@ def held_out_features(kb, folds: int) -> list[tuple[str, list, tuple]]:
         kept_vectors = dense.vectors[mask]
         groups = Groups(dense.topic_of[mask], len(dense.topic_ids))
         centroids = groups.centroids(kept_vectors)
+        count = len(dense.topic_ids)
+        discriminant = Discriminant.fit(kept_vectors, dense.topic_of[mask], count)
         for (number, i), question in texts.items():
             if i % folds != fold:
                 continue
@@ -91,7 +108,8 @@ def held_out_features(kb, folds: int) -> list[tuple[str, list, tuple]]:
             ]
             vector = vector_of[question]
             best, centroid = groups.best(kept_vectors @ vector), centroids @ vector
-            out.append((dense.topic_ids[number], ranks, (best, centroid)))
+            likely = discriminant.scores(vector)
+            out.append((dense.topic_ids[number], ranks, (best, centroid, likely)))
     return out
 
 
@@ -112,7 +130,7 @@ def learn_fusion(samples, topic_ids) -> dict[float, tuple[float, float, float]]:
         for weight in WEIGHTS:
             ranking.W_DENSE = weight
             fused = [
-                (gold, ranking.fuse(ranks, ranking.meaning(*d), topic_ids))
+                (gold, ranking.fuse(ranks, ranking.meaning(d[0], d[1]), topic_ids))
                 for gold, ranks, d in samples
             ]
             for temperature in TEMPERATURES:
@@ -121,6 +139,48 @@ def learn_fusion(samples, topic_ids) -> dict[float, tuple[float, float, float]]:
                     best = (weight, temperature, mean)
         learned[share] = best
     return learned
+
+
+def menu_weights(samples, topic_ids, temperature: float) -> list[tuple[float, float, float]]:
+    """(MENU_WEIGHT, share of held-out phrasings whose right topic is among the choices, mean
+    log-probability of the right topic) for every weight of `MENU_WEIGHTS`, at the fusion of
+    `ranking`'s current constants."""
+    found = []
+    for weight in MENU_WEIGHTS:
+        ranking.MENU_WEIGHT = weight
+        fused, offered = [], 0
+        for gold, ranks, d in samples:
+            semantic = ranking.meaning(d[0], d[1])
+            ranked = ranking.fuse(ranks, semantic, topic_ids)
+            ranked = ranking.for_choices(ranked, d[2], topic_ids)
+            by_words = max(ranks, key=lambda r: r[1])[0] if ranks else None
+            offered += gold in dict(ranking.menu(ranked, by_words, MAX_CHOICES))
+            fused.append((gold, ranked))
+        loglik = _mean_log_probability(fused, temperature)
+        found.append((weight, offered / max(len(samples), 1), loglik))
+    return found
+
+
+def menu_weight(weights: list[tuple[float, float, float]], items) -> float:
+    """The weight of the choices: among those within `MENU_TOLERANCE` of the most held-out
+    phrasings offered, the smallest that offers the right topic, at the shipped operating
+    point (the weight changes no answer, only the choices), for at most `MENU_SLACK` real dev
+    questions fewer than the best of them on each real set."""
+    most = max(offered for _, offered, _ in weights)
+    close = [w for w, offered, _ in weights if offered >= most - MENU_TOLERANCE]
+    point = (ranking.P_ANSWER, ranking.IN_SCOPE_MARGIN, ranking.OFFER_MIN)
+    real = {n: it for n, it in items.items() if n.startswith("real")}
+    counts = {
+        w: {n: round(replay(it, *point, w)["offered"] * _in_scope(it)) for n, it in real.items()}
+        for w in close
+    }
+    best = {n: max(c[n] for c in counts.values()) for n in real}
+    return min(w for w in close if all(counts[w][n] >= best[n] - MENU_SLACK for n in real))
+
+
+def _in_scope(items) -> int:
+    """How many questions of a replayed set are in scope."""
+    return sum(1 for item in items if item[0])
 
 
 def _mean_log_probability(fused, temperature: float) -> float:
@@ -135,10 +195,12 @@ def _mean_log_probability(fused, temperature: float) -> float:
     return total / max(len(fused), 1)
 
 
-def replay(items, p_answer: float, margin: float, offer_min: float) -> dict[str, float]:
+def replay(
+    items, p_answer: float, margin: float, offer_min: float, weight: float | None = None
+) -> dict[str, float]:
     """Figures of one set for one operating point, from the precomputed parts of each match."""
     right = offered = wrong = refused = n_in = n_out = 0
-    for accepted, verdict, ranked, sure, oos, withheld, gap, story in items:
+    for accepted, verdict, ranked, sure, oos, withheld, gap, story, choices in items:
         if verdict.outcome == "answer" and not (story and sure >= p_answer):
             outcome, topic, shown = "answer", verdict.topic, ()
         elif oos:
@@ -146,7 +208,8 @@ def replay(items, p_answer: float, margin: float, offer_min: float) -> dict[str,
         elif ranked and sure >= p_answer and gap >= margin and not withheld:
             outcome, topic, shown = "answer", ranked[0].topic, ()
         elif ranked and ranked[0].score >= offer_min:
-            outcome, topic, shown = "choices", None, [s.topic for s in ranked[:MAX_CHOICES]]
+            shown = choices[ranking.MENU_WEIGHT if weight is None else weight]
+            outcome, topic = "choices", None
         else:  # the naming rules' verdict stands (an overruled story's answer too)
             outcome, topic = verdict.outcome, verdict.topic if verdict.outcome == "answer" else None
             shown = [c for c, _ in verdict.candidates]
@@ -188,8 +251,23 @@ def dev_items(index, sets) -> dict[str, list]:
             oos = bool(ranked) and index.out_of_scope(query, scores, ranked[0].topic) is not None
             accepted = set(topics.split("|")) if topics else set()
             withheld = index.withheld(ranked, query, reading, verdict.outcome)
-            items.append((accepted, verdict, ranked, sure, oos, withheld, scores.scope_gap, story))
+            choices = _choices(index, query, scores, verdict, ranked)
+            gap = scores.scope_gap
+            items.append((accepted, verdict, ranked, sure, oos, withheld, gap, story, choices))
         found[name] = items
+    return found
+
+
+def _choices(index, query, scores, verdict, ranked) -> dict[float, list[str]]:
+    """The topics offered at each weight of `MENU_WEIGHTS` (the shipped one included)."""
+    by_words = verdict.candidates[0][0] if verdict.candidates else None
+    shipped, found = ranking.MENU_WEIGHT, {}
+    for weight in (*MENU_WEIGHTS, shipped):
+        ranking.MENU_WEIGHT = weight
+        choices = ranking.for_choices(ranked, scores.likely, index.topic_ids)
+        offered = ranking.menu(choices, by_words, MAX_CHOICES)
+        found[weight] = [topic for topic, _ in offered]
+    ranking.MENU_WEIGHT = shipped
     return found
 
 
@@ -216,11 +294,14 @@ def main(argv: list[str] | None = None) -> int:
         **read_sets(shared / "real_dev_questions.tsv"),
     }
     print(f"fusion learned on {len(samples)} held-out phrasings, for each centroid share:")
-    points, items = {}, {}
+    points, items, menus = {}, {}, {}
     for share, (weight, temperature, loglik) in learned.items():
         ranking.CENTROID_SHARE, ranking.W_DENSE, ranking.TEMPERATURE = share, weight, temperature
         items[share] = dev_items(index, sets)
         point = operating_point(items[share], table=False)
+        weights = menu_weights(samples, list(kb.topics), temperature)
+        chosen = menu_weight(weights, items[share])
+        menus[share] = chosen
         print(
             f"  CENTROID_SHARE = {share}: W_DENSE = {weight}, TEMPERATURE = {temperature}, mean "
             f"log-probability of the right topic {loglik:.3f}; best point "
@@ -231,6 +312,8 @@ def main(argv: list[str] | None = None) -> int:
                 if point
                 else "none"
             )
+            + f"; MENU_WEIGHT = {chosen}; right topic offered for held-out phrasings at each "
+            + ", ".join(f"{w}: {offered:.1%}" for w, offered, _ in weights)
         )
         if point is not None:
             points[share] = point
@@ -245,7 +328,8 @@ def main(argv: list[str] | None = None) -> int:
     operating_point(items[share], table=True)
     print(
         f"\nchosen: CENTROID_SHARE = {share}, W_DENSE = {weight}, TEMPERATURE = {temperature}, "
-        f"P_ANSWER = {p_answer}, IN_SCOPE_MARGIN = {margin}, OFFER_MIN = {offer_min}"
+        f"P_ANSWER = {p_answer}, IN_SCOPE_MARGIN = {margin}, OFFER_MIN = {offer_min}, "
+        f"MENU_WEIGHT = {menus[share]}"
     )
     return 0
 

@@ -5,7 +5,8 @@ phrasings of the out-of-scope domains (`lexicon/out_of_scope.toml`). A message's
 compared with every row (one matrix product); each topic, FAQ entry and domain scores its best
 row (cosine similarity, as e5 gives it: about 0.8 for unrelated Vietnamese, 0.9+ for a close
 paraphrase). Each topic also scores the cosine to its centroid (the unit mean of its rows),
-which the ranking stage blends in (`ranking.meaning`).
+which the ranking stage blends in (`ranking.meaning`), and its score by a discriminant fitted
+on the topics' rows (`Discriminant`), which orders the choices (`ranking.MENU_WEIGHT`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 
 from bot.kb.model import KnowledgeBase
 from bot.understanding.accents import Accents
+from bot.understanding.discriminant import Discriminant
 from bot.understanding.semantic import EmbeddingCache, Encoder
 
 
@@ -38,6 +40,9 @@ class DenseScores:
     domain_score: float
     centroids: np.ndarray
     """Cosine to each topic's centroid (the unit mean of its rows), in `topic_ids` order."""
+    likely: np.ndarray
+    """Each topic's discriminant score minus the best one (`Discriminant`), in `topic_ids`
+    order: what orders the choices besides the words and cosines (`ranking.MENU_WEIGHT`)."""
 
     @property
     def scope_gap(self) -> float:
@@ -94,6 +99,7 @@ class DenseIndex:
         self.by_faq = Groups(self.faq_of, len(self.faq_keys))
         self.by_domain = Groups(self.domain_of, len(self.domains))
         self.centroids = self.by_topic.centroids(self.vectors)
+        self.discriminant = Discriminant.fit(self.vectors, self.topic_of, count)
 
     def embed(self, text: str) -> np.ndarray:
         """The vector of one message: from the disk cache when it is a knowledge-base text (as
@@ -120,11 +126,12 @@ class DenseIndex:
         faqs = {key: float(v) for key, v in zip(self.faq_keys, faq_best, strict=True)}
         domain_best = self.by_domain.best(sims)
         centroids = self.centroids @ vector
+        likely = self.discriminant.scores(vector)
         if not self.domains:
-            return DenseScores(topics, faqs, phrasing, None, -1.0, centroids)
+            return DenseScores(topics, faqs, phrasing, None, -1.0, centroids, likely)
         top = int(np.argmax(domain_best))
         domain, domain_score = self.domains[top], float(domain_best[top])
-        return DenseScores(topics, faqs, phrasing, domain, domain_score, centroids)
+        return DenseScores(topics, faqs, phrasing, domain, domain_score, centroids, likely)
 
 
 class RecentVectors:

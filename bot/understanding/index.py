@@ -21,10 +21,11 @@ The decisions, in order (each has a test in tests/test_understanding.py or tests
    meaning than every out-of-scope domain by `IN_SCOPE_MARGIN`, and the words do not forbid it
    (`withheld`: the message names nothing, names shared by several close topics, or words the
    knowledge base lacks): answer the best fused topic.
-5. `plausible`: the best fused score reaches `OFFER_MIN`: offer the best three fused topics,
-   the third giving way to the naming rules' best when it is not among them (`menu`); when an
-   out-of-scope domain is within `NEAR_DOMAIN_MARGIN` of the best topic, the choices carry it
-   (`near_domain`) and the reply names its office too (`offer`).
+5. `plausible`: the best fused score reaches `OFFER_MIN`: offer the best three topics by the
+   fused score with the discriminant's added (`ranking.MENU_WEIGHT`), the third giving way
+   to the naming rules' best when it is not among them (`menu`); when an out-of-scope domain
+   is within `NEAR_DOMAIN_MARGIN` of the best topic, the choices carry it (`near_domain`)
+   and the reply names its office too (`offer`).
 6. otherwise the lexical verdict (choices or fallback) stands.
 
 An answered topic is answered by one of its FAQ entries when the message is as close to that
@@ -55,6 +56,7 @@ from bot.understanding.ranking import (
     P_ANSWER,
     Scored,
     confidence,
+    for_choices,
     fuse,
     meaning,
     menu,
@@ -217,7 +219,8 @@ class Index(LexicalIndex, FaqChoice):
                 via="fused",
             )
         if best.score >= OFFER_MIN:
-            return self.offer(verdict, offered, sure, scores)
+            choices = for_choices(ranked, scores.likely, self.topic_ids)
+            return self.offer(verdict, menu(choices, by_words, MAX_CHOICES), sure, scores)
         return dataclasses.replace(verdict, confidence=sure)
 
     def offer(self, verdict: Match, offered: tuple, sure: float, scores: DenseScores) -> Match:

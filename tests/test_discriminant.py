@@ -1,0 +1,82 @@
+"""The discriminant learned from the knowledge base's phrasings, and the choices it orders."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bot.understanding import ranking
+from bot.understanding.discriminant import ABSENT, Discriminant
+
+
+def _unit(rows: list[tuple[float, float, float]]) -> np.ndarray:
+    vectors = np.array(rows, dtype=np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+# Topic 0's phrasings vary widely along the second axis and sit above the third; topic 1's are
+# tight, below it. What tells them apart is the third axis alone.
+ROWS = _unit([(1, -0.6, 0.1), (1, -0.3, 0.1), (1, 0.3, 0.1), (1, 0.6, 0.1)])
+ROWS = np.vstack([ROWS, _unit([(1, -0.05, -0.1), (1, 0.05, -0.1)])])
+OWNER = np.array([0, 0, 0, 0, 1, 1])
+
+
+def test_a_message_goes_to_the_topic_the_telling_direction_points_to_not_the_nearest_row():
+    message = _unit([(1, 0.05, 0.02)])[0]
+    assert int(np.argmax(ROWS @ message)) in (4, 5)  # by cosine, a row of topic 1 is nearest
+    scores = Discriminant.fit(ROWS, OWNER, 2).scores(message)
+    assert scores[0] == 0.0 and scores[1] < 0.0  # the discriminant: topic 0
+
+
+def test_a_topic_without_rows_is_never_the_favourite_and_rows_of_no_topic_are_ignored():
+    owner = np.array([0, 0, 0, 0, -1, -1])  # the last two rows: an out-of-scope domain
+    discriminant = Discriminant.fit(ROWS, owner, 2)
+    assert discriminant.offsets[1] == pytest.approx(ABSENT)
+    for row in ROWS:
+        assert np.argmax(discriminant.scores(row)) == 0
+
+
+def _ranked(*pairs: tuple[str, float]) -> list[ranking.Scored]:
+    return [ranking.Scored(topic, score, 0.0, 0.9) for topic, score in pairs]
+
+
+def test_choices_are_reordered_by_the_discriminant_and_nothing_joins_them(monkeypatch):
+    ranked = _ranked(("a", 0.5), ("b", 0.45), ("c", 0.1))
+    likely = np.array([-10.0, 0.0, -1.0, 0.0])  # "d", its favourite, was not shortlisted
+    topic_ids = ["a", "b", "c", "d"]
+    monkeypatch.setattr(ranking, "MENU_WEIGHT", 0.03)
+    reordered = ranking.for_choices(ranked, likely, topic_ids)
+    assert [s.topic for s in reordered] == ["b", "a", "c"]
+    monkeypatch.setattr(ranking, "MENU_WEIGHT", 0.0)
+    assert [s.topic for s in ranking.for_choices(ranked, likely, topic_ids)] == ["a", "b", "c"]
+
+
+STORY = (
+    "Nhà tôi bị nứt tường do nhà bên cạnh xây, đã sang nói chuyện nhưng họ không nghe. "
+    "Tôi muốn gửi đơn lên phường thì gửi thế nào?"
+)
+
+
+def test_a_story_offers_the_procedure_its_phrasings_point_to(shipped_index, monkeypatch):
+    # A neighbour's building work cracked the wall: a complaint to the ward (phản ánh, kiến
+    # nghị), which the best cosines alone leave out of the choices.
+    match = shipped_index.match(STORY)
+    assert match.outcome == "choices"
+    assert "phan-anh-kien-nghi" in dict(match.candidates)
+    monkeypatch.setattr(ranking, "MENU_WEIGHT", 0.0)
+    assert "phan-anh-kien-nghi" not in dict(shipped_index.match(STORY).candidates)
+
+
+def test_the_discriminant_never_changes_what_is_answered_or_refused(shipped_index, monkeypatch):
+    messages = (
+        "Tôi mới chuyển đến thuê nhà ở Tây Hồ để đi làm, quê ở Thanh Hóa. Chủ nhà bảo phải "
+        "khai báo, tôi làm thế nào?",
+        "Bà ngoại tôi 90 tuổi, muốn ra nước ngoài thăm cháu, bà chưa có hộ chiếu bao giờ.",
+        "tìm việc làm online ở tây hồ",
+        STORY,
+    )
+    shipped = [shipped_index.match(m) for m in messages]
+    monkeypatch.setattr(ranking, "MENU_WEIGHT", 1.0)
+    heavier = [shipped_index.match(m) for m in messages]
+    assert [(m.outcome, m.topic) for m in heavier] == [(m.outcome, m.topic) for m in shipped]
+    assert [m.outcome for m in shipped] == ["answer", "answer", "choices", "choices"]
