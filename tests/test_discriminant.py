@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
+from bot.dialogue.decide import _still_on_topic
 from bot.understanding import ranking
 from bot.understanding.discriminant import ABSENT, Discriminant
+from bot.understanding.query import Match
 
 
 def _unit(rows: list[tuple[float, float, float]]) -> np.ndarray:
@@ -80,3 +84,15 @@ def test_the_discriminant_never_changes_what_is_answered_or_refused(shipped_inde
     heavier = [shipped_index.match(m) for m in messages]
     assert [(m.outcome, m.topic) for m in heavier] == [(m.outcome, m.topic) for m in shipped]
     assert [m.outcome for m in shipped] == ["answer", "answer", "choices", "choices"]
+
+
+def test_a_follow_up_stays_on_a_topic_the_reordered_choices_left_out(shipped_index) -> None:
+    # The fused ranking had the current topic among its best three; the discriminant's
+    # reordering pushed it out of the choices shown. The follow-up still belongs to it.
+    query = shipped_index.analyze("tôi cần để đi làm việc ở nước ngoài")
+    assert query.names_topic
+    shown = (("ho-chieu", 0.5), ("tam-vang", 0.4), ("lien-he", 0.1))
+    match = Match("choices", None, shown, 0.5, query, back=1.0)
+    assert not _still_on_topic(query, match, "ly-lich-tu-phap")
+    plausible = dataclasses.replace(match, plausible=("ho-chieu", "ly-lich-tu-phap", "tam-vang"))
+    assert _still_on_topic(query, plausible, "ly-lich-tu-phap")

@@ -318,10 +318,11 @@ def _follow_up(
 
 def _still_on_topic(query: Query, match: Match, last: str) -> bool:
     """True when a follow-up neither answered elsewhere nor asking a section still belongs to
-    the current topic: it names nothing, the menu would hold the current topic anyway, or its
-    words only brush other topics' phrasings ("bé có cần đi cùng không" after hộ chiếu, "tôi ở
-    nội thành" after hộ nghèo: less than `BACK_MIN` of any phrasing)."""
-    if not query.names_topic or last in (c for c, _ in match.candidates):
+    the current topic: it names nothing, the menu would hold the current topic anyway (or did
+    before the discriminant reordered it, `Match.plausible`), or its words only brush other
+    topics' phrasings ("bé có cần đi cùng không" after hộ chiếu, "tôi ở nội thành" after hộ
+    nghèo: less than `BACK_MIN` of any phrasing)."""
+    if not query.names_topic or last in (*(c for c, _ in match.candidates), *match.plausible):
         return True
     return match.outcome != "answer" and match.back < BACK_MIN
 

@@ -220,13 +220,22 @@ class Index(LexicalIndex, FaqChoice):
             )
         if best.score >= OFFER_MIN:
             choices = for_choices(ranked, scores.likely, self.topic_ids)
-            return self.offer(verdict, menu(choices, by_words, MAX_CHOICES), sure, scores)
+            shown = menu(choices, by_words, MAX_CHOICES)
+            return self.offer(verdict, shown, sure, scores, tuple(t for t, _ in offered))
         return dataclasses.replace(verdict, confidence=sure)
 
-    def offer(self, verdict: Match, offered: tuple, sure: float, scores: DenseScores) -> Match:
+    def offer(
+        self,
+        verdict: Match,
+        offered: tuple,
+        sure: float,
+        scores: DenseScores,
+        plausible: tuple[str, ...] = (),
+    ) -> Match:
         """Choices; with the out-of-scope domain when it is nearly as close as the best topic
         (`NEAR_DOMAIN_MARGIN`), for the reply to name its office too: the question may be
-        about another office altogether."""
+        about another office altogether. `plausible`: the best topics before the choices were
+        reordered (`Match.plausible`)."""
         near = scores.domain if scores.scope_gap < NEAR_DOMAIN_MARGIN else None
         return dataclasses.replace(
             verdict,
@@ -235,6 +244,7 @@ class Index(LexicalIndex, FaqChoice):
             candidates=offered,
             confidence=sure,
             near_domain=near,
+            plausible=plausible,
         )
 
     def out_of_scope(self, query: Query, scores: DenseScores, best: str) -> str | None:

@@ -61,6 +61,10 @@ class Match:
     near_domain: str | None = None
     """With choices: an out-of-scope domain nearly as close as the best topic (within
     `NEAR_DOMAIN_MARGIN`), whose office the reply names next to the choices."""
+    plausible: tuple[str, ...] = ()
+    """With choices: the best topics by the fused score, before the discriminant reordered
+    them for the choices (`ranking.for_choices`). A follow-up whose current topic is among
+    them still belongs to it, as when it is among the choices."""
     via: str = "lexical"
     """Which stage decided: "lexical" (naming rules), "fused" (both signals) or "context"."""
 
