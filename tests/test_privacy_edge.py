@@ -26,7 +26,7 @@ from tests import admin_support
 from tests.fixtures_zalo import make_config
 from tests.http_support import console_login, csrf, serving
 
-USER = "7001"
+USER = "8405017001234567"  # as long as a Zalo id: no timestamp holds these digits
 CODE = "000.00.01.H26-260930-0012"
 SECRET = "001099012345"  # a CCCD number the citizen typed
 MARKER = "chuyenkhoanthuongniên"
