@@ -8,16 +8,17 @@ Usage: .venv/bin/python bench/calibrate.py [--kb knowledge_base] [--folds 4] [--
    highest mean log-probability.
 2. Operating points (calibrated on the dev sets): with each share's fusion, every question of
    ../shared/eval/dev_questions.tsv and real_dev_questions.tsv (asking sentence and whole
-   message) is matched once; the decision is replayed for each (P_ANSWER, IN_SCOPE_MARGIN,
-   OFFER_MIN). An allowed point keeps wrong answers at or under 5% on every set (or under what
-   the naming rules alone already answer wrongly, which no point changes) and out-of-scope
-   questions refused at or over 90% on the real ones; the best has the most right answers
-   plus out-of-scope questions refused on the real ones, then the fewest wrong answers.
+   message, each as typed and without diacritics) is matched once; the decision is replayed
+   for each (P_ANSWER, IN_SCOPE_MARGIN, OFFER_MIN, SCOPE_ODDS_AT). An allowed point keeps
+   wrong answers at or under 5% on every set (or under what the naming rules alone already
+   answer wrongly, which no point changes) and out-of-scope questions refused at or over 90%
+   on the real ones; the best has the most right answers plus out-of-scope questions refused
+   on the real ones, then the fewest wrong answers.
 3. The weight of the discriminant in the choices (`MENU_WEIGHT`), which changes no answer:
    first from the knowledge base, the weights that put the right topic of the held-out
    phrasings among the choices about as often as the best one (`MENU_TOLERANCE`); of those,
-   the smallest offering the right topic for about as many real dev questions as the best
-   (`MENU_SLACK`), at the shipped P_ANSWER, IN_SCOPE_MARGIN and OFFER_MIN.
+   the one offering the right topic for the most real dev questions at the shipped operating
+   point, then the smallest.
 4. The share is not chosen here: the dev sets cannot tell the shares apart (their best points
    are within a question or two of each other) and the replay only approximates the dialogue.
    The table and point printed are those of `--share` (default: the shipped one); see
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import math
 import sys
 from pathlib import Path
@@ -39,7 +41,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.eval_accuracy import read_sets  # noqa: E402
+from bench.eval_accuracy import read_sets, strip_diacritics  # noqa: E402
 from bot.kb.loader import load_kb  # noqa: E402
 from bot.understanding import build_index, ranking  # noqa: E402
 from bot.understanding.dense import Groups  # noqa: E402
@@ -52,15 +54,11 @@ TEMPERATURES = (0.02, 0.03, 0.05, 0.08, 0.12, 0.2)
 P_ANSWERS = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01)
 MARGINS = (-1.0, 0.0, 0.02, 0.03, 0.04, 0.05, 0.06)
 OFFER_MINS = (0.0, 0.2, 0.3, 0.4)
+SCOPE_ODDS = (math.inf, 80.0, 70.0, 60.0, 50.0, 40.0, 30.0)
 MENU_WEIGHTS = (0.0, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
 MENU_TOLERANCE = 0.0025
 """How far below the best share of held-out phrasings offered a menu weight may be and still
 count as as good (a few phrasings of about a thousand)."""
-MENU_SLACK = 1
-"""Real dev questions a smaller menu weight may offer fewer than the best (per set): the replay
-only approximates the dialogue (4 December 2026: through the dialogue 0.03 and 0.1 offered
-the right topic for as many real questions; the replay gave 0.1 one more per set), and a
-smaller weight reorders fewer menus."""
 WRONG_MAX = 0.05
 REFUSED_MIN = 0.90
 
@@ -95,7 +93,8 @@ def held_out_features(kb, folds: int) -> list[tuple[str, list, tuple]]:
         groups = Groups(dense.topic_of[mask], len(dense.topic_ids))
         centroids = groups.centroids(kept_vectors)
         count = len(dense.topic_ids)
-        discriminant = Discriminant.fit(kept_vectors, dense.topic_of[mask], count)
+        classes = np.where(dense.domain_of >= 0, count + dense.domain_of, dense.topic_of)
+        discriminant = Discriminant.fit(kept_vectors, classes[mask], count + len(dense.domains))
         for (number, i), question in texts.items():
             if i % folds != fold:
                 continue
@@ -108,7 +107,8 @@ def held_out_features(kb, folds: int) -> list[tuple[str, list, tuple]]:
             ]
             vector = vector_of[question]
             best, centroid = groups.best(kept_vectors @ vector), centroids @ vector
-            likely = discriminant.scores(vector)
+            likely = discriminant.scores(vector)[:count]
+            likely = likely - likely.max()
             out.append((dense.topic_ids[number], ranks, (best, centroid, likely)))
     return out
 
@@ -163,19 +163,21 @@ def menu_weights(samples, topic_ids, temperature: float) -> list[tuple[float, fl
 
 def menu_weight(weights: list[tuple[float, float, float]], items) -> float:
     """The weight of the choices: among those within `MENU_TOLERANCE` of the most held-out
-    phrasings offered, the smallest that offers the right topic, at the shipped operating
-    point (the weight changes no answer, only the choices), for at most `MENU_SLACK` real dev
-    questions fewer than the best of them on each real set."""
+    phrasings offered, the one that offers the right topic for the most real dev questions
+    (every real set, as typed and without diacritics) at the shipped operating point (the
+    weight changes no answer, only the choices), then the smallest."""
     most = max(offered for _, offered, _ in weights)
     close = [w for w, offered, _ in weights if offered >= most - MENU_TOLERANCE]
     point = (ranking.P_ANSWER, ranking.IN_SCOPE_MARGIN, ranking.OFFER_MIN)
-    real = {n: it for n, it in items.items() if n.startswith("real")}
-    counts = {
-        w: {n: round(replay(it, *point, w)["offered"] * _in_scope(it)) for n, it in real.items()}
-        for w in close
-    }
-    best = {n: max(c[n] for c in counts.values()) for n in real}
-    return min(w for w in close if all(counts[w][n] >= best[n] - MENU_SLACK for n in real))
+    odds = ranking.SCOPE_ODDS_AT
+    real = [it for n, it in items.items() if n.startswith("real")]
+
+    def offered(weight: float) -> int:
+        return sum(
+            round(replay(it, *point, weight, odds)["offered"] * _in_scope(it)) for it in real
+        )
+
+    return max(close, key=lambda w: (offered(w), -w))
 
 
 def _in_scope(items) -> int:
@@ -196,16 +198,23 @@ def _mean_log_probability(fused, temperature: float) -> float:
 
 
 def replay(
-    items, p_answer: float, margin: float, offer_min: float, weight: float | None = None
+    items,
+    p_answer: float,
+    margin: float,
+    offer_min: float,
+    weight: float | None = None,
+    odds: float = math.inf,
 ) -> dict[str, float]:
-    """Figures of one set for one operating point, from the precomputed parts of each match."""
+    """Figures of one set for one operating point (SCOPE_ODDS_AT `odds`, MENU_WEIGHT `weight`:
+    the shipped one when None), from the precomputed parts of each match."""
     right = offered = wrong = refused = n_in = n_out = 0
-    for accepted, verdict, ranked, sure, oos, withheld, gap, story, choices in items:
+    for accepted, verdict, ranked, sure, oos, withheld, (gap, scope), story, choices in items:
+        in_scope = gap >= margin or (gap >= 0 and scope >= odds)
         if verdict.outcome == "answer" and not (story and sure >= p_answer):
             outcome, topic, shown = "answer", verdict.topic, ()
         elif oos:
             outcome, topic, shown = "fallback", None, ()
-        elif ranked and sure >= p_answer and gap >= margin and not withheld:
+        elif ranked and sure >= p_answer and in_scope and not withheld:
             outcome, topic, shown = "answer", ranked[0].topic, ()
         elif ranked and ranked[0].score >= offer_min:
             shown = choices[ranking.MENU_WEIGHT if weight is None else weight]
@@ -252,7 +261,7 @@ def dev_items(index, sets) -> dict[str, list]:
             accepted = set(topics.split("|")) if topics else set()
             withheld = index.withheld(ranked, query, reading, verdict.outcome)
             choices = _choices(index, query, scores, verdict, ranked)
-            gap = scores.scope_gap
+            gap = (scores.scope_gap, scores.scope_odds)
             items.append((accepted, verdict, ranked, sure, oos, withheld, gap, story, choices))
         found[name] = items
     return found
@@ -293,6 +302,11 @@ def main(argv: list[str] | None = None) -> int:
         **read_sets(shared / "dev_questions.tsv"),
         **read_sets(shared / "real_dev_questions.tsv"),
     }
+    sets |= {  # the bot must hold on messages typed without diacritics too
+        f"{name} plain": [(t, sec, strip_diacritics(q)) for t, sec, q in rows]
+        for name, rows in sets.items()
+        if name.startswith("real")
+    }
     print(f"fusion learned on {len(samples)} held-out phrasings, for each centroid share:")
     points, items, menus = {}, {}, {}
     for share, (weight, temperature, loglik) in learned.items():
@@ -306,7 +320,8 @@ def main(argv: list[str] | None = None) -> int:
             f"  CENTROID_SHARE = {share}: W_DENSE = {weight}, TEMPERATURE = {temperature}, mean "
             f"log-probability of the right topic {loglik:.3f}; best point "
             + (
-                f"P_ANSWER = {point[1]}, IN_SCOPE_MARGIN = {point[2]}, OFFER_MIN = {point[3]} "
+                f"P_ANSWER = {point[1]}, IN_SCOPE_MARGIN = {point[2]}, OFFER_MIN = {point[3]}, "
+                f"SCOPE_ODDS_AT = {point[4]} "
                 f"(right + refused on the real sets {point[0][0]:.3f}, wrong on all "
                 f"{-point[0][1]:.3f})"
                 if point
@@ -323,54 +338,57 @@ def main(argv: list[str] | None = None) -> int:
             f"\nno operating point of CENTROID_SHARE = {share} keeps wrong answers at or under 5%"
         )
         return 1
-    _, p_answer, margin, offer_min = points[share]
+    _, p_answer, margin, offer_min, odds = points[share]
     weight, temperature, _ = learned[share]
     operating_point(items[share], table=True)
     print(
         f"\nchosen: CENTROID_SHARE = {share}, W_DENSE = {weight}, TEMPERATURE = {temperature}, "
         f"P_ANSWER = {p_answer}, IN_SCOPE_MARGIN = {margin}, OFFER_MIN = {offer_min}, "
-        f"MENU_WEIGHT = {menus[share]}"
+        f"SCOPE_ODDS_AT = {odds}, MENU_WEIGHT = {menus[share]}"
     )
     return 0
 
 
 def operating_point(items, table: bool):
     """The best allowed operating point as ((right answers plus refusals on the real sets,
-    minus wrong answers on every set), P_ANSWER, IN_SCOPE_MARGIN, OFFER_MIN), or None; with
-    `table`, every point's figures printed."""
+    minus wrong answers on every set), P_ANSWER, IN_SCOPE_MARGIN, OFFER_MIN, SCOPE_ODDS_AT),
+    or None; with `table`, every point's figures printed."""
     if table:
         print(
-            f"\n{'P_ANSWER':>8} {'MARGIN':>6} {'OFFER':>5}  "
+            f"\n{'P_ANSWER':>8} {'MARGIN':>6} {'OFFER':>5} {'ODDS':>5}  "
             + "  ".join(f"{n[:26]:>36}" for n in items)
         )
     named_wrong = {n: replay(it, 9.0, 9.0, 9.0)["wrong"] for n, it in items.items()}
     best = None
-    for p_answer in P_ANSWERS:
-        for margin in MARGINS:
-            for offer_min in OFFER_MINS:
-                figures = {n: replay(it, p_answer, margin, offer_min) for n, it in items.items()}
-                if table:
-                    _print_row(p_answer, margin, offer_min, figures)
-                real = [f for n, f in figures.items() if n.startswith("real")]
-                allowed = all(
-                    f["wrong"] <= max(WRONG_MAX, named_wrong[n]) for n, f in figures.items()
-                ) and all(f["refused"] >= REFUSED_MIN - 1e-9 for f in real)
-                value = (
-                    round(sum(f["top1"] + f["refused"] for f in real), 9),
-                    -round(sum(f["wrong"] for f in figures.values()), 9),
-                )
-                if allowed and (best is None or value > best[0]):
-                    best = (value, p_answer, margin, offer_min)
+    for point in itertools.product(P_ANSWERS, MARGINS, OFFER_MINS, SCOPE_ODDS):
+        p_answer, margin, offer_min, odds = point
+        figures = {n: replay(it, p_answer, margin, offer_min, odds=odds) for n, it in items.items()}
+        if table:
+            _print_row(point, figures)
+        real = [f for n, f in figures.items() if n.startswith("real")]
+        allowed = all(
+            f["wrong"] <= max(WRONG_MAX, named_wrong[n]) for n, f in figures.items()
+        ) and all(f["refused"] >= REFUSED_MIN - 1e-9 for f in real)
+        value = (
+            round(sum(f["top1"] + f["refused"] for f in real), 9),
+            -round(sum(f["wrong"] for f in figures.values()), 9),
+        )
+        if allowed and (best is None or value > best[0]):
+            best = (value, *point)
     return best
 
 
-def _print_row(p_answer: float, margin: float, offer_min: float, figures: dict) -> None:
+def _print_row(point: tuple, figures: dict) -> None:
     """One line of the operating-point table."""
     cells = [
         "t1 {top1:4.0%} off {offered:4.0%} wr {wrong:4.0%} oos {refused:4.0%}".format(**f)
         for f in figures.values()
     ]
-    print(f"{p_answer:>8} {margin:>6} {offer_min:>5}  " + "  ".join(f"{c:>36}" for c in cells))
+    p_answer, margin, offer_min, odds = point
+    print(
+        f"{p_answer:>8} {margin:>6} {offer_min:>5} {odds:>5}  "
+        + "  ".join(f"{c:>36}" for c in cells)
+    )
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@ import pytest
 
 from bot.dialogue.decide import _still_on_topic
 from bot.understanding import ranking
+from bot.understanding.dense import DenseScores
 from bot.understanding.discriminant import ABSENT, Discriminant
+from bot.understanding.index import Index
 from bot.understanding.query import Match
 
 
@@ -96,3 +98,28 @@ def test_a_follow_up_stays_on_a_topic_the_reordered_choices_left_out(shipped_ind
     assert not _still_on_topic(query, match, "ly-lich-tu-phap")
     plausible = dataclasses.replace(match, plausible=("ho-chieu", "ly-lich-tu-phap", "tam-vang"))
     assert _still_on_topic(query, plausible, "ly-lich-tu-phap")
+
+
+def _scores(gap: float, odds: float) -> DenseScores:
+    topics = np.array([0.90, 0.85])
+    likely = np.array([0.0, -5.0])
+    return DenseScores(topics, {}, topics, "thue", 0.90 - gap, topics, likely, odds)
+
+
+@pytest.mark.parametrize(
+    "gap, odds, expected",
+    [
+        (ranking.IN_SCOPE_MARGIN, -100.0, True),  # clearly closer to a topic: odds unread
+        (0.01, ranking.SCOPE_ODDS_AT, True),  # a little closer, and much likelier a topic
+        (0.01, ranking.SCOPE_ODDS_AT - 1.0, False),
+        (-0.01, 1000.0, False),  # a domain is closer by meaning: never in scope by the odds
+    ],
+)
+def test_in_scope_needs_the_margin_or_the_discriminant_odds(gap, odds, expected) -> None:
+    assert Index.in_scope(_scores(gap, odds)) is expected
+
+
+def test_the_odds_of_a_topic_over_a_domain_are_high_in_scope_and_low_outside(shipped_index):
+    in_scope = shipped_index.dense.scores("đăng ký tạm trú cho người thuê nhà")
+    other_office = shipped_index.dense.scores("quyết toán thuế thu nhập cá nhân ở đâu")
+    assert in_scope.scope_odds >= ranking.SCOPE_ODDS_AT > 0 > other_office.scope_odds

@@ -6,7 +6,9 @@ compared with every row (one matrix product); each topic, FAQ entry and domain s
 row (cosine similarity, as e5 gives it: about 0.8 for unrelated Vietnamese, 0.9+ for a close
 paraphrase). Each topic also scores the cosine to its centroid (the unit mean of its rows),
 which the ranking stage blends in (`ranking.meaning`), and its score by a discriminant fitted
-on the topics' rows (`Discriminant`), which orders the choices (`ranking.MENU_WEIGHT`).
+on the topics' and domains' rows (`Discriminant`), which orders the choices
+(`ranking.MENU_WEIGHT`) and tells how surely the message is about a topic at all
+(`DenseScores.scope_odds`).
 """
 
 from __future__ import annotations
@@ -43,6 +45,10 @@ class DenseScores:
     likely: np.ndarray
     """Each topic's discriminant score minus the best one (`Discriminant`), in `topic_ids`
     order: what orders the choices besides the words and cosines (`ranking.MENU_WEIGHT`)."""
+    scope_odds: float = np.inf
+    """The discriminant's best topic score minus its best out-of-scope domain score (a log-
+    likelihood ratio; infinite without domains): how surely the message is about a topic at
+    all (`ranking.SCOPE_ODDS_AT`)."""
 
     @property
     def scope_gap(self) -> float:
@@ -99,7 +105,8 @@ class DenseIndex:
         self.by_faq = Groups(self.faq_of, len(self.faq_keys))
         self.by_domain = Groups(self.domain_of, len(self.domains))
         self.centroids = self.by_topic.centroids(self.vectors)
-        self.discriminant = Discriminant.fit(self.vectors, self.topic_of, count)
+        classes = np.where(self.domain_of >= 0, count + self.domain_of, self.topic_of)
+        self.discriminant = Discriminant.fit(self.vectors, classes, count + len(self.domains))
 
     def embed(self, text: str) -> np.ndarray:
         """The vector of one message: from the disk cache when it is a knowledge-base text (as
@@ -126,12 +133,15 @@ class DenseIndex:
         faqs = {key: float(v) for key, v in zip(self.faq_keys, faq_best, strict=True)}
         domain_best = self.by_domain.best(sims)
         centroids = self.centroids @ vector
-        likely = self.discriminant.scores(vector)
+        raw = self.discriminant.scores(vector)
+        count = len(self.topic_ids)
+        likely = raw[:count] - raw[:count].max() if count else raw[:count]
         if not self.domains:
             return DenseScores(topics, faqs, phrasing, None, -1.0, centroids, likely)
         top = int(np.argmax(domain_best))
         domain, domain_score = self.domains[top], float(domain_best[top])
-        return DenseScores(topics, faqs, phrasing, domain, domain_score, centroids, likely)
+        odds = float(raw[:count].max() - raw[count:].max()) if count else -np.inf
+        return DenseScores(topics, faqs, phrasing, domain, domain_score, centroids, likely, odds)
 
 
 class RecentVectors:

@@ -18,9 +18,10 @@ The decisions, in order (each has a test in tests/test_understanding.py or tests
    topic: fallback, naming the domain.
 4. `confident`: the fused confidence reaches `P_ANSWER` (typed with diacritics or without:
    the embedding reads the message with them restored, `accents`), the best topic is closer by
-   meaning than every out-of-scope domain by `IN_SCOPE_MARGIN`, and the words do not forbid it
-   (`withheld`: the message names nothing, names shared by several close topics, or words the
-   knowledge base lacks): answer the best fused topic.
+   meaning than every out-of-scope domain by `IN_SCOPE_MARGIN` (or closer at all, with the
+   discriminant's odds of a topic over a domain at `SCOPE_ODDS_AT`), and the words do not
+   forbid it (`withheld`: the message names nothing, names shared by several close topics, or
+   words the knowledge base lacks): answer the best fused topic.
 5. `plausible`: the best fused score reaches `OFFER_MIN`: offer the best three topics by the
    fused score with the discriminant's added (`ranking.MENU_WEIGHT`), the third giving way
    to the naming rules' best when it is not among them (`menu`); when an out-of-scope domain
@@ -54,6 +55,7 @@ from bot.understanding.ranking import (
     OFFER_MIN,
     OUT_OF_SCOPE_MARGIN,
     P_ANSWER,
+    SCOPE_ODDS_AT,
     Scored,
     confidence,
     for_choices,
@@ -285,8 +287,11 @@ class Index(LexicalIndex, FaqChoice):
     @staticmethod
     def in_scope(scores: DenseScores) -> bool:
         """True when the best topic is closer by meaning than every out-of-scope domain by
-        `IN_SCOPE_MARGIN`: questions about other offices sit close to some topic too."""
-        return scores.scope_gap >= IN_SCOPE_MARGIN
+        `IN_SCOPE_MARGIN` (questions about other offices sit close to some topic too), or
+        closer at all and much likelier under a topic than under a domain by the discriminant
+        (`SCOPE_ODDS_AT`)."""
+        gap = scores.scope_gap
+        return gap >= IN_SCOPE_MARGIN or (gap >= 0 and scores.scope_odds >= SCOPE_ODDS_AT)
 
     def withheld(
         self,
