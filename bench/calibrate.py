@@ -261,8 +261,8 @@ def dev_items(index, sets) -> dict[str, list]:
             accepted = set(topics.split("|")) if topics else set()
             withheld = index.withheld(ranked, query, reading, verdict.outcome)
             choices = _choices(index, query, scores, verdict, ranked)
-            gap = (scores.scope_gap, scores.scope_odds)
-            items.append((accepted, verdict, ranked, sure, oos, withheld, gap, story, choices))
+            scope = (scores.scope_gap, scores.scope_odds)
+            items.append((accepted, verdict, ranked, sure, oos, withheld, scope, story, choices))
         found[name] = items
     return found
 

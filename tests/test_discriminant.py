@@ -73,7 +73,7 @@ def test_a_story_offers_the_procedure_its_phrasings_point_to(shipped_index, monk
     assert "phan-anh-kien-nghi" not in dict(shipped_index.match(STORY).candidates)
 
 
-def test_the_discriminant_never_changes_what_is_answered_or_refused(shipped_index, monkeypatch):
+def test_the_menu_weight_never_changes_what_is_answered_or_refused(shipped_index, monkeypatch):
     messages = (
         "Tôi mới chuyển đến thuê nhà ở Tây Hồ để đi làm, quê ở Thanh Hóa. Chủ nhà bảo phải "
         "khai báo, tôi làm thế nào?",

@@ -167,9 +167,9 @@ def for_choices(
     discriminant score (`likely`: 0 for the favourite, below 0 for the rest). Only the fused
     shortlist is reordered: letting the discriminant's own favourites join it brought in
     general topics (liên hệ, nộp trực tuyến) that pushed the right one out of the menu."""
-    numbers = {t: n for n, t in enumerate(topic_ids)}
     if not len(likely):
         return list(ranked)
+    numbers = {t: n for n, t in enumerate(topic_ids)}
     reordered = [
         replace(s, score=s.score + MENU_WEIGHT * float(likely[numbers[s.topic]]))
         if s.topic in numbers
