@@ -58,6 +58,44 @@ def test_a_follow_up_without_a_procedure_stays_on_the_topic(
     assert (turn.kind, turn.topic) == ("answer", topic), turn.replies[-1].text
 
 
+SITUATIONS = [
+    # a message that asks nothing tells the citizen's situation for the current topic, in words
+    # of a field no topic deals with (education, commerce, disputes)
+    ("đăng ký nghĩa vụ quân sự lần đầu", "em đang học đại học năm hai", "nghia-vu-quan-su"),
+    ("xin giấy xác nhận tình trạng hôn nhân", "tôi cần để mua nhà", "xac-nhan-tinh-trang-hon-nhan"),
+    ("công nhận hộ nghèo", "tôi ở nội thành", "ho-ngheo"),
+]
+
+
+@pytest.mark.parametrize("first, follow, topic", SITUATIONS)
+@pytest.mark.parametrize("typed", ["as typed", "no diacritics"])
+def test_a_follow_up_telling_the_situation_stays_on_the_topic(
+    shipped_index, first, follow, topic, typed
+) -> None:
+    follow = plain(follow) if typed == "no diacritics" else follow
+    _, turn = talk(shipped_index, first, follow)
+    assert (turn.kind, turn.topic) == ("answer", topic), turn.replies[-1].text
+
+
+ANOTHER_FIELD = [
+    # a new matter for another office, asked or told, gets the out-of-scope reply naming it
+    ("đăng ký tạm trú", "công ty nợ lương em 3 tháng rồi", "lao động"),
+    ("đăng ký tạm trú", "lương hưu tính thế nào ạ", "bảo hiểm xã hội"),
+    ("làm căn cước cho con", "tiện hỏi thuế thu nhập cá nhân quyết toán ở đâu", "thuế"),
+]
+
+
+@pytest.mark.parametrize("first, follow, field", ANOTHER_FIELD)
+@pytest.mark.parametrize("typed", ["as typed", "no diacritics"])
+def test_a_follow_up_about_another_offices_matter_names_that_office(
+    shipped_index, first, follow, field, typed
+) -> None:
+    follow = plain(follow) if typed == "no diacritics" else follow
+    _, turn = talk(shipped_index, first, follow)
+    assert turn.kind == "fallback" and turn.topic is None, turn.replies[-1].text
+    assert field in turn.replies[0].text
+
+
 UNRELATED_FOLLOW_UPS = [
     # e5 puts these near 0.88 to an entry of the current topic that shares none of their words
     ("đăng ký hộ kinh doanh ở đâu", "hàng xóm bật nhạc to đến 12h đêm thì báo ai"),

@@ -99,6 +99,22 @@ def test_asking_sentences_are_found_with_or_without_a_question_mark(text, asks) 
     assert len(read(text, CUES).asks) == asks
 
 
+@pytest.mark.parametrize(
+    "text, asking",
+    [
+        ("em đang học đại học năm hai", False),
+        ("Tôi mới chuyển nhà. Nhà tôi ở phường Tây Hồ", False),
+        ("Tôi mới chuyển nhà. Làm tạm trú mất bao lâu", True),
+        ("con tôi có phải đi cùng không ạ", True),  # the asking word before a closing particle
+        ("chủ nhà có phải đi cùng ko vậy", True),
+    ],
+)
+def test_a_message_that_asks_nothing_is_read_as_telling(text, asking) -> None:
+    cues = AskCues.from_kb(kb_with())
+    cues = AskCues(cues.phrases, cues.endings | {"ko"}, frozenset({"a", "vay"}))
+    assert read(text, cues).asking is asking
+
+
 def test_a_list_of_documents_does_not_cut_the_asking_sentence_from_its_procedure() -> None:
     text = (
         "Bé nhà tôi không có tên cha trong sổ hộ khẩu. "
@@ -120,6 +136,14 @@ def test_reading_cues_come_from_the_knowledge_base() -> None:
     cues = AskCues.from_kb(kb_with())
     assert cues.asks("cho hoi lam khai sinh") and cues.asks("Đăng ký ở phường được không")
     assert not cues.asks("nhà tôi ở phường Tây Hồ")
+    assert not cues.asks("có được không ạ")  # the test lexicon lists no closing particles
+    particles = dataclasses.replace(
+        kb_with(),
+        lexicon=MappingProxyType(
+            {**LEXICON, "reading": {**LEXICON["reading"], "closing_particles": ("ạ",)}}
+        ),
+    )
+    assert AskCues.from_kb(particles).asks("có được không ạ")
 
 
 # --- the semantic signal ---------------------------------------------------------------------

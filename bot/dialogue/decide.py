@@ -30,7 +30,7 @@ from bot.dialogue.wards import remember_wards, ward_only
 from bot.kb.model import ANSWER_SECTIONS, SECTION_LABELS
 from bot.understanding import Index, Match, Query
 from bot.understanding.lexical import BACK_MIN, MAX_CHOICES
-from bot.understanding.ranking import SWITCH_AT
+from bot.understanding.ranking import NEAR_DOMAIN_MARGIN, SWITCH_AT
 from bot.understanding.reading import Reading
 from bot.understanding.smalltalk import asks_for_person, is_emoji_only, looks_like_words
 
@@ -298,11 +298,16 @@ def _follow_up(
     close: its FAQ entry if one is close, the section asked, or the overview. None: the message
     is about something else.
     """
-    if match.domain is not None:
-        return None  # "thời tiết ngày mai": about something no topic deals with
     faq = index.faq_in_context(last, reading.text, today)
+    if match.domain is not None:
+        # About a field no topic deals with ("thời tiết ngày mai thế nào"), unless the current
+        # topic is as close by meaning (`_about_the_domain`).
+        away = _about_the_domain(index, reading, query, match, last)
+        return None if away else (query.section, faq)
     if _asks_a_section_of_the_current_topic(query, match):
         return query.section, faq
+    if faq is None and _about_the_domain(index, reading, query, match, last):
+        return None  # "con tôi bị ốm" after tạm trú: nearer a field no topic deals with
     elsewhere = match.outcome == "answer" and not index.is_named(match.topic, query.said)
     if elsewhere and faq is not None:
         # "chu nha co phai di cung khong" after tạm trú: the current topic's own entry, not a
@@ -314,6 +319,24 @@ def _follow_up(
     if faq is not None or query.section:
         return query.section, faq
     return (None, None) if _still_on_topic(query, match, last) else None
+
+
+def _about_the_domain(
+    index: Index, reading: Reading, query: Query, match: Match, last: str
+) -> bool:
+    """True when a follow-up is about an out-of-scope domain rather than the current topic:
+    the domain is closer to it by meaning than that topic, by more than `NEAR_DOMAIN_MARGIN`
+    unless the matcher found it about the domain (`Match.domain`) and it asks a question; a
+    message that names nothing ("thế nộp ở đâu") never leaves the topic for one. A message
+    that asks nothing tells the citizen's situation, often in words of another field ("em
+    đang học đại học năm hai" after nghĩa vụ quân sự, "tôi ở nội thành" after hộ nghèo), and a
+    short question the matcher left in scope is often as near a domain as the topic ("mất
+    mấy ngày"): both stay unless the domain is clearly closer ("nhà tôi bị mất điện")."""
+    flagged = match.domain is not None
+    if not flagged and not query.names_topic:
+        return False
+    margin = 0.0 if flagged and reading.asking else NEAR_DOMAIN_MARGIN
+    return index.domain_lead(last, reading.text) > margin
 
 
 def _still_on_topic(query: Query, match: Match, last: str) -> bool:

@@ -1,4 +1,5 @@
-"""Which FAQ entry of a topic answers a message, if any.
+"""Which FAQ entry of a topic answers a message, if any, and how near a follow-up stays to
+its conversation's topic.
 
 A mixin of `Index`: it reads the index's knowledge base, topic numbers, semantic index and
 word likeness (`Likeness.faq_similarity`). The thresholds are in `ranking.py`.
@@ -80,6 +81,17 @@ class FaqChoice:
         scores = self.dense.scores(reading.focus) if self.dense is not None else None
         query = self.analyze(reading.text)
         return self.faq_for(topic_id, scores, query, today, FOLLOW_UP_AT, worded=True)
+
+    def domain_lead(self, topic_id: str, text: str) -> float:
+        """By how much (cosine) the nearest out-of-scope domain is closer to a follow-up than
+        the conversation's topic `topic_id` (negative: the topic is closer; -1 without the
+        semantic signal or out-of-scope domains)."""
+        if self.dense is None or topic_id not in self.numbers:
+            return -1.0
+        scores = self.dense.scores(self.read(text).focus)
+        if scores.domain is None:
+            return -1.0
+        return scores.domain_score - float(scores.topics[self.numbers[topic_id]])
 
 
 def _closeness(by_meaning: float, lexical: float, words_at: float, own_words: float) -> float:

@@ -37,10 +37,12 @@ def folded(text: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class AskCues:
-    """Folded phrases and final words that make a sentence a question."""
+    """Folded phrases and final words that make a sentence a question, and the particles a
+    question may end with after its final word ("cần gì ạ", "có phải đi không vậy")."""
 
     phrases: tuple[str, ...] = ()
     endings: frozenset[str] = frozenset()
+    particles: frozenset[str] = frozenset()
 
     @classmethod
     def from_kb(cls, kb: KnowledgeBase) -> AskCues:
@@ -48,7 +50,8 @@ class AskCues:
         group = kb.lexicon.get("reading", {})
         phrases = tuple(f" {folded(p)} " for p in group.get("ask_phrases", ()))
         endings = frozenset(folded(w) for w in group.get("ask_endings", ()))
-        return cls(phrases, endings)
+        particles = frozenset(folded(w) for w in group.get("closing_particles", ()))
+        return cls(phrases, endings, particles)
 
     def asks(self, sentence: str) -> bool:
         """True when `sentence` asks something."""
@@ -56,6 +59,8 @@ class AskCues:
             return True
         key = f" {folded(sentence)} "
         words = key.split()
+        while len(words) > 1 and words[-1] in self.particles:
+            words.pop()
         if words and words[-1] in self.endings:
             return True
         return any(p in key for p in self.phrases)
@@ -68,6 +73,9 @@ class Reading:
     text: str
     sentences: tuple[str, ...]
     asks: tuple[str, ...]
+    asking: bool = True
+    """False when no sentence asks anything ("em đang học đại học năm hai"): the message tells
+    something (`asks` then holds its last sentence)."""
 
     @property
     def is_long(self) -> bool:
@@ -94,5 +102,5 @@ def read(text: str, cues: AskCues) -> Reading:
     sentences = tuple(s.strip() for s in _SENTENCE_END.split(capped) if s and s.strip())
     if not sentences:
         return Reading(capped, (), ())
-    asks = tuple(s for s in sentences if cues.asks(s)) or sentences[-1:]
-    return Reading(capped, sentences, asks)
+    asks = tuple(s for s in sentences if cues.asks(s))
+    return Reading(capped, sentences, asks or sentences[-1:], bool(asks))
