@@ -341,6 +341,25 @@ def test_a_yes_or_no_question_on_one_section_answers_that_section_alone(shipped_
     assert section_body(topic, "eligibility", None, NOW.date()) not in turn.replies[-1].text
 
 
+YES_OR_NO = [
+    # whether one may or must: the conditions answer it, not the overview
+    ("xây thêm một tầng có cần xin giấy phép xây dựng không", "giay-phep-xay-dung", "eligibility"),
+    ("bố tôi 75 tuổi có được trợ cấp xã hội không", "tro-cap-xa-hoi", "eligibility"),
+    ("có được làm hộ chiếu cho con 5 tuổi không ạ", "ho-chieu", "eligibility"),
+    # whether a document is needed: the documents
+    ("làm căn cước có cần giấy khai sinh không", "can-cuoc", "documents"),
+]
+
+
+@pytest.mark.parametrize("typed", [str, plain])
+@pytest.mark.parametrize("message, topic, section", YES_OR_NO)
+def test_a_yes_or_no_question_on_whether_one_may_gets_the_conditions(
+    shipped_index, message, topic, section, typed
+) -> None:
+    (turn,) = talk(shipped_index, typed(message))
+    assert (turn.kind, turn.topic, turn.section) == ("answer", topic, section)
+
+
 @pytest.mark.parametrize(
     "message", ["em là người thật hay máy vậy", "ban la nguoi that hay may", "bạn là ai"]
 )

@@ -59,9 +59,8 @@ from bot.understanding.sections import (
     document_object,
     generic_spans,
     only_generic,
-    pick_section,
     procedure_heads,
-    weak_section,
+    section_of,
 )
 from bot.understanding.spans import Spans
 from bot.understanding.terms import Phrasing, postings, terms_of_tokens
@@ -256,7 +255,7 @@ class LexicalIndex(NameRules, Likeness, Spans):
         without = self._without(span, words, folded, taken, cues, generic)
         return Query(
             normalized=norm,
-            section=pick_section(cues) or weak_section(self.book, words, folded, taken),
+            section=section_of(self.book, words, folded, cues, taken),
             wards=tuple(label for _, _, label in wards if label[0] != "district"),
             smalltalk=tuple(kind for _, _, kind in small),
             content=content,

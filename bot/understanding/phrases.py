@@ -17,6 +17,8 @@ from bot.understanding.normalize import Lexicon, unaccented
 
 WEAK_KINDS = {"weak_documents": "documents", "weak_heads": "heads"}
 """Weak cue lists and the section label each gives (`sections.weak_section`)."""
+YES_NO_KINDS = {"may_openers": "may", "must_openers": "must"}
+"""Opener lists of yes-or-no questions and the kind each gives (`sections.yes_no_section`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,9 @@ class Phrasebook:
     """Words after which a procedure verb's object has ended ("theo" a document)."""
     document_asks: Lexicon
     document_nouns: Lexicon
+    yes_no_openers: Lexicon
+    """What opens a yes-or-no question on whether one may ("may") or must ("must") do
+    something (`sections.yes_no_section`)."""
     smalltalk: Lexicon
     handover: Lexicon
     ambiguous_plain: frozenset[str]
@@ -81,6 +86,7 @@ class Phrasebook:
             run_ends=_labelled(_list(words, "run_ends"), "end"),
             document_asks=_labelled(_list(words, "document_asks"), "ask"),
             document_nouns=_labelled(_list(words, "document_nouns"), "noun"),
+            yes_no_openers=_by_kind(sections, YES_NO_KINDS),
             smalltalk=Lexicon.build(
                 (p, kind) for kind, phrases in talk.get("smalltalk", {}).items() for p in phrases
             ),
@@ -102,6 +108,11 @@ def _list(group: Mapping[str, Any], name: str) -> tuple[str, ...]:
     """One list of a lexicon group (empty when absent)."""
     found = group.get(name, ())
     return tuple(found) if isinstance(found, tuple | list) else ()
+
+
+def _by_kind(group: Mapping[str, Any], kinds: Mapping[str, str]) -> Lexicon:
+    """A lexicon of several lists of `group`, each phrase labelled with its list's kind."""
+    return Lexicon.build((p, kind) for name, kind in kinds.items() for p in _list(group, name))
 
 
 def _labelled(phrases: Iterable[str], label: str) -> Lexicon:

@@ -157,3 +157,36 @@ def document_object(
         if end > b and book.document_nouns.scan(words[b:end], folded[b:end]):
             return b, end
     return None
+
+
+def section_of(
+    book: Phrasebook,
+    words: Sequence[str],
+    folded: Sequence[str],
+    cues: Sequence[tuple[int, int, str]],
+    taken: Sequence[bool],
+) -> str | None:
+    """The section a message asks about: by its cues (`pick_section`), else by a weak cue
+    (`weak_section`), else as a yes-or-no question on whether one may (`yes_no_section`)."""
+    return (
+        pick_section(cues)
+        or weak_section(book, words, folded, taken)
+        or yes_no_section(book, words, folded)
+    )
+
+
+def yes_no_section(book: Phrasebook, words: Sequence[str], folded: Sequence[str]) -> str | None:
+    """ "eligibility" for a yes-or-no question on whether one may or must do something ("xây
+    thêm tầng có cần xin giấy phép không", "có được tạm hoãn nghĩa vụ không"), else None: an
+    opener of `may_openers`, or of `must_openers` with a procedure verb right after it, and an
+    asking end ("không", "chưa") after it. "có cần đặt lịch trước không" asks no section, and
+    "có cần giấy khai sinh không" the documents (`document_object`)."""
+    for _, end, kind in book.yes_no_openers.scan(words, folded):
+        if kind == "must" and not book.procedure_verbs.at(words, folded, end):
+            continue
+        if any(f in _YES_NO_ENDS for f in folded[end:]):
+            return "eligibility"
+    return None
+
+
+_YES_NO_ENDS = frozenset({"khong", "chua", "ko", "k", "hok", "hong"})
