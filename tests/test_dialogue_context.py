@@ -77,6 +77,23 @@ def test_a_follow_up_telling_the_situation_stays_on_the_topic(
     assert (turn.kind, turn.topic) == ("answer", topic), turn.replies[-1].text
 
 
+def test_the_overview_is_not_sent_twice_in_a_row(shipped_index) -> None:
+    first, again, documents, back = talk(
+        shipped_index,
+        "làm căn cước cho con 14 tuổi",
+        "cháu đang học lớp 8",  # tells the situation: still căn cước, nothing new to show
+        "cần giấy tờ gì",
+        "cháu đang học lớp 8",
+    )
+    assert (again.kind, again.topic, again.section) == ("answer", "can-cuoc", None)
+    assert first.replies[-1].text != again.replies[-1].text
+    assert "thẻ căn cước" in again.replies[-1].text and "phần nào" in again.replies[-1].text
+    payloads = [b.payload for b in again.replies[-1].buttons]
+    assert "#section:can-cuoc:documents" in payloads
+    assert documents.section == "documents"
+    assert back.replies[-1].text == first.replies[-1].text  # the overview again, after a section
+
+
 ANOTHER_FIELD = [
     # a new matter for another office, asked or told, gets the out-of-scope reply naming it
     ("đăng ký tạm trú", "công ty nợ lương em 3 tháng rồi", "lao động"),

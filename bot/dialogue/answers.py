@@ -48,6 +48,11 @@ def answer(
         return faq_answer(index, topic, faq, state, buttons, match, lead, today)
     section = _section_shown(index, topic, section, match, today)
     text, shown = _section_reply(index, topic, section, state.get("ward"), buttons, today)
+    if section is None and state.get("overview") == topic.id:
+        # The overview was the last reply: a follow-up that leads back to it ("cháu đang học
+        # lớp 8" after căn cước) gets the sections to pick from, not the same text again.
+        text = kb.text("overview_again", title=topic.title)
+    state["overview"] = topic.id if section is None else None
     also, more = _also_asked(index, topic, section, match, state.get("ward"), today, len(text))
     if more:
         text += more
@@ -159,7 +164,7 @@ def faq_answer(
     kb = index.kb
     shown = rating_buttons(kb, topic.id) if buttons else []
     shown += section_buttons(kb, topic, None, MAX_BUTTONS - len(shown), today)
-    state.update(topic=topic.id, section=None, fallbacks=0)
+    state.update(topic=topic.id, section=None, fallbacks=0, overview=None)
     committed = match is not None and match.topic == topic.id
     return finish(
         kb,

@@ -10,7 +10,8 @@ Order of decisions for a text message:
    `settings.fallbacks_before_handover` fallbacks in a row the conversation is handed over.
 
 State keys: `topic` and `section` (last answer), `ward` / `old_ward` (named by the citizen),
-`fallbacks` (in a row), `pending` (payloads of numbered choices when buttons are off).
+`fallbacks` (in a row), `pending` (payloads of numbered choices when buttons are off),
+`overview` (the topic whose overview was the last reply: not sent twice in a row).
 """
 
 from __future__ import annotations

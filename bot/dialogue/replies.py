@@ -64,6 +64,8 @@ def finish(
     the second one in the next turn.
     """
     state.pop("pending", None)
+    if fields.get("kind") != "answer":
+        state.pop("overview", None)  # the overview is no longer the last reply
     replies = list(replies)
     if not buttons and replies and replies[-1].buttons:
         last = replies[-1]
