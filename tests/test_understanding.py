@@ -174,6 +174,7 @@ def test_embeddings_are_cached_on_disk_and_a_reload_embeds_only_what_changed(tmp
 
 def test_a_message_sent_again_is_not_embedded_again_even_after_a_reload(monkeypatch) -> None:
     monkeypatch.setattr(dense_module, "RECENT", dense_module.RecentVectors(2))
+    monkeypatch.setattr(dense_module, "SCORES_KEPT", 1)  # each index's scores of the last text
     encoder = CountingEncoder()
     first = build_index(kb_with(), encoder=encoder, cache_dir=None)
     before = len(encoder.embedded)

@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -25,6 +26,11 @@ from bot.kb.model import KnowledgeBase
 from bot.understanding.accents import Accents
 from bot.understanding.discriminant import Discriminant
 from bot.understanding.semantic import EmbeddingCache, Encoder
+
+T = TypeVar("T")
+SCORES_KEPT = 16
+"""Texts whose scores an index keeps (`DenseIndex.scores`): a turn scores one text a few
+times, and a busy OA serves a few conversations at once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +113,7 @@ class DenseIndex:
         self.centroids = self.by_topic.centroids(self.vectors)
         classes = np.where(self.domain_of >= 0, count + self.domain_of, self.topic_of)
         self.discriminant = Discriminant.fit(self.vectors, classes, count + len(self.domains))
+        self.recent: RecentVectors[DenseScores] = RecentVectors(SCORES_KEPT)
 
     def embed(self, text: str) -> np.ndarray:
         """The vector of one message: from the disk cache when it is a knowledge-base text (as
@@ -124,7 +131,18 @@ class DenseIndex:
 
     def scores(self, text: str) -> DenseScores:
         """Best cosine per topic, FAQ entry and out-of-scope domain for `text`, read with its
-        diacritics and abbreviations restored (`Accents`), as the rows were."""
+        diacritics and abbreviations restored (`Accents`), as the rows were. One turn scores
+        the same text several times (the match, then in a conversation the current topic's
+        FAQ entries and its distance to the out-of-scope domains): the last few are kept."""
+        key = ("scores", text)
+        found = self.recent.get(key)
+        if found is None:
+            found = self._scores(text)
+            self.recent.put(key, found)
+        return found
+
+    def _scores(self, text: str) -> DenseScores:
+        """`scores`, computed."""
         vector = self.embed(self.accents.restore(text))
         sims = self.vectors @ vector if len(self.vectors) else np.zeros(0)
         topics = self.by_topic.best(sims)
@@ -144,17 +162,18 @@ class DenseIndex:
         return DenseScores(topics, faqs, phrasing, domain, domain_score, centroids, likely, odds)
 
 
-class RecentVectors:
+class RecentVectors(Generic[T]):
     """The vectors of the last `size` distinct messages, in memory only (never written out):
-    many citizens send the very same short text, and a turn's embedding is most of its CPU."""
+    many citizens send the very same short text, and a turn's embedding is most of its CPU.
+    (Also the scores of the last few texts an index scored, `DenseIndex.scores`.)"""
 
     def __init__(self, size: int) -> None:
         """An empty store of at most `size` vectors."""
         self.size = size
-        self.items: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self.items: OrderedDict[tuple[str, str], T] = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, key: tuple[str, str]) -> np.ndarray | None:
+    def get(self, key: tuple[str, str]) -> T | None:
         """The vector of `key`, or None."""
         with self.lock:
             found = self.items.get(key)
@@ -162,7 +181,7 @@ class RecentVectors:
                 self.items.move_to_end(key)
             return found
 
-    def put(self, key: tuple[str, str], vector: np.ndarray) -> None:
+    def put(self, key: tuple[str, str], vector: T) -> None:
         """Keep `vector`, forgetting the least recently used beyond `size`."""
         with self.lock:
             self.items[key] = vector
@@ -171,7 +190,7 @@ class RecentVectors:
                 self.items.popitem(last=False)
 
 
-RECENT = RecentVectors(4096)
+RECENT: RecentVectors[np.ndarray] = RecentVectors(4096)
 """Shared by every index of the process (a reload keeps it): 4,096 vectors are 6 MB."""
 
 
