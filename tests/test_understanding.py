@@ -99,6 +99,13 @@ def test_asking_sentences_are_found_with_or_without_a_question_mark(text, asks) 
     assert len(read(text, CUES).asks) == asks
 
 
+def test_the_shipped_cues_tell_a_story_from_a_question(shipped_index) -> None:
+    assert not shipped_index.read("Nhà tôi chưa bao giờ được cấp sổ đỏ").asking  # "never"
+    assert shipped_index.read("Cho e hỏi bao giờ thì có kết quả ạ").asking
+    assert shipped_index.read("làm ở phường mình được ko").asking
+    assert not shipped_index.read("em đang học đại học năm hai ạ").asking
+
+
 @pytest.mark.parametrize(
     "text, asking",
     [
