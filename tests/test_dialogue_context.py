@@ -45,20 +45,6 @@ STAYS = [
     ("đăng ký thường trú", "nhà đó đứng tên bố vợ", "thuong-tru"),
     # a word of another topic's phrasings ("hợp đồng": chứng thực hợp đồng), not its name
     ("đăng ký tạm trú cần gì", "phòng trọ không có hợp đồng", "tam-tru"),
-]
-
-
-@pytest.mark.parametrize("first, follow, topic", STAYS)
-@pytest.mark.parametrize("typed", ["as typed", "no diacritics"])
-def test_a_follow_up_without_a_procedure_stays_on_the_topic(
-    shipped_index, first, follow, topic, typed
-) -> None:
-    follow = plain(follow) if typed == "no diacritics" else follow
-    _, turn = talk(shipped_index, first, follow)
-    assert (turn.kind, turn.topic) == ("answer", topic), turn.replies[-1].text
-
-
-SITUATIONS = [
     # a message that asks nothing tells the citizen's situation for the current topic, in words
     # of a field no topic deals with (education, commerce, disputes)
     ("đăng ký nghĩa vụ quân sự lần đầu", "em đang học đại học năm hai", "nghia-vu-quan-su"),
@@ -67,9 +53,9 @@ SITUATIONS = [
 ]
 
 
-@pytest.mark.parametrize("first, follow, topic", SITUATIONS)
+@pytest.mark.parametrize("first, follow, topic", STAYS)
 @pytest.mark.parametrize("typed", ["as typed", "no diacritics"])
-def test_a_follow_up_telling_the_situation_stays_on_the_topic(
+def test_a_follow_up_without_a_procedure_stays_on_the_topic(
     shipped_index, first, follow, topic, typed
 ) -> None:
     follow = plain(follow) if typed == "no diacritics" else follow

@@ -40,6 +40,8 @@ class Phrasebook:
     yes_no_openers: Lexicon
     """What opens a yes-or-no question on whether one may ("may") or must ("must") do
     something (`sections.yes_no_section`)."""
+    yes_no_ends: frozenset[str]
+    """The folded words that end such a question ("khong", "ko")."""
     smalltalk: Lexicon
     handover: Lexicon
     ambiguous_plain: frozenset[str]
@@ -87,6 +89,7 @@ class Phrasebook:
             document_asks=_labelled(_list(words, "document_asks"), "ask"),
             document_nouns=_labelled(_list(words, "document_nouns"), "noun"),
             yes_no_openers=_by_kind(sections, YES_NO_KINDS),
+            yes_no_ends=frozenset(unaccented(w) for w in _list(sections, "yes_no_ends")),
             smalltalk=Lexicon.build(
                 (p, kind) for kind, phrases in talk.get("smalltalk", {}).items() for p in phrases
             ),

@@ -178,15 +178,12 @@ def section_of(
 def yes_no_section(book: Phrasebook, words: Sequence[str], folded: Sequence[str]) -> str | None:
     """ "eligibility" for a yes-or-no question on whether one may or must do something ("xây
     thêm tầng có cần xin giấy phép không", "có được tạm hoãn nghĩa vụ không"), else None: an
-    opener of `may_openers`, or of `must_openers` with a procedure verb right after it, and an
-    asking end ("không", "chưa") after it. "có cần đặt lịch trước không" asks no section, and
-    "có cần giấy khai sinh không" the documents (`document_object`)."""
+    opener of `may_openers`, or of `must_openers` with a procedure verb right after it, and a
+    word of `yes_no_ends` ("không", "chưa") after it. "có cần đặt lịch trước không" asks no
+    section here, nor "có cần giấy khai sinh không" (a document follows, not a procedure)."""
     for _, end, kind in book.yes_no_openers.scan(words, folded):
         if kind == "must" and not book.procedure_verbs.at(words, folded, end):
             continue
-        if any(f in _YES_NO_ENDS for f in folded[end:]):
+        if any(f in book.yes_no_ends for f in folded[end:]):
             return "eligibility"
     return None
-
-
-_YES_NO_ENDS = frozenset({"khong", "chua", "ko", "k", "hok", "hong"})
