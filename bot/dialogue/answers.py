@@ -60,6 +60,7 @@ def answer(
     state.update(topic=topic.id, section=section, fallbacks=0)
     committed = match is not None and match.topic == topic.id
     candidates = tuple(c for c, _ in match.candidates) if committed else (topic.id,)
+    _remember_others(state, topic.id, candidates)
     return finish(
         kb,
         [*lead, Reply(text, tuple(shown))],
@@ -166,6 +167,8 @@ def faq_answer(
     shown += section_buttons(kb, topic, None, MAX_BUTTONS - len(shown), today)
     state.update(topic=topic.id, section=None, fallbacks=0, overview=None)
     committed = match is not None and match.topic == topic.id
+    candidates = tuple(c for c, _ in match.candidates) if committed else (topic.id,)
+    _remember_others(state, topic.id, candidates)
     return finish(
         kb,
         [*lead, Reply(render_faq(topic, faq, today), tuple(shown))],
@@ -174,9 +177,44 @@ def faq_answer(
         kind="answer",
         topic=topic.id,
         faq=faq.id,
-        candidates=tuple(c for c, _ in match.candidates) if committed else (topic.id,),
+        candidates=candidates,
         score=match.score if match else 1.0,
     )
+
+
+MAX_OTHERS = 2
+"""Other topics offered after an unhelpful answer (with the button to reach staff)."""
+
+
+def _remember_others(state: dict[str, Any], topic_id: str, candidates: tuple[str, ...]) -> None:
+    """Keep the other topics the matcher found close (`state["others"]`, at most two): if the
+    citizen finds the answer unhelpful, they are offered (`not_helpful`)."""
+    others = [c for c in candidates if c != topic_id][:MAX_OTHERS]
+    if others:
+        state["others"] = others
+    else:
+        state.pop("others", None)
+
+
+def not_helpful(index: Index, topic_id: str, state: dict[str, Any], buttons: bool) -> Turn:
+    """The reply to "👎 Chưa hữu ích" under an answer: thanks, and when the matcher had found
+    other topics close to the question, those as buttons (for the section asked, if any) with
+    one to reach staff; otherwise how to ask again. The rating is recorded either way."""
+    kb = index.kb
+    rating = (topic_id, False)
+    others = [t for t in state.get("others") or () if t in kb.topics and t != topic_id]
+    if state.get("topic") != topic_id or not others:
+        text = kb.text("rating_thanks_not_helpful")
+        return finish(kb, [Reply(text)], state, buttons, kind="feedback", rating=rating)
+    section = state.get("section")
+    shown = [
+        topic_button(kb.topics[t], f"#section:{t}:{section}" if section else f"#topic:{t}")
+        for t in others
+    ]
+    shown.append(Button(kb.text("button_staff"), "#staff"))
+    state.pop("others", None)
+    reply = Reply(kb.text("rating_not_helpful_choices"), tuple(shown))
+    return finish(kb, [reply], state, buttons, kind="feedback", rating=rating)
 
 
 def choices(

@@ -3,7 +3,8 @@
 Order of decisions for a text message:
 
 1. a typed number picks one of the numbered choices of the previous turn (buttons off);
-2. a button payload (`#topic:<id>`, `#section:<id>:<section>`, `#rate:<id>:1|0`, `#menu`);
+2. a button payload (`#topic:<id>`, `#section:<id>:<section>`, `#rate:<id>:1|0`, `#menu`,
+   `#staff`: hand over to staff);
 3. emoji only, a request for a person, small talk, unreadable text;
 4. the matcher: an answer (a section, or the short overview with section buttons), a follow-up
    that names no procedure (answered for the last topic), choices, or a fallback; after
@@ -11,7 +12,8 @@ Order of decisions for a text message:
 
 State keys: `topic` and `section` (last answer), `ward` / `old_ward` (named by the citizen),
 `fallbacks` (in a row), `pending` (payloads of numbered choices when buttons are off),
-`overview` (the topic whose overview was the last reply: not sent twice in a row).
+`overview` (the topic whose overview was the last reply: not sent twice in a row), `others`
+(the other topics close to the last answered question: offered if it was not helpful).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from bot.understanding.smalltalk import asks_for_person, is_emoji_only, looks_li
 logger = logging.getLogger(__name__)
 
 
-PAYLOAD = re.compile(r"^#(topic|section|rate|menu)(?::([a-z0-9-]+))?(?::([a-z0-9]+))?$")
+PAYLOAD = re.compile(r"^#(topic|section|rate|menu|staff)(?::([a-z0-9-]+))?(?::([a-z0-9]+))?$")
 """Button payloads. They start with '#' and hold only ids, so typed sentences never match."""
 
 SMALLTALK_ORDER = ("who", "thanks", "bye", "greeting", "ok")
@@ -57,18 +59,19 @@ def _payload(
         return finish(
             kb, [Reply(kb.text("menu_intro"), menu_buttons(kb))], state, buttons, kind="menu"
         )
+    if kind == "staff" and topic_id is None:
+        return answers.handover(index, state, buttons)
     if topic_id not in kb.topics:
         return None
     if kind == "topic" and extra is None:
         return answers.answer(index, topic_id, None, state, buttons, today=now.date())
     if kind == "section" and extra in (*ANSWER_SECTIONS, "sources"):
         return answers.answer(index, topic_id, extra, state, buttons, today=now.date())
-    if kind == "rate" and extra in ("0", "1"):
-        helpful = extra == "1"
-        key = "rating_thanks_helpful" if helpful else "rating_thanks_not_helpful"
-        return finish(
-            kb, [Reply(kb.text(key))], state, buttons, kind="feedback", rating=(topic_id, helpful)
-        )
+    if kind == "rate" and extra == "0":
+        return answers.not_helpful(index, topic_id, state, buttons)
+    if kind == "rate" and extra == "1":
+        text = kb.text("rating_thanks_helpful")
+        return finish(kb, [Reply(text)], state, buttons, kind="feedback", rating=(topic_id, True))
     return None
 
 

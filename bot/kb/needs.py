@@ -45,6 +45,8 @@ DIALOGUE_TEXTS = (
     "button_not_helpful",
     "rating_thanks_helpful",
     "rating_thanks_not_helpful",
+    "rating_not_helpful_choices",
+    "button_staff",
     "fallback_hotline",
     "handover_after_fallbacks",
     "ward_old_explained",
