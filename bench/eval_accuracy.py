@@ -12,7 +12,10 @@ questions; out-of-scope questions count as rejected unless answered with a topic
 question is a fresh conversation through `bot.dialogue.respond`, as `python -m bot ask
 --independent` would run it. Prints in-scope top-1 (committed to the right topic), answered or
 offered (right topic answered or among the choices), out-of-scope rejected, section accuracy
-(on questions answered with the right topic), and whether NFD input gives identical turns.
+(on questions answered with the right topic), the share of those answered by one of the
+topic's FAQ entries (`entry`: the sets label sections, not entries, so an entry counts as the
+overview in `section` even when it answers the very case), and whether NFD input gives
+identical turns.
 `--holdout` adds two measures that need no labelled questions: every topic phrasing matched by
 an index built without it, and every FAQ phrasing asked with it left out of its entry.
 """
@@ -79,7 +82,7 @@ its topic counts, its section is not scored."""
 
 def evaluate(rows, index, settings, transform=lambda q: q):
     """Figures and misses for one variant of the questions."""
-    top1 = offered = rejected = section_ok = section_n = wrong = 0
+    top1 = offered = rejected = section_ok = section_n = wrong = entries = 0
     in_scope = [r for r in rows if r[0]]
     out_scope = [r for r in rows if not r[0]]
     misses = []
@@ -101,6 +104,7 @@ def evaluate(rows, index, settings, transform=lambda q: q):
         offered += offer
         if hit and section != UNLABELLED:
             section_n += 1
+            entries += turn.faq is not None
             if (turn.section or "") == section:
                 section_ok += 1
             else:
@@ -117,6 +121,7 @@ def evaluate(rows, index, settings, transform=lambda q: q):
         "wrong": wrong / max(len(in_scope), 1),
         "rejected": rejected / max(len(out_scope), 1),
         "section": section_ok / section_n if section_n else None,
+        "entry": entries / section_n if section_n else None,
     }
     return figures, misses, turns
 
