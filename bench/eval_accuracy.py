@@ -89,7 +89,7 @@ def evaluate(rows, index, settings, transform=lambda q: q):
     turns = []
     for topic, section, question in rows:
         turn = respond(transform(question), {}, index, NOW, settings, buttons=True)
-        turns.append((turn.kind, turn.topic, turn.section, turn.candidates))
+        turns.append((turn.kind, turn.topic, turn.section, turn.faq, turn.candidates))
         accepted = set(topic.split("|")) if topic else set()
         if not topic:
             if turn.kind == "answer":
