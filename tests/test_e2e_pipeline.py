@@ -326,3 +326,21 @@ def test_run_local_serves_a_chat_page_where_a_citizen_gets_answers(tmp_path):
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(20) == 0
+
+
+def test_a_thumbs_down_offers_other_topics_and_a_tap_reaches_staff(pipeline, sender):
+    """Over real HTTP: an answer, 👎 (a button click arrives as its payload's text), the other
+    topics and "Gặp cán bộ" come back as buttons, and tapping it flags the conversation."""
+    sim, db = pipeline.sim, pipeline.db
+    sim.user_says("u9", "khai sinh mất bao lâu")
+    assert wait_until(lambda: len(sim.delivered("u9")) >= 1)
+    sim.user_says("u9", "#rate:khai-sinh:0")
+    assert wait_until(lambda: len(sim.delivered("u9")) >= 2)
+    offered = [b["payload"] for b in sim.delivered("u9")[-1]["buttons"]]
+    assert offered[-1] == "#staff" and len(offered) >= 2
+    assert all(p.startswith("#section:") and p.endswith(":duration") for p in offered[:-1])
+    sim.user_says("u9", "#staff")
+    assert wait_until(lambda: len(sim.delivered("u9")) >= 3)
+    row = db.execute("SELECT handover FROM conversations WHERE user_id = 'u9'").fetchone()
+    assert row == (1,)
+    assert_exactly_once(pipeline)
