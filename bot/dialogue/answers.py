@@ -12,6 +12,7 @@ from bot.config import BotConfig
 from bot.dialogue.messages import Button, Reply, Turn
 from bot.dialogue.replies import (
     MAX_BUTTONS,
+    button,
     finish,
     menu_buttons,
     pick,
@@ -207,14 +208,16 @@ def not_helpful(index: Index, topic_id: str, state: dict[str, Any], buttons: boo
         text = kb.text("rating_thanks_not_helpful")
         return finish(kb, [Reply(text)], state, buttons, kind="feedback", rating=rating)
     section = state.get("section")
-    shown = [
-        topic_button(kb.topics[t], f"#section:{t}:{section}" if section else f"#topic:{t}")
-        for t in others
-    ]
-    shown.append(Button(kb.text("button_staff"), "#staff"))
+    shown = [topic_button(kb.topics[t], _pick(t, section)) for t in others]
+    shown.append(button(kb.text("button_staff"), "#staff"))
     state.pop("others", None)
     reply = Reply(kb.text("rating_not_helpful_choices"), tuple(shown))
     return finish(kb, [reply], state, buttons, kind="feedback", rating=rating)
+
+
+def _pick(topic_id: str, section: str | None) -> str:
+    """The payload of a button that picks a topic: its section when one was asked."""
+    return f"#section:{topic_id}:{section}" if section else f"#topic:{topic_id}"
 
 
 def choices(
@@ -227,8 +230,7 @@ def choices(
     section = match.section
     shown = []
     for topic_id, _ in match.candidates:
-        payload = f"#section:{topic_id}:{section}" if section else f"#topic:{topic_id}"
-        shown.append(topic_button(kb.topics[topic_id], payload))
+        shown.append(topic_button(kb.topics[topic_id], _pick(topic_id, section)))
     prompt = domain_text(kb, "choices_near_domain", match.near_domain) or kb.text("choices_prompt")
     return finish(
         kb,
