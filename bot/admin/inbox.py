@@ -31,6 +31,8 @@ TOPIC_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,80}$")
 NUMBER = re.compile(r"\+?\d(?:[\s.-]?\d){6,}")
 """A run of 7+ digits (phone, ID-card or dossier number): never copied into a suggestion."""
 ACTIONS = {"assign", "faq", "out_of_scope", "ignore"}
+PICK_SECONDS = 1800
+"""A topic picked by a button this soon after a 👎 answer is taken as the one meant."""
 
 
 def register(bp: Blueprint) -> None:
@@ -53,7 +55,8 @@ def group_failures(
     `threshold`, as `similarity` measures it), else starts a group.
 
     Groups come biggest first; each has its items, a count per outcome and the topic the bot
-    most often answered with (its likely misreading, or the right topic). Every text is folded
+    most often answered with (its likely misreading, or the right topic), or that the citizen
+    picked instead after a 👎 (`picked`, the topic meant). Every text is folded
     once and compared by rapidfuzz in bulk: 500 failures group in milliseconds.
     """
     groups: list[dict[str, Any]] = []
@@ -77,7 +80,8 @@ def group_failures(
             owners.append(group)
     for group in groups:
         group["outcomes"] = Counter(r["outcome"] for r in group["items"]).most_common()
-        topics = Counter(r["topic"] for r in group["items"] if r["topic"])
+        topics = Counter(r.get("picked") or r["topic"] for r in group["items"])
+        topics.pop(None, None)
         group["best_guess"] = topics.most_common(1)[0][0] if topics else None
     groups.sort(key=lambda g: (-len(g["items"]), -max(r["at"] for r in g["items"])))
     return groups
@@ -89,6 +93,9 @@ def inbox() -> Any:
     db = security.db()
     quality.refresh(db, security.now())
     rows = store.failed_turns(db, LIMIT)
+    rated_down = [r for r in rows if r["outcome"] == "rated_down"]
+    picks = store.topics_picked_after(db, rated_down, PICK_SECONDS)
+    rows = [{**r, "picked": picks.get(r["turn_id"])} for r in rows]
     return render_template(
         "admin/inbox.html",
         groups=group_failures(rows),

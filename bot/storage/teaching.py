@@ -26,6 +26,26 @@ def failed_turns(db: sqlite_utils.Database, limit: int = 500) -> list[dict[str, 
     )
 
 
+def topics_picked_after(
+    db: sqlite_utils.Database, answers: list[dict[str, Any]], window: float
+) -> dict[int, str]:
+    """For each answer turn of `answers` (rows of `failed_turns`), the other topic the citizen
+    picked by a button (`#topic:`, `#section:`) within `window` seconds after it, if any: after
+    👎 the bot offers the other close topics, and the one picked is what was meant."""
+    found = {}
+    for row in answers:
+        picked = db.execute(
+            "SELECT t.topic FROM turns t JOIN inbound_events e ON e.id = t.inbound_id "
+            "WHERE t.at > ? AND t.at <= ? AND t.user_id = ? AND t.kind = 'answer' "
+            "AND t.topic IS NOT NULL AND t.topic != coalesce(?, '') "
+            "AND (e.text LIKE '#topic:%' OR e.text LIKE '#section:%') ORDER BY t.at LIMIT 1",
+            [row["at"], row["at"] + window, row["user_id"], row["topic"]],
+        ).fetchone()
+        if picked is not None:
+            found[row["turn_id"]] = picked[0]
+    return found
+
+
 def turn_texts(db: sqlite_utils.Database, turn_ids: list[int]) -> list[dict[str, Any]]:
     """The turns `turn_ids` with the citizen's text, user and triage status."""
     return list(
