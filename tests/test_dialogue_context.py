@@ -54,12 +54,11 @@ STAYS = [
 
 
 @pytest.mark.parametrize("first, follow, topic", STAYS)
-@pytest.mark.parametrize("typed", ["as typed", "no diacritics"])
+@pytest.mark.parametrize("typed", [str, plain])
 def test_a_follow_up_without_a_procedure_stays_on_the_topic(
     shipped_index, first, follow, topic, typed
 ) -> None:
-    follow = plain(follow) if typed == "no diacritics" else follow
-    _, turn = talk(shipped_index, first, follow)
+    _, turn = talk(shipped_index, first, typed(follow))
     assert (turn.kind, turn.topic) == ("answer", topic), turn.replies[-1].text
 
 
@@ -89,12 +88,11 @@ ANOTHER_FIELD = [
 
 
 @pytest.mark.parametrize("first, follow, field", ANOTHER_FIELD)
-@pytest.mark.parametrize("typed", ["as typed", "no diacritics"])
+@pytest.mark.parametrize("typed", [str, plain])
 def test_a_follow_up_about_another_offices_matter_names_that_office(
     shipped_index, first, follow, field, typed
 ) -> None:
-    follow = plain(follow) if typed == "no diacritics" else follow
-    _, turn = talk(shipped_index, first, follow)
+    _, turn = talk(shipped_index, first, typed(follow))
     assert turn.kind == "fallback" and turn.topic is None, turn.replies[-1].text
     assert field in turn.replies[0].text
 

@@ -80,8 +80,7 @@ def group_failures(
             owners.append(group)
     for group in groups:
         group["outcomes"] = Counter(r["outcome"] for r in group["items"]).most_common()
-        topics = Counter(r.get("picked") or r["topic"] for r in group["items"])
-        topics.pop(None, None)
+        topics = Counter(t for r in group["items"] if (t := r.get("picked") or r["topic"]))
         group["best_guess"] = topics.most_common(1)[0][0] if topics else None
     groups.sort(key=lambda g: (-len(g["items"]), -max(r["at"] for r in g["items"])))
     return groups

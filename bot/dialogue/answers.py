@@ -203,7 +203,7 @@ def not_helpful(index: Index, topic_id: str, state: dict[str, Any], buttons: boo
     one to reach staff; otherwise how to ask again. The rating is recorded either way."""
     kb = index.kb
     rating = (topic_id, False)
-    others = [t for t in state.get("others") or () if t in kb.topics and t != topic_id]
+    others = [t for t in state.get("others") or () if t in kb.topics]  # after a reload
     if state.get("topic") != topic_id or not others:
         text = kb.text("rating_thanks_not_helpful")
         return finish(kb, [Reply(text)], state, buttons, kind="feedback", rating=rating)

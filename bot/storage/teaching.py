@@ -32,18 +32,20 @@ def topics_picked_after(
     """For each answer turn of `answers` (rows of `failed_turns`), the other topic the citizen
     picked by a button (`#topic:`, `#section:`) within `window` seconds after it, if any: after
     👎 the bot offers the other close topics, and the one picked is what was meant."""
-    found = {}
-    for row in answers:
-        picked = db.execute(
-            "SELECT t.topic FROM turns t JOIN inbound_events e ON e.id = t.inbound_id "
-            "WHERE t.at > ? AND t.at <= ? AND t.user_id = ? AND t.kind = 'answer' "
-            "AND t.topic IS NOT NULL AND t.topic != coalesce(?, '') "
-            "AND (e.text LIKE '#topic:%' OR e.text LIKE '#section:%') ORDER BY t.at LIMIT 1",
-            [row["at"], row["at"] + window, row["user_id"], row["topic"]],
-        ).fetchone()
-        if picked is not None:
-            found[row["turn_id"]] = picked[0]
-    return found
+    asked = [[r["turn_id"], r["at"], r["user_id"], r["topic"]] for r in answers]
+    rows = db.query(
+        "WITH asked AS (SELECT json_extract(value, '$[0]') AS turn_id, "
+        "json_extract(value, '$[1]') AS at, json_extract(value, '$[2]') AS user_id, "
+        "json_extract(value, '$[3]') AS topic FROM json_each(?)) "
+        "SELECT a.turn_id, (SELECT t.topic FROM turns t "
+        "JOIN inbound_events e ON e.id = t.inbound_id "
+        "WHERE t.at > a.at AND t.at <= a.at + ? AND t.user_id = a.user_id "
+        "AND t.kind = 'answer' AND t.topic IS NOT NULL AND t.topic != coalesce(a.topic, '') "
+        "AND (e.text LIKE '#topic:%' OR e.text LIKE '#section:%') "
+        "ORDER BY t.at LIMIT 1) AS picked FROM asked a",
+        [json.dumps(asked), window],
+    )
+    return {r["turn_id"]: r["picked"] for r in rows if r["picked"] is not None}
 
 
 def turn_texts(db: sqlite_utils.Database, turn_ids: list[int]) -> list[dict[str, Any]]:
