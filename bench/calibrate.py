@@ -250,7 +250,7 @@ def dev_items(index, sets) -> dict[str, list]:
             verdict = super(type(index), index).match_query(query)
             scores = index.dense.scores(reading.focus)
             ranked = index.fused(query, scores)
-            sure = ranking.confidence(ranked)
+            sure = ranking.confidence(ranked, index.general)
             if verdict.outcome == "answer" and index.named_out_of_scope(query, verdict, scores):
                 verdict = dataclasses.replace(verdict, outcome="fallback", topic=None)
             # whether the story's meaning favours another topic; it overrules at P_ANSWER

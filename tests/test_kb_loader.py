@@ -97,3 +97,18 @@ def test_editor_backups_are_not_read(kb_copy: Path) -> None:
     (kb_copy / "topics" / ".tam-tru.toml.swp").write_text("garbage = [", encoding="utf-8")
     assert set(load_kb(kb_copy).topics) == {"ket-hon", "tam-tru"}
     assert all(not p.name.startswith(".") for p in kb_files(kb_copy))
+
+
+def test_a_general_help_topic_is_flagged_and_a_wrong_flag_is_explained(kb_copy: Path) -> None:
+    path = kb_copy / "topics" / "tam-tru.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('fee = "', 'general = true\nfee = "', 1), "utf-8")
+    kb = load_kb(kb_copy)
+    assert kb.topics["tam-tru"].general and not kb.topics["ket-hon"].general
+    path.write_text(text.replace('fee = "', 'general = "có"\nfee = "', 1), "utf-8")
+    with pytest.raises(KBError) as caught:
+        load_kb(kb_copy)
+    assert any(
+        str(p).endswith("tam-tru.toml:22: 'general' phải là true hoặc false")
+        for p in caught.value.problems
+    ), [str(p) for p in caught.value.problems]

@@ -277,6 +277,18 @@ def test_rule_plausible_the_topic_the_words_point_to_is_offered_when_meaning_ran
     assert by_words in [c for c, _ in match.candidates]
 
 
+def test_help_topics_close_to_every_procedure_do_not_make_it_unsure() -> None:
+    procedure = ranking.Scored("khai-tu", 0.0, 0.6, 0.90)
+    online = ranking.Scored("nop-truc-tuyen", -0.03, 0.5, 0.89)
+    other = ranking.Scored("ket-hon", -0.4, 0.0, 0.85)
+    ranked = [procedure, online, other]
+    assert ranking.confidence(ranked) < ranking.P_ANSWER
+    assert ranking.confidence(ranked, {"nop-truc-tuyen"}) >= ranking.P_ANSWER
+    # a help topic in the lead is as unsure as before: the procedures still count against it
+    lead = [online, procedure, other]
+    assert ranking.confidence(lead, {"nop-truc-tuyen"}) == ranking.confidence(lead)
+
+
 # --- FAQ entries ------------------------------------------------------------------------------
 
 

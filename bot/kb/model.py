@@ -27,6 +27,7 @@ Topic file, with the section names the dialogue answers:
     legal_basis = ["Luật Hộ tịch 2014", ...]
     sources = ["https://...", ...]
     not_applicable = []            # names of answer sections that do not apply to this topic
+    general = true                 # optional: a help topic for all procedures (`Topic.general`)
     questions = ["dk khai sinh cho con", ...]
     summary = "One or two sentences for the overview answer."
     documents = ["Tờ khai ...", ...]
@@ -183,6 +184,10 @@ class Topic:
     notes: str = ""
     short_title: str = ""
     not_applicable: frozenset[str] = frozenset()
+    general: bool = False
+    """A help topic that concerns every procedure (addresses, submitting online, following a
+    dossier): a question about a procedure is close to it too, so it does not count against the
+    procedure's confidence (`bot.understanding.ranking.confidence`)."""
     where_by_ward: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     faqs: tuple[Faq, ...] = ()
     versions: Mapping[str, tuple[Version, ...]] = field(

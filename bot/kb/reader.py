@@ -17,7 +17,7 @@ from bot.kb.model import ANSWER_SECTIONS
 from bot.kb.source import SourceLines
 from bot.kb.syntax import explain
 
-TEXT, TEXTS, DATE, TABLE, SECTIONS = "text", "texts", "date", "table", "sections"
+TEXT, TEXTS, DATE, TABLE, SECTIONS, FLAG = "text", "texts", "date", "table", "sections", "flag"
 
 TOPIC_FIELDS = {
     "id": (TEXT, True),
@@ -29,6 +29,7 @@ TOPIC_FIELDS = {
     "legal_basis": (TEXTS, False),
     "sources": (TEXTS, True),
     "not_applicable": (SECTIONS, False),
+    "general": (FLAG, False),
     "questions": (TEXTS, True),
     "summary": (TEXT, True),
     "documents": (TEXTS, True),
@@ -70,13 +71,21 @@ OFFICE_FIELDS = {
 }
 MENU_FIELDS = {"title": (TEXT, True), "payload": (TEXT, True)}
 
-_EMPTY = {TEXT: "", TEXTS: (), DATE: None, TABLE: MappingProxyType({}), SECTIONS: frozenset()}
+_EMPTY = {
+    TEXT: "",
+    TEXTS: (),
+    DATE: None,
+    TABLE: MappingProxyType({}),
+    SECTIONS: frozenset(),
+    FLAG: False,
+}
 _KIND_NAMES = {
     TEXT: 'một đoạn văn bản trong ngoặc kép, ví dụ "..."',
     TEXTS: 'một danh sách văn bản, ví dụ ["...", "..."]',
     DATE: "một ngày dạng 2026-11-20",
     TABLE: 'một bảng các dòng khóa = "văn bản"',
     SECTIONS: 'một danh sách tên mục, ví dụ ["fee"]',
+    FLAG: "true hoặc false",
 }
 
 
@@ -200,6 +209,9 @@ class Reader:
         if kind == TEXT:
             if isinstance(raw, str):
                 return raw.strip()
+        elif kind == FLAG:
+            if isinstance(raw, bool):
+                return raw
         elif kind == DATE:
             if isinstance(raw, dt.datetime):
                 return raw.date()

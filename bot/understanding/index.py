@@ -83,6 +83,7 @@ class Index(LexicalIndex, FaqChoice):
         """Build the lexical index and, when a model loads, the semantic one."""
         super().__init__(kb)
         self.ask_cues = AskCues.from_kb(kb)
+        self.general = frozenset(t.id for t in kb.topics.values() if t.general)
         if encoder is _DEFAULT:
             encoder = load_encoder()
         folder = default_cache_dir() if cache_dir is _DEFAULT else cache_dir
@@ -144,7 +145,7 @@ class Index(LexicalIndex, FaqChoice):
             return verdict
         scores = self.dense.scores(focus)
         ranked = self.fused(query, scores)
-        sure = confidence(ranked)
+        sure = confidence(ranked, self.general)
         named = (
             verdict.outcome == "answer"
             and not self.names_shared(query, [t for t, _ in verdict.candidates])
@@ -180,7 +181,7 @@ class Index(LexicalIndex, FaqChoice):
     ) -> Match:
         """Decisions 2 to 6 (see the module docstring) for a message the naming rules left
         open."""
-        sure = confidence(ranked)
+        sure = confidence(ranked, self.general)
         by_words = verdict.candidates[0][0] if verdict.candidates else None
         offered = menu(ranked, by_words, MAX_CHOICES)
         direct = self.direct_faq(scores, today)
