@@ -329,6 +329,25 @@ def test_naming_a_ward_for_a_procedure_filed_elsewhere_gives_no_ward_office(mess
     assert turn.state["ward"] == "tay-ho"
 
 
+@pytest.mark.parametrize("message", ["tôi ở phường Bưởi", "nhà em ở Nhật Tân", "minh o hong ha"])
+def test_naming_a_ward_after_another_section_gives_where_a_procedure_is_filed(message) -> None:
+    first, turn = talk("đăng ký tạm trú cần giấy tờ gì", message)
+    (reply,) = turn.replies
+    assert (turn.kind, turn.topic, turn.section) == ("answer", "tam-tru", "where")
+    assert "Nộp đăng ký tạm trú tại UBND phường." in reply.text
+    assert "657 Lạc Long Quân" not in reply.text and "30 phố Tứ Liên" not in reply.text
+    # the procedure is not filed by ward: the citizen is not asked for a new ward
+    assert "cho trợ lý biết phường mới" not in reply.text
+    assert first.replies[-1].text not in reply.text
+
+
+def test_a_split_old_ward_is_asked_about_for_a_procedure_filed_by_ward() -> None:
+    _, turn = talk("kết hôn cần giấy tờ gì", "nhà em ở Nhật Tân")
+    (reply,) = turn.replies
+    assert "cho trợ lý biết phường mới" in reply.text
+    assert (turn.topic, turn.section) == ("ket-hon", "where")
+
+
 def test_a_ward_already_explained_is_not_explained_again() -> None:
     _, _, turn = talk("khai sinh ở đâu", "tôi ở phường Bưởi", "toi o p buoi")
     assert "1/7/2025" not in " ".join(r.text for r in turn.replies)

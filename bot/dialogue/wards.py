@@ -47,6 +47,11 @@ def decided_by_ward(topic: Topic) -> bool:
     return "ubnd phuong" in " ".join(fold(w) for w in clean(topic.authority).split())
 
 
+def filed_by_ward(topic: Topic) -> bool:
+    """True when where to file `topic` depends on the citizen's new ward."""
+    return bool(topic.where_by_ward) or decided_by_ward(topic)
+
+
 def ward_office(kb: KnowledgeBase, ward_id: str) -> str:
     """The service point of a new ward, one line."""
     ward = kb.wards[ward_id]
@@ -94,25 +99,28 @@ def ward_only(
     """The reply to a message that only names a ward, as one short message.
 
     It holds the 2025 change when an old ward is named (`lead`, first time only), what the bot
-    now remembers, and, in a conversation about a procedure filed by ward, where to file it in
-    that ward (never the last answer again); without a conversation, the ward's service point
-    and the menu.
+    now remembers, and, in a conversation about a procedure, where to file it: in that ward
+    for a procedure filed by ward, else where the procedure is filed whatever the ward (not
+    when that was the last answer: never the last answer again); without a conversation, the
+    ward's service point and the menu.
     """
     state = dict(state)
     parts = [r.text for r in lead]
     ward_id = state.get("ward") if state.get("ward") in kb.wards else None
+    topic = kb.topics.get(state.get("topic") or "")
     if ward_id:
         parts.append(kb.text("ward_noted", ward=in_sentence(kb.wards[ward_id].name)))
-    elif state.get("old_ward") in kb.old_wards:
+    elif state.get("old_ward") in kb.old_wards and (topic is None or filed_by_ward(topic)):
         old = kb.old_wards[state["old_ward"]]
         parts.append(kb.text("ward_old_unsure", old=old.name, new=new_ward_names(kb, old.id)))
-    topic = kb.topics.get(state.get("topic") or "")
     if topic is None:
         if ward_id:
             parts.append(ward_office(kb, ward_id))
         parts.append(kb.text("choices_prompt"))
         return finish(kb, [Reply("\n".join(parts), menu_buttons(kb))], state, buttons, kind="ward")
     where = ward_where(kb, topic, ward_id)
+    if not where and state.get("section") != "where" and topic.has_section("where"):
+        where = render_section(topic, "where")
     if not where:
         shown = section_buttons(kb, topic, None, MAX_BUTTONS)
         return finish(kb, [Reply("\n".join(parts), tuple(shown))], state, buttons, kind="ward")
