@@ -102,9 +102,9 @@ def evaluate(rows, index, settings, transform=lambda q: q):
         wrong += turn.kind == "answer" and not hit
         offer = hit or (turn.kind == "choices" and bool(accepted & set(turn.candidates)))
         offered += offer
+        if hit and section == UNLABELLED:
+            continue  # the topic counts, the section is not scored
         if hit:
-            if section == UNLABELLED:
-                continue
             section_n += 1
             entries += turn.faq is not None
             if (turn.section or "") == section:

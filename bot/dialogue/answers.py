@@ -59,9 +59,7 @@ def answer(
         text += more
         shown = [b for b in shown if b.payload != f"#section:{topic.id}:{also}"]
     state.update(topic=topic.id, section=section, fallbacks=0)
-    committed = match is not None and match.topic == topic.id
-    candidates = tuple(c for c, _ in match.candidates) if committed else (topic.id,)
-    _remember_others(state, topic.id, candidates)
+    candidates = _answered_candidates(state, topic.id, match)
     return finish(
         kb,
         [*lead, Reply(text, tuple(shown))],
@@ -167,9 +165,7 @@ def faq_answer(
     shown = rating_buttons(kb, topic.id) if buttons else []
     shown += section_buttons(kb, topic, None, MAX_BUTTONS - len(shown), today)
     state.update(topic=topic.id, section=None, fallbacks=0, overview=None)
-    committed = match is not None and match.topic == topic.id
-    candidates = tuple(c for c, _ in match.candidates) if committed else (topic.id,)
-    _remember_others(state, topic.id, candidates)
+    candidates = _answered_candidates(state, topic.id, match)
     return finish(
         kb,
         [*lead, Reply(render_faq(topic, faq, today), tuple(shown))],
@@ -187,14 +183,20 @@ MAX_OTHERS = 2
 """Other topics offered after an unhelpful answer (with the button to reach staff)."""
 
 
-def _remember_others(state: dict[str, Any], topic_id: str, candidates: tuple[str, ...]) -> None:
-    """Keep the other topics the matcher found close (`state["others"]`, at most two): if the
+def _answered_candidates(
+    state: dict[str, Any], topic_id: str, match: Match | None
+) -> tuple[str, ...]:
+    """The candidates of an answer: the matcher's when it chose this topic, else the topic
+    alone. The other topics among them are kept (`state["others"]`, at most two): if the
     citizen finds the answer unhelpful, they are offered (`not_helpful`)."""
+    committed = match is not None and match.topic == topic_id
+    candidates = tuple(c for c, _ in match.candidates) if committed else (topic_id,)
     others = [c for c in candidates if c != topic_id][:MAX_OTHERS]
     if others:
         state["others"] = others
     else:
         state.pop("others", None)
+    return candidates
 
 
 def not_helpful(index: Index, topic_id: str, state: dict[str, Any], buttons: bool) -> Turn:
