@@ -10,9 +10,11 @@ from bench.gate_ceiling import Seen, best_thresholds, figures, seen
 REPO = Path(__file__).resolve().parent.parent
 
 
-def item(accepted: str, best: str, sure: float, gap: float, kept: str | None = None) -> Seen:
+def item(
+    accepted: str, best: str, sure: float, gap: float, kept: str | None = None, odds: float = 0.0
+) -> Seen:
     topics = frozenset(t for t in accepted.split("|") if t)
-    return Seen(accepted=topics, kept=kept, shipped=kept, best=best, sure=sure, gap=gap)
+    return Seen(accepted=topics, kept=kept, shipped=kept, best=best, sure=sure, gap=gap, odds=odds)
 
 
 def in_scope(n: int, sure: float, gap: float = 0.05) -> list[Seen]:
@@ -21,7 +23,7 @@ def in_scope(n: int, sure: float, gap: float = 0.05) -> list[Seen]:
 
 def test_separable_questions_reach_every_right_first_answer():
     items = in_scope(20, 0.9) + [item("", "tam-tru", 0.3, 0.01) for _ in range(10)]
-    (right, wrong, out), at, margin = best_thresholds(items)
+    (right, wrong, out), at, margin, _ = best_thresholds(items)
     assert (right, wrong, out) == (20, 0, 0)
     assert at > 0.3 or margin > 0.01  # the out-of-scope questions are below the pair
 
@@ -35,7 +37,7 @@ def test_out_of_scope_questions_above_the_right_ones_cap_top1():
         + [item("", "tam-tru", 0.8, 0.05), item("", "tam-tru", 0.7, 0.05)]
         + [item("", "tam-tru", 0.2, 0.0) for _ in range(8)]
     )
-    (right, _, out), at, _ = best_thresholds(items)
+    (right, _, out), at, _, _ = best_thresholds(items)
     assert right == 10
     assert out <= 1
     assert at > 0.7
@@ -45,9 +47,23 @@ def test_wrong_answers_are_kept_at_five_percent_or_under():
     # 22 in scope: one wrong answer is allowed (4.5%), two are not; only the gap sets the
     # second wrong one apart from the right answers.
     wrong_first = [item("khai-sinh", "khai-tu", 0.9, 0.01), item("khai-sinh", "khai-tu", 0.9, 0.08)]
-    (right, wrong, _), _, margin = best_thresholds(in_scope(20, 0.8) + wrong_first)
+    (right, wrong, _), _, margin, _ = best_thresholds(in_scope(20, 0.8) + wrong_first)
     assert (right, wrong) == (20, 1)
     assert margin > 0.01
+
+
+def test_odds_answer_a_question_only_a_little_closer_to_a_topic():
+    # Half the right answers are within 0.01 of a domain, like the out-of-scope questions,
+    # but the discriminant finds them far likelier under a topic: the odds let them through.
+    items = (
+        in_scope(10, 0.9)
+        + [item("khai-sinh", "khai-sinh", 0.9, 0.01, odds=80.0) for _ in range(10)]
+        + [item("", "tam-tru", 0.9, 0.01, odds=5.0) for _ in range(10)]
+    )
+    (right, _, out), _, margin, odds_at = best_thresholds(items)
+    assert (right, out) == (20, 0)
+    assert margin > 0.01
+    assert 5.0 < odds_at <= 80.0
 
 
 def test_answers_of_the_naming_rules_stand_whatever_the_thresholds():
